@@ -1,0 +1,55 @@
+//! Who may listen to a recording (POLICY.md §8).
+
+use crate::names::named_enum;
+
+named_enum! {
+    /// A user's role in the central store.
+    pub enum Role {
+        /// Records calls in the projects it belongs to.
+        Agent => "agent",
+        /// Supervises the projects it is given.
+        Supervisor => "supervisor",
+        /// Administers everything.
+        Admin => "admin",
+    }
+}
+
+/// The person asking to listen, with their current memberships.
+#[derive(Debug, Clone, Copy)]
+pub struct Listener<'a> {
+    /// Their user id.
+    pub user_id: &'a str,
+    /// Their role.
+    pub role: Role,
+    /// The projects they belong to (agent) or supervise (supervisor).
+    pub projects: &'a [String],
+}
+
+/// The recording being asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordingOwner<'a> {
+    /// The agent who recorded it.
+    pub agent_id: &'a str,
+    /// The project it was recorded in.
+    pub project_id: &'a str,
+}
+
+/// Whether `listener` may hear `recording`, given whether its project lets agents listen to
+/// other agents' recordings now (customer-service projects never do).
+///
+/// Its own agent always may; another agent only as a member of the same project that allows
+/// it; a supervisor of that project; an admin.
+pub fn may_listen(
+    listener: &Listener<'_>,
+    recording: &RecordingOwner<'_>,
+    agents_can_listen_to_others: bool,
+) -> bool {
+    let member = || listener.projects.iter().any(|p| p == recording.project_id);
+    match listener.role {
+        Role::Admin => true,
+        Role::Supervisor => member(),
+        Role::Agent => {
+            listener.user_id == recording.agent_id || (agents_can_listen_to_others && member())
+        }
+    }
+}
