@@ -53,3 +53,39 @@ pub fn may_listen(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    const RECORDING: RecordingOwner<'static> = RecordingOwner {
+        agent_id: "alice",
+        project_id: "sales",
+    };
+
+    #[rstest]
+    #[case::own_agent("alice", Role::Agent, &["sales"], false, true)]
+    #[case::own_agent_after_leaving_project("alice", Role::Agent, &[], false, true)]
+    #[case::other_agent_not_allowed("bob", Role::Agent, &["sales"], false, false)]
+    #[case::other_agent_allowed("bob", Role::Agent, &["sales"], true, true)]
+    #[case::other_agent_other_project("bob", Role::Agent, &["support"], true, false)]
+    #[case::supervisor_of_project("sue", Role::Supervisor, &["sales"], false, true)]
+    #[case::supervisor_of_other_project("sue", Role::Supervisor, &["support"], true, false)]
+    #[case::admin("root", Role::Admin, &[], false, true)]
+    fn permission_matrix(
+        #[case] user: &str,
+        #[case] role: Role,
+        #[case] projects: &[&str],
+        #[case] others_allowed: bool,
+        #[case] expected: bool,
+    ) {
+        let projects: Vec<String> = projects.iter().map(|p| (*p).to_owned()).collect();
+        let listener = Listener {
+            user_id: user,
+            role,
+            projects: &projects,
+        };
+        assert_eq!(may_listen(&listener, &RECORDING, others_allowed), expected);
+    }
+}

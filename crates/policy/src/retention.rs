@@ -20,3 +20,39 @@ pub fn add_months(date: Date, months: u8) -> Date {
     let day = date.day().min(month.length(year));
     Date::from_calendar_date(year, month, day).unwrap_or(Date::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+    use time::macros::{date, datetime};
+
+    fn months(n: u64) -> HoldingMonths {
+        HoldingMonths::new(n).expect("valid months")
+    }
+
+    #[rstest]
+    #[case::clamped_to_february(date!(2027 - 01 - 31), 1, date!(2027 - 02 - 28))]
+    #[case::leap_february(date!(2028 - 01 - 31), 1, date!(2028 - 02 - 29))]
+    #[case::thirty_day_month(date!(2026 - 03 - 31), 1, date!(2026 - 04 - 30))]
+    #[case::across_the_year(date!(2026 - 11 - 15), 3, date!(2027 - 02 - 15))]
+    #[case::december_to_december(date!(2026 - 12 - 31), 12, date!(2027 - 12 - 31))]
+    #[case::ten_years(date!(2026 - 02 - 28), 120, date!(2036 - 02 - 28))]
+    #[case::leap_day_to_common_year(date!(2028 - 02 - 29), 12, date!(2029 - 02 - 28))]
+    fn calendar_months(#[case] from: Date, #[case] n: u8, #[case] to: Date) {
+        assert_eq!(add_months(from, n), to);
+    }
+
+    #[test]
+    fn expiry_keeps_time_of_day_and_offset() {
+        let started = datetime!(2027-01-31 23:30:05 +02:00);
+        assert_eq!(
+            expires_at(started, months(1)),
+            datetime!(2027-02-28 23:30:05 +02:00)
+        );
+        assert_eq!(
+            expires_at(datetime!(2026-11-29 08:00 UTC), HoldingMonths::DEFAULT),
+            datetime!(2027-02-28 08:00 UTC)
+        );
+    }
+}
