@@ -1,0 +1,30 @@
+//! callrec's audio inputs: where samples come from, and how they reach the recording rate.
+//!
+//! - [`Source`]: a mono stream of `f32` samples at a fixed rate. [`WavSource`] replays a file,
+//!   [`Tone`] synthesises a sine (tests, benchmarks), [`CaptureSource`] reads a cpal input
+//!   device through a lock-free ring.
+//! - [`AtRate`]: any source resampled to the recording rate (rubato), its filter delay
+//!   compensated so that sample `n` of the output is instant `n / rate` of the input.
+//! - [`Meter`] (RMS and peak levels for the UI) and [`Limiter`] (sums that never clip hard).
+//!
+//! This crate knows nothing of policies, calls or files other than WAV inputs. Every public
+//! function says whether it is real-time safe; only the cpal callback inside
+//! [`CaptureSource`] runs on the audio thread, and it only copies into a ring.
+
+mod capture;
+mod error;
+mod limiter;
+mod meter;
+mod resample;
+mod source;
+mod wav;
+
+pub use capture::{
+    CaptureHealth, CaptureSource, DeviceInfo, default_input_device, list_input_devices,
+};
+pub use error::{AudioError, Result};
+pub use limiter::Limiter;
+pub use meter::{Level, Meter};
+pub use resample::AtRate;
+pub use source::{Read, Source, Tone};
+pub use wav::WavSource;

@@ -1,0 +1,161 @@
+//! Any [`Source`] at the recording rate.
+
+use rubato::audioadapter_buffers::direct::InterleavedSlice;
+use rubato::{Fft, FixedSync, Indexing, Resampler};
+
+use crate::error::{AudioError, Result};
+use crate::source::{Read, Source};
+
+/// Input frames per resampler call: large enough for throughput, small enough for latency
+/// (64 ms at 16 kHz).
+const CHUNK: usize = 1024;
+
+/// A source resampled to `rate` with rubato's FFT resampler (fixed ratio, high quality).
+///
+/// The resampler's delay is trimmed from the start and its tail flushed at the end, so output
+/// sample `n` is instant `n / rate` of the input and a source of `d` seconds yields
+/// `round_up(d * rate)` samples: event boundaries stay exact. When the rates are equal the
+/// samples pass through untouched.
+pub struct AtRate<S> {
+    inner: S,
+    rate: u32,
+    fft: Option<Box<Fft<f32>>>,
+    chunk_in: usize,
+    in_buf: Vec<f32>,
+    in_len: usize,
+    out_buf: Vec<f32>,
+    pending: Vec<f32>,
+    pending_pos: usize,
+    /// Output frames of filter delay still to drop.
+    skip: usize,
+    total_in: u64,
+    total_out: u64,
+    /// Set once the input has ended: how many output samples there must be in all.
+    target_out: Option<u64>,
+}
+
+impl<S: Source> AtRate<S> {
+    /// `inner` at `rate` Hz. Allocates; not real-time safe.
+    pub fn new(inner: S, rate: u32) -> Result<Self> {
+        let from = inner.rate();
+        if rate == 0 || from == 0 {
+            return Err(AudioError::Rate {
+                rate: if rate == 0 { rate } else { from },
+                why: "a sample rate must be positive".into(),
+            });
+        }
+        let (fft, chunk_in, out_max, skip) = if from == rate {
+            (None, CHUNK, 0, 0)
+        } else {
+            let fft = Fft::<f32>::new(from as usize, rate as usize, CHUNK, 1, FixedSync::Input)
+                .map_err(|e| AudioError::Resample(e.to_string()))?;
+            let (chunk, max, delay) = (
+                fft.input_frames_next(),
+                fft.output_frames_max(),
+                fft.output_delay(),
+            );
+            (Some(Box::new(fft)), chunk, max, delay)
+        };
+        Ok(Self {
+            inner,
+            rate,
+            fft,
+            chunk_in,
+            in_buf: vec![0.0; chunk_in],
+            in_len: 0,
+            out_buf: vec![0.0; out_max],
+            pending: Vec::with_capacity(out_max),
+            pending_pos: 0,
+            skip,
+            total_in: 0,
+            total_out: 0,
+            target_out: None,
+        })
+    }
+
+    /// The wrapped source.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    fn process_chunk(&mut self, valid: usize) -> Result<()> {
+        let Some(fft) = self.fft.as_mut() else {
+            return Ok(());
+        };
+        let input = InterleavedSlice::new(&self.in_buf[..], 1, self.chunk_in)
+            .map_err(|e| AudioError::Resample(e.to_string()))?;
+        let out_len = self.out_buf.len();
+        let mut output = InterleavedSlice::new_mut(&mut self.out_buf[..], 1, out_len)
+            .map_err(|e| AudioError::Resample(e.to_string()))?;
+        let indexing = Indexing {
+            partial_len: (valid < self.chunk_in).then_some(valid),
+            ..Indexing::default()
+        };
+        let (_, produced) = fft
+            .process_into_buffer(&input, &mut output, Some(&indexing))
+            .map_err(|e| AudioError::Resample(e.to_string()))?;
+        let dropped = self.skip.min(produced);
+        self.skip -= dropped;
+        let mut fresh = &self.out_buf[dropped..produced];
+        if let Some(target) = self.target_out {
+            let room = usize::try_from(target.saturating_sub(self.total_out)).unwrap_or(usize::MAX);
+            fresh = &fresh[..fresh.len().min(room)];
+        }
+        if self.pending_pos == self.pending.len() {
+            self.pending.clear();
+            self.pending_pos = 0;
+        }
+        self.pending.extend_from_slice(fresh);
+        self.total_out += fresh.len() as u64;
+        self.in_len = 0;
+        Ok(())
+    }
+}
+
+impl<S: Source> Source for AtRate<S> {
+    fn rate(&self) -> u32 {
+        self.rate
+    }
+
+    /// As real-time safe as the inner source (no allocation once running).
+    fn read(&mut self, out: &mut [f32]) -> Result<Read> {
+        if self.fft.is_none() {
+            return self.inner.read(out);
+        }
+        loop {
+            if self.pending_pos < self.pending.len() {
+                let n = out.len().min(self.pending.len() - self.pending_pos);
+                out[..n].copy_from_slice(&self.pending[self.pending_pos..self.pending_pos + n]);
+                self.pending_pos += n;
+                return Ok(Read::Samples(n));
+            }
+            if let Some(target) = self.target_out {
+                if self.total_out >= target {
+                    return Ok(Read::End);
+                }
+                // Flush the filter's tail with silence.
+                self.process_chunk(self.in_len)?;
+                continue;
+            }
+            let free = self.chunk_in - self.in_len;
+            match self
+                .inner
+                .read(&mut self.in_buf[self.in_len..self.in_len + free])?
+            {
+                Read::Samples(n) => {
+                    self.in_len += n;
+                    self.total_in += n as u64;
+                    if self.in_len == self.chunk_in {
+                        self.process_chunk(self.chunk_in)?;
+                    }
+                }
+                Read::Pending => return Ok(Read::Pending),
+                Read::End => {
+                    let from = u64::from(self.inner.rate());
+                    let to = u64::from(self.rate);
+                    self.target_out = Some((self.total_in * to).div_ceil(from));
+                }
+            }
+        }
+    }
+}
