@@ -1,14 +1,11 @@
 //! `callrec simulate`: a project's recording policy applied to a scripted call (POLICY.md §9).
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use callrec_policy::{SettingsFile, parse_events, simulate};
+use callrec_policy::simulate;
 
-/// Exit status for input that cannot be read (POLICY.md §9).
-const EXIT_UNREADABLE: u8 = 2;
+use crate::EXIT_UNREADABLE;
 
 /// Show what a project's recording settings record in a scripted call.
 ///
@@ -77,45 +74,16 @@ The full rules are in POLICY.md; examples for every mode are in examples/policy/
 
 /// Runs the command; prints the outcome or one error line.
 pub fn run(args: &Args) -> ExitCode {
-    let simulation = match read_inputs(args) {
+    let simulation = match crate::inputs::settings_and_events(&args.settings, &args.events) {
         Ok((settings, events)) => simulate(&settings, &events),
         Err(message) => return fail(&message, EXIT_UNREADABLE),
     };
-    let printed = serde_json::to_string_pretty(&simulation)
-        .context("cannot encode the outcome")
-        .and_then(|json| {
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "{json}")
-                .and_then(|()| out.flush())
-                .context("cannot write to stdout")
-        });
-    match printed {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(&format!("{e:#}"), 1),
+    match serde_json::to_string_pretty(&simulation) {
+        Ok(json) => crate::print(&json),
+        Err(e) => fail(&format!("cannot encode the outcome: {e}"), 1),
     }
 }
 
-type Inputs = (SettingsFile, Vec<(usize, callrec_policy::TimedEvent)>);
-
-/// Reads and validates both files; settings errors come first (POLICY.md §10).
-fn read_inputs(args: &Args) -> Result<Inputs, String> {
-    let settings_text = read(&args.settings, "settings")?;
-    let settings = SettingsFile::from_json(&settings_text)
-        .map_err(|e| format!("{}: {e}", args.settings.display()))?;
-    let events_text = read(&args.events, "events")?;
-    let events = parse_events(&events_text)
-        .map_err(|e| format!("{}:{}: {}", args.events.display(), e.line, e.error))?;
-    Ok((settings, events))
-}
-
-fn read(path: &Path, what: &str) -> Result<String, String> {
-    std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: cannot read the {what} file: {e}", path.display()))
-}
-
 fn fail(message: &str, code: u8) -> ExitCode {
-    // One line, whatever the message holds.
-    let line = message.replace('\n', " ");
-    let _ = writeln!(std::io::stderr().lock(), "error: {line}");
-    ExitCode::from(code)
+    crate::fail(message, code)
 }

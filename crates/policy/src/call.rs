@@ -1,14 +1,14 @@
 //! The per-call state machine (POLICY.md §3–§6): an event at an instant goes in, the change
 //! or the refusal comes out. Pure: no clock, no IO; time is an argument.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::event::{Consent, Direction, Event, EventName};
 use crate::reason::Reason;
 use crate::settings::{ConferenceMode, Policy, ProjectKind, RecordMode};
 
 /// Which sides are recorded at an instant (POLICY.md §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Sides {
     /// The local microphone.
     pub agent: bool,
@@ -55,7 +55,7 @@ pub enum Halt {
 }
 
 /// Whether a receipt take is kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TakeStatus {
     /// The take is (or will be) kept and uploaded.
@@ -97,7 +97,7 @@ pub struct Applied {
 }
 
 /// A refused event, as the outcome lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Refusal {
     /// The event's position in the call's stream of events, from 0.
     pub index: usize,

@@ -1,11 +1,11 @@
 //! The policy's result for a call (POLICY.md §7).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::call::{Call, Halt, Refusal, Sides, TakeStatus};
 
 /// A maximal stretch of the call during which the recorded sides do not change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Interval {
     /// Start, inclusive.
     pub from_ms: u64,
@@ -31,7 +31,7 @@ impl Interval {
 }
 
 /// A receipt take as the outcome reports it: always closed.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ReceiptTake {
     /// The order it confirms.
     pub order_id: String,
@@ -48,7 +48,7 @@ pub struct ReceiptTake {
 }
 
 /// What the call leaves behind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Something was recorded.
@@ -60,7 +60,7 @@ pub enum Verdict {
 }
 
 /// The outcome of a call (POLICY.md §7).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Outcome {
     /// Maximal intervals covering the call, each with the sides recorded.
     pub timeline: Vec<Interval>,
@@ -73,6 +73,11 @@ pub struct Outcome {
 }
 
 impl Call {
+    /// The instant of `call_started`, once the call has started.
+    pub fn started_ms(&self) -> Option<u64> {
+        self.started_ms
+    }
+
     /// The instant the call's outcome ends at: `call_ended`, or else the latest event seen.
     pub fn end_ms(&self) -> Option<u64> {
         self.started_ms?;

@@ -1,7 +1,7 @@
 //! Recording settings (POLICY.md §1): global and per project, their validation, and their
 //! resolution into the [`Policy`] one call obeys.
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::error::InputError;
@@ -116,9 +116,23 @@ impl<T: Named> Serialize for Choice<T> {
 }
 
 /// How long recordings are kept: a whole number of calendar months, 1 to 120.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "u64", into = "u8")]
 pub struct HoldingMonths(u8);
+
+impl TryFrom<u64> for HoldingMonths {
+    type Error = String;
+    fn try_from(months: u64) -> Result<Self, String> {
+        Self::new(months)
+            .ok_or_else(|| format!("holding_months must be an integer from 1 to 120, got {months}"))
+    }
+}
+
+impl From<HoldingMonths> for u8 {
+    fn from(m: HoldingMonths) -> u8 {
+        m.0
+    }
+}
 
 impl HoldingMonths {
     /// The smallest allowed value.
@@ -219,7 +233,8 @@ pub struct SettingsFile {
 
 /// The resolved policy of a project: every `global` replaced by the concrete global value.
 /// This is what one call obeys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Policy {
     /// Contact center or customer service.
     pub kind: ProjectKind,

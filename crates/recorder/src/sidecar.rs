@@ -1,0 +1,288 @@
+//! The metadata that travels with a recording (`recording.json`), and the journal a call
+//! keeps while it runs so a crash can be recovered.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use callrec_policy::{
+    Consent, Direction, Interval, Outcome, Policy, ReceiptTake, Refusal, TimedEvent, Verdict,
+    expires_at,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::{RecorderError, Result};
+
+/// The version of the `recording.json` and journal formats.
+pub const FORMAT: u32 = 1;
+
+/// The sidecar's file name.
+pub const SIDECAR: &str = "recording.json";
+/// The main recording's file name.
+pub const RECORDING: &str = "recording.wav";
+/// The folder of receipt takes.
+pub const RECEIPTS: &str = "receipts";
+/// The journal's file name (present only while a call is being recorded, or after a crash).
+pub const JOURNAL: &str = "call.journal";
+
+/// Who and what a call is, known when it starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallInfo {
+    /// The call's id (UUID v7: sortable by time).
+    pub call_id: Uuid,
+    /// The project the call belongs to.
+    pub project_id: Option<String>,
+    /// The version of the project's policy the call obeyed (from the central store).
+    pub policy_version: Option<String>,
+    /// The agent's user id; empty offline (the store sets it to the uploader).
+    pub agent: String,
+    /// The contact (customer) id, where known.
+    pub contact: Option<String>,
+    /// Wall-clock time of the audio's origin (t_ms 0).
+    #[serde(with = "time::serde::rfc3339")]
+    pub origin_at: OffsetDateTime,
+}
+
+/// One written file, as the sidecar describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// Path relative to the recording's folder.
+    pub file: String,
+    /// SHA-256 of the whole file, hex.
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Stereo frames of audio.
+    pub frames: u64,
+    /// Duration in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// A receipt take with its file (none for an overwritten take).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptEntry {
+    /// The take as the policy reports it.
+    #[serde(flatten)]
+    pub take: ReceiptTake,
+    /// Its file, when kept.
+    pub file: Option<FileEntry>,
+}
+
+/// `recording.json`: everything the central store needs to keep, list and expire a call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sidecar {
+    /// [`FORMAT`].
+    pub format: u32,
+    /// Who and what.
+    #[serde(flatten)]
+    pub info: CallInfo,
+    /// Inbound or outbound.
+    pub direction: Option<Direction>,
+    /// The customer's consent.
+    pub consent: Consent,
+    /// When the call started.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub started_at: Option<OffsetDateTime>,
+    /// When it ended.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub ended_at: Option<OffsetDateTime>,
+    /// The instant (on the events' clock) the recording's first frame stands for.
+    pub recording_origin_ms: Option<u64>,
+    /// Whether the call was recovered after a crash.
+    pub recovered: bool,
+    /// Frames per second of every file.
+    pub rate: u32,
+    /// The resolved policy the call obeyed.
+    pub policy: Policy,
+    /// Months the recording is kept.
+    pub holding_months: u8,
+    /// When it must be deleted everywhere.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    /// Who was recorded when (instants on the events' clock).
+    pub timeline: Vec<Interval>,
+    /// Every receipt take.
+    pub receipts: Vec<ReceiptEntry>,
+    /// Refused events.
+    pub refused: Vec<Refusal>,
+    /// Kept, none or discarded.
+    pub outcome: Verdict,
+    /// The main recording, when kept.
+    pub recording: Option<FileEntry>,
+}
+
+/// The first line of a journal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct JournalHeader {
+    pub format: u32,
+    pub info: CallInfo,
+    pub policy: Policy,
+    pub rate: u32,
+}
+
+/// One event in the journal, with its index.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct JournalLine {
+    pub i: usize,
+    pub e: TimedEvent,
+}
+
+/// An append-only log of a call's events, flushed after each one.
+pub(crate) struct Journal {
+    path: PathBuf,
+    file: File,
+}
+
+impl Journal {
+    pub(crate) fn create(path: &Path, header: &JournalHeader) -> Result<Self> {
+        let file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(RecorderError::io("creating", path))?;
+        let mut j = Self {
+            path: path.to_owned(),
+            file,
+        };
+        j.append(header)?;
+        Ok(j)
+    }
+
+    pub(crate) fn append(&mut self, line: &impl Serialize) -> Result<()> {
+        let mut text = serde_json::to_string(line).map_err(|e| RecorderError::Journal {
+            path: self.path.clone(),
+            why: e.to_string(),
+        })?;
+        text.push('\n');
+        self.file
+            .write_all(text.as_bytes())
+            .map_err(RecorderError::io("writing", &self.path))
+    }
+
+    /// Reads a journal back: its header and the events it holds. A torn last line (the crash
+    /// hit mid-write) is ignored.
+    pub(crate) fn read(path: &Path) -> Result<(JournalHeader, Vec<JournalLine>)> {
+        let bad = |why: String| RecorderError::Journal {
+            path: path.to_owned(),
+            why,
+        };
+        let file = File::open(path).map_err(RecorderError::io("opening", path))?;
+        let mut lines = BufReader::new(file).lines();
+        let header = lines
+            .next()
+            .ok_or_else(|| bad("empty journal".into()))?
+            .map_err(RecorderError::io("reading", path))?;
+        let header: JournalHeader =
+            serde_json::from_str(&header).map_err(|e| bad(format!("header: {e}")))?;
+        let mut events = Vec::new();
+        for line in lines {
+            let line = line.map_err(RecorderError::io("reading", path))?;
+            match serde_json::from_str::<JournalLine>(&line) {
+                Ok(e) => events.push(e),
+                Err(_) => break,
+            }
+        }
+        Ok((header, events))
+    }
+}
+
+/// SHA-256 and size of a file, read in blocks.
+pub(crate) fn digest(path: &Path) -> Result<(String, u64)> {
+    let mut file = File::open(path).map_err(RecorderError::io("reading", path))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut bytes = 0u64;
+    loop {
+        let n = file
+            .read(&mut buf)
+            .map_err(RecorderError::io("reading", path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        bytes += n as u64;
+    }
+    Ok((hex::encode(hasher.finalize()), bytes))
+}
+
+/// The file name of a receipt take: `<order_id>-<seq>.wav`, the order id kept readable where it
+/// is safe and percent-encoded elsewhere (so no order id can reach outside the folder, and two
+/// order ids never share a file).
+pub fn receipt_file_name(order_id: &str, seq: u32) -> String {
+    let mut name = String::with_capacity(order_id.len() + 10);
+    for (i, b) in order_id.bytes().enumerate() {
+        let safe = b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || (b == b'.' && i > 0);
+        if safe {
+            name.push(char::from(b));
+        } else {
+            name.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("{name}-{seq}.wav")
+}
+
+/// Builds the sidecar from a finished call's outcome and files.
+pub(crate) fn build(
+    header: &JournalHeader,
+    call: &callrec_policy::Call,
+    recovered: bool,
+    recording: Option<FileEntry>,
+    receipt_files: Vec<Option<FileEntry>>,
+) -> Sidecar {
+    let Outcome {
+        timeline,
+        receipts,
+        refused,
+        outcome,
+    } = call.outcome();
+    let at = |ms: u64| {
+        header.info.origin_at + time::Duration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX))
+    };
+    let started_ms = call.started_ms();
+    let started_at = started_ms.map(at);
+    let ended_at = call.end_ms().map(at);
+    let expires = started_at.map(|s| expires_at(s, call.policy().holding_months));
+    Sidecar {
+        format: FORMAT,
+        info: header.info.clone(),
+        direction: call.direction(),
+        consent: call.consent(),
+        started_at,
+        ended_at,
+        recording_origin_ms: started_ms,
+        recovered,
+        rate: header.rate,
+        policy: *call.policy(),
+        holding_months: call.policy().holding_months.get(),
+        expires_at: expires,
+        timeline,
+        receipts: receipts
+            .into_iter()
+            .zip(receipt_files)
+            .map(|(take, file)| ReceiptEntry { take, file })
+            .collect(),
+        refused,
+        outcome,
+        recording,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receipt_names_cannot_escape_or_collide() {
+        assert_eq!(receipt_file_name("A-17", 1), "A-17-1.wav");
+        assert_eq!(
+            receipt_file_name("../etc/passwd", 2),
+            "%2E.%2Fetc%2Fpasswd-2.wav"
+        );
+        assert_ne!(receipt_file_name("%41", 1), receipt_file_name("A", 1));
+        assert_ne!(receipt_file_name("A/1", 1), receipt_file_name("A_1", 1));
+        assert_eq!(receipt_file_name("tilaus ä", 1), "tilaus%20%C3%A4-1.wav");
+    }
+}
