@@ -4,6 +4,7 @@
 mod devices;
 mod inputs;
 mod record;
+mod recover;
 mod simulate;
 
 use std::io::Write;
@@ -42,6 +43,7 @@ Run `callrec simulate --help` for the file formats.";
 enum Command {
     Simulate(simulate::Args),
     Record(record::Args),
+    Recover(recover::Args),
     Devices(devices::Args),
 }
 
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Simulate(args) => simulate::run(&args),
         Command::Record(args) => record::run(&args),
+        Command::Recover(args) => recover::run(&args),
         Command::Devices(args) => devices::run(&args),
     }
 }

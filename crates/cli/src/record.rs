@@ -45,6 +45,9 @@ pub struct Args {
     /// Frames per second of the recording.
     #[arg(long, default_value_t = 16_000, value_parser = clap::value_parser!(u32).range(8_000..=48_000))]
     rate: u32,
+    /// Replay the files at the speed of a real call instead of as fast as possible.
+    #[arg(long, conflicts_with = "live")]
+    realtime: bool,
     /// Record from input devices instead of files.
     #[arg(long, conflicts_with_all = ["agent", "customer", "party"])]
     live: bool,
@@ -92,13 +95,26 @@ pub fn run(args: &Args) -> ExitCode {
             customer: args.customer.clone().unwrap_or_default(),
             parties: args.party.clone(),
         };
-        replay(&args.out, policy, info, args.rate, &inputs, &events)
+        replay(
+            &args.out,
+            policy,
+            info,
+            args.rate,
+            &inputs,
+            &events,
+            args.realtime,
+        )
     };
     match result {
         Ok(sidecar) => summary(&args.out, &sidecar),
-        Err(e @ (RecorderError::AlreadyRecorded(_) | RecorderError::Audio(_))) => {
-            crate::fail(&e.to_string(), EXIT_UNREADABLE)
-        }
+        Err(e @ RecorderError::AlreadyRecorded(_)) => crate::fail(
+            &format!(
+                "{e}; if a crash interrupted it, `callrec recover {}` completes it",
+                args.out.display()
+            ),
+            EXIT_UNREADABLE,
+        ),
+        Err(e @ RecorderError::Audio(_)) => crate::fail(&e.to_string(), EXIT_UNREADABLE),
         Err(e) => crate::fail(&e.to_string(), 1),
     }
 }
@@ -114,10 +130,12 @@ fn open_live(args: &Args) -> callrec_recorder::Result<Sources> {
     ))
 }
 
-fn summary(dir: &std::path::Path, sidecar: &Sidecar) -> ExitCode {
+/// Prints what a finished recording holds.
+pub(crate) fn summary(dir: &std::path::Path, sidecar: &Sidecar) -> ExitCode {
     let value = serde_json::json!({
         "dir": dir,
         "outcome": sidecar.outcome,
+        "recovered": sidecar.recovered,
         "recording": sidecar.recording,
         "receipts": sidecar.receipts.iter().filter_map(|r| r.file.as_ref()).collect::<Vec<_>>(),
         "refused": sidecar.refused.len(),

@@ -1,6 +1,7 @@
 //! The offline path: WAV files in, a recorded call folder out, as fast as the machine allows.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use callrec_audio::{AtRate, Read, Source, WavSource};
 use callrec_policy::{Phase, Policy, TimedEvent};
@@ -57,6 +58,9 @@ impl Input {
 /// Records a call from files: `events` (with their line indices) are applied at their
 /// instants, the audio is resampled to `rate` and written through a [`Recorder`] into `dir`.
 /// The call ends at its `call_ended`, or where the longest input ends.
+///
+/// `realtime` paces the replay to the wall clock (demos, crash tests); otherwise it runs as
+/// fast as the machine allows.
 pub fn replay(
     dir: &Path,
     policy: Policy,
@@ -64,6 +68,7 @@ pub fn replay(
     rate: u32,
     inputs: &ReplayInputs,
     events: &[(usize, TimedEvent)],
+    realtime: bool,
 ) -> Result<Sidecar> {
     let mut all = vec![Input::open(&inputs.agent, None, rate)?];
     all.push(Input::open(&inputs.customer, Some(Remote::Customer), rate)?);
@@ -72,8 +77,13 @@ pub fn replay(
     }
     let mut recorder = Recorder::create(dir, policy, info, rate)?;
     let mut next = 0;
+    let start = Instant::now();
     loop {
         let pos = recorder.position();
+        if realtime {
+            let due = start + Duration::from_secs_f64(pos as f64 / f64::from(rate));
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        }
         while let Some((index, e)) = events.get(next)
             && frame_at(e.t_ms, rate) < pos + BLOCK as u64
         {

@@ -1,5 +1,6 @@
-//! Crash-safe WAV files: written as `NAME.part`, the header refreshed at least once a second
-//! so a crash leaves a readable file, renamed to `NAME` when complete.
+//! Crash-safe WAV files: written as `NAME.part`, handed to the OS and the header refreshed
+//! four times a second so a crash loses at most a quarter of a second and leaves a readable
+//! file, renamed to `NAME` when complete.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
@@ -51,7 +52,7 @@ impl PartFile {
             part,
             writer,
             since_flush: 0,
-            flush_every: u64::from(rate),
+            flush_every: u64::from(rate / 4).max(1),
         })
     }
 
@@ -69,7 +70,8 @@ impl PartFile {
         w.flush().map_err(RecorderError::wav(&self.part))?;
         self.since_flush += frames.len() as u64;
         if self.since_flush >= self.flush_every {
-            // Refresh the header: a crash from here on loses at most the next second.
+            // Refresh the header and hand the buffer to the OS: a crash (even kill -9) from
+            // here on loses only what comes next.
             self.writer
                 .flush()
                 .map_err(RecorderError::wav(&self.part))?;

@@ -183,6 +183,7 @@ fn every_example_call_is_recorded_exactly_as_the_policy_says() {
             RATE,
             &fixture.inputs,
             &events,
+            false,
         )
         .unwrap_or_else(|e| panic!("{name}: {e}"));
 
@@ -295,6 +296,7 @@ fn the_sidecar_describes_the_files_it_ships_with() {
         RATE,
         &fixture.inputs,
         &events,
+        false,
     )
     .expect("replay");
     let on_disk: callrec_recorder::Sidecar =
@@ -337,6 +339,7 @@ fn a_folder_with_a_recording_is_refused(#[case] existing: &str) {
         RATE,
         &fixture.inputs,
         &events,
+        false,
     )
     .expect_err("refused");
     assert!(
@@ -365,6 +368,7 @@ fn a_call_without_call_ended_ends_with_its_audio() {
         RATE,
         &fixture.inputs,
         &events,
+        false,
     )
     .expect("replay");
     assert_eq!(sidecar.timeline.last().map(|i| i.to_ms), Some(90_000));
