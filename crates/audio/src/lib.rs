@@ -5,6 +5,8 @@
 //!   device through a lock-free ring.
 //! - [`AtRate`]: any source resampled to the recording rate (rubato), its filter delay
 //!   compensated so that sample `n` of the output is instant `n / rate` of the input.
+//! - [`Aligned`]: a live source kept on the reference clock, so two devices whose crystals
+//!   differ stay aligned over long calls.
 //! - [`Meter`] (RMS and peak levels for the UI) and [`Limiter`] (sums that never clip hard).
 //!
 //! This crate knows nothing of policies, calls or files other than WAV inputs. Every public
@@ -12,6 +14,7 @@
 //! [`CaptureSource`] runs on the audio thread, and it only copies into a ring.
 
 mod capture;
+mod drift;
 mod error;
 mod limiter;
 mod meter;
@@ -22,6 +25,7 @@ mod wav;
 pub use capture::{
     CaptureHealth, CaptureSource, DeviceInfo, default_input_device, list_input_devices,
 };
+pub use drift::{Aligned, Clock, ManualClock, MonotonicClock};
 pub use error::{AudioError, Result};
 pub use limiter::Limiter;
 pub use meter::{Level, Meter};

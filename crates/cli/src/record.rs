@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use callrec_audio::{AtRate, CaptureSource, Source};
+use callrec_audio::{Aligned, AtRate, CaptureSource, MonotonicClock, Source};
 use callrec_recorder::{CallInfo, RecorderError, ReplayInputs, Sidecar, record_live, replay};
 
 use crate::EXIT_UNREADABLE;
@@ -122,11 +122,15 @@ pub fn run(args: &Args) -> ExitCode {
 type Sources = (Box<dyn Source>, Box<dyn Source>);
 
 fn open_live(args: &Args) -> callrec_recorder::Result<Sources> {
-    let agent = CaptureSource::open(args.agent_device.as_deref())?;
-    let remote = CaptureSource::open(args.customer_device.as_deref())?;
+    // Each device at the recording rate, kept on the machine's clock (the one events are
+    // timed with) so the two sides stay aligned however long the call.
+    let open = |name: Option<&str>| -> callrec_recorder::Result<Box<dyn Source>> {
+        let device = AtRate::new(CaptureSource::open(name)?, args.rate)?;
+        Ok(Box::new(Aligned::new(device, MonotonicClock::start())))
+    };
     Ok((
-        Box::new(AtRate::new(agent, args.rate)?),
-        Box::new(AtRate::new(remote, args.rate)?),
+        open(args.agent_device.as_deref())?,
+        open(args.customer_device.as_deref())?,
     ))
 }
 
