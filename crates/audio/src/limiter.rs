@@ -11,6 +11,15 @@ pub struct Limiter {
 }
 
 impl Limiter {
+    /// The usual ceiling: just under full scale.
+    pub const CEILING: f32 = 0.98;
+
+    /// Whether the limiter is at unity gain (nothing to release): then a block whose samples
+    /// all stay under the ceiling passes unchanged.
+    pub fn is_idle(&self) -> bool {
+        self.gain >= 1.0
+    }
+
     /// A limiter at `ceiling` (e.g. 0.98) that recovers with a time constant of `release_ms`
     /// at `rate`.
     pub fn new(rate: u32, ceiling: f32, release_ms: f32) -> Self {
@@ -35,6 +44,10 @@ impl Limiter {
             self.gain = target;
         } else {
             self.gain += (target - self.gain) * self.release;
+            // Within 0.001 dB of unity: snap, or f32 rounding would leave it just short forever.
+            if self.gain > 0.9999 {
+                self.gain = 1.0;
+            }
         }
         x * self.gain
     }
@@ -65,5 +78,6 @@ mod tests {
             last = l.process(0.5);
         }
         assert!((last - 0.5).abs() < 1e-3, "{last}");
+        assert!(l.is_idle(), "back at unity gain");
     }
 }

@@ -151,33 +151,52 @@ impl Source for WavSource {
             self.frames_left = 0;
             return Ok(Read::End);
         }
-        let fmt = self.format;
-        let width = fmt.bytes();
-        if self.channels == 1 {
-            for (o, b) in out
-                .iter_mut()
-                .zip(self.bytes[..frames * width].chunks_exact(width))
-            {
-                *o = fmt.decode(b);
-            }
-        } else {
-            let scale = 1.0 / self.channels as f32;
-            for (o, frame) in out
-                .iter_mut()
-                .zip(self.bytes[..frames * frame_bytes].chunks_exact(frame_bytes))
-            {
-                *o = frame
-                    .chunks_exact(width)
-                    .map(|b| fmt.decode(b))
-                    .sum::<f32>()
-                    * scale;
-            }
-        }
+        decode(
+            self.format,
+            self.channels,
+            &self.bytes[..frames * frame_bytes],
+            &mut out[..frames],
+        );
         self.frames_left = if filled < self.bytes.len() {
             0
         } else {
             self.frames_left - frames as u64
         };
         Ok(Read::Samples(frames))
+    }
+}
+
+/// Decodes interleaved little-endian frames into mono. One loop per format and layout, so the
+/// common cases (16-bit mono or stereo) compile to tight, vectorised loops.
+fn decode(format: Format, channels: usize, bytes: &[u8], out: &mut [f32]) {
+    match (format, channels) {
+        (Format::I16, 1) => {
+            for (o, b) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+                *o = f32::from(i16::from_le_bytes([b[0], b[1]])) * (1.0 / 32_768.0);
+            }
+        }
+        (Format::I16, 2) => {
+            for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+                let l = f32::from(i16::from_le_bytes([b[0], b[1]]));
+                let r = f32::from(i16::from_le_bytes([b[2], b[3]]));
+                *o = (l + r) * (0.5 / 32_768.0);
+            }
+        }
+        (Format::F32, 1) => {
+            for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+                *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            }
+        }
+        _ => {
+            let width = format.bytes();
+            let scale = 1.0 / channels as f32;
+            for (o, frame) in out.iter_mut().zip(bytes.chunks_exact(width * channels)) {
+                *o = frame
+                    .chunks_exact(width)
+                    .map(|b| format.decode(b))
+                    .sum::<f32>()
+                    * scale;
+            }
+        }
     }
 }

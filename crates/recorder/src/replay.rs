@@ -1,12 +1,13 @@
 //! The offline path: WAV files in, a recorded call folder out, as fast as the machine allows.
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
 use callrec_audio::{AtRate, Read, Source, WavSource};
 use callrec_policy::{Phase, Policy, TimedEvent};
 
-use crate::error::Result;
+use crate::error::{RecorderError, Result};
 use crate::recorder::{Recorder, Remote, frame_at};
 use crate::sidecar::{CallInfo, Sidecar};
 
@@ -24,35 +25,73 @@ pub struct ReplayInputs {
     pub parties: Vec<(String, PathBuf)>,
 }
 
+/// Blocks each input's worker may run ahead of the writer.
+const AHEAD: usize = 3;
+
+/// One input file, decoded and resampled on its own thread (inputs are independent, so a
+/// call's voices are prepared in parallel), handed over in blocks whose buffers are recycled.
 struct Input {
     remote: Option<Remote>,
-    source: AtRate<WavSource>,
+    full: Receiver<Result<(Vec<f32>, usize)>>,
+    free: SyncSender<Vec<f32>>,
     buf: Vec<f32>,
     ended: bool,
 }
 
 impl Input {
     fn open(path: &Path, remote: Option<Remote>, rate: u32) -> Result<Self> {
+        let mut source = AtRate::new(WavSource::open(path)?, rate)?;
+        let (free, free_rx) = sync_channel::<Vec<f32>>(AHEAD + 1);
+        let (full_tx, full) = sync_channel(AHEAD + 1);
+        for _ in 0..AHEAD {
+            let _ = free.send(vec![0.0; BLOCK]);
+        }
+        std::thread::spawn(move || {
+            let mut ended = false;
+            // Ends when the writer drops its side of the channels.
+            while let Ok(mut buf) = free_rx.recv() {
+                let block = fill(&mut source, &mut buf, &mut ended).map(|real| (buf, real));
+                let failed = block.is_err();
+                if full_tx.send(block).is_err() || failed {
+                    return;
+                }
+            }
+        });
         Ok(Self {
             remote,
-            source: AtRate::new(WavSource::open(path)?, rate)?,
+            full,
+            free,
             buf: vec![0.0; BLOCK],
             ended: false,
         })
     }
 
-    /// Fills `n` samples, silence once the file has ended; returns how many came from the file.
-    fn fill(&mut self, n: usize) -> Result<usize> {
-        let mut filled = 0;
-        while filled < n && !self.ended {
-            match self.source.read(&mut self.buf[filled..n])? {
-                Read::Samples(k) => filled += k,
-                Read::End | Read::Pending => self.ended = true,
-            }
-        }
-        self.buf[filled..n].fill(0.0);
-        Ok(filled)
+    /// The next block (silence once the file has ended); returns how many samples came
+    /// from the file.
+    fn next(&mut self) -> Result<usize> {
+        let (buf, real) = self.full.recv().map_err(|_| {
+            RecorderError::Audio(callrec_audio::AudioError::Resample(
+                "an input's worker stopped".into(),
+            ))
+        })??;
+        let used = std::mem::replace(&mut self.buf, buf);
+        let _ = self.free.send(used);
+        self.ended = real < BLOCK;
+        Ok(real)
     }
+}
+
+/// Fills `buf` from `source`, silence once it has ended; returns how many samples were real.
+fn fill(source: &mut impl Source, buf: &mut [f32], ended: &mut bool) -> Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() && !*ended {
+        match source.read(&mut buf[filled..])? {
+            Read::Samples(k) => filled += k,
+            Read::End | Read::Pending => *ended = true,
+        }
+    }
+    buf[filled..].fill(0.0);
+    Ok(filled)
 }
 
 /// Records a call from files: `events` (with their line indices) are applied at their
@@ -102,7 +141,7 @@ pub fn replay(
         }
         let mut real = 0;
         for input in &mut all {
-            real = real.max(input.fill(BLOCK)?);
+            real = real.max(input.next()?);
         }
         // Past the end of every file, write only up to the longest one's end (or on to the
         // remaining events, which the call still has to reach).
