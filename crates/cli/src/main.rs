@@ -5,6 +5,7 @@ mod devices;
 mod inputs;
 mod record;
 mod recover;
+mod server;
 mod simulate;
 
 use std::io::Write;
@@ -44,6 +45,7 @@ enum Command {
     Simulate(simulate::Args),
     Record(record::Args),
     Recover(recover::Args),
+    Server(server::Args),
     Devices(devices::Args),
 }
 
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(&args),
         Command::Record(args) => record::run(&args),
         Command::Recover(args) => recover::run(&args),
+        Command::Server(args) => server::run(&args),
         Command::Devices(args) => devices::run(&args),
     }
 }

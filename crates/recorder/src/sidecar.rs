@@ -5,19 +5,14 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
-use callrec_policy::{
-    Consent, Direction, Interval, Outcome, Policy, ReceiptTake, Refusal, TimedEvent, Verdict,
-    expires_at,
-};
+use callrec_policy::{Outcome, Policy, TimedEvent, expires_at};
+pub use callrec_protocol::sidecar::{CallInfo, FileEntry, ReceiptEntry, Sidecar};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
-use uuid::Uuid;
 
 use crate::error::{RecorderError, Result};
 
-/// The version of the `recording.json` and journal formats.
-pub const FORMAT: u32 = 1;
+pub use callrec_protocol::sidecar::FORMAT;
 
 /// The sidecar's file name.
 pub const SIDECAR: &str = "recording.json";
@@ -27,92 +22,6 @@ pub const RECORDING: &str = "recording.wav";
 pub const RECEIPTS: &str = "receipts";
 /// The journal's file name (present only while a call is being recorded, or after a crash).
 pub const JOURNAL: &str = "call.journal";
-
-/// Who and what a call is, known when it starts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CallInfo {
-    /// The call's id (UUID v7: sortable by time).
-    pub call_id: Uuid,
-    /// The project the call belongs to.
-    pub project_id: Option<String>,
-    /// The version of the project's policy the call obeyed (from the central store).
-    pub policy_version: Option<String>,
-    /// The agent's user id; empty offline (the store sets it to the uploader).
-    pub agent: String,
-    /// The contact (customer) id, where known.
-    pub contact: Option<String>,
-    /// Wall-clock time of the audio's origin (t_ms 0).
-    #[serde(with = "time::serde::rfc3339")]
-    pub origin_at: OffsetDateTime,
-}
-
-/// One written file, as the sidecar describes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileEntry {
-    /// Path relative to the recording's folder.
-    pub file: String,
-    /// SHA-256 of the whole file, hex.
-    pub sha256: String,
-    /// Size in bytes.
-    pub bytes: u64,
-    /// Stereo frames of audio.
-    pub frames: u64,
-    /// Duration in milliseconds.
-    pub duration_ms: u64,
-}
-
-/// A receipt take with its file (none for an overwritten take).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReceiptEntry {
-    /// The take as the policy reports it.
-    #[serde(flatten)]
-    pub take: ReceiptTake,
-    /// Its file, when kept.
-    pub file: Option<FileEntry>,
-}
-
-/// `recording.json`: everything the central store needs to keep, list and expire a call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sidecar {
-    /// [`FORMAT`].
-    pub format: u32,
-    /// Who and what.
-    #[serde(flatten)]
-    pub info: CallInfo,
-    /// Inbound or outbound.
-    pub direction: Option<Direction>,
-    /// The customer's consent.
-    pub consent: Consent,
-    /// When the call started.
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub started_at: Option<OffsetDateTime>,
-    /// When it ended.
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub ended_at: Option<OffsetDateTime>,
-    /// The instant (on the events' clock) the recording's first frame stands for.
-    pub recording_origin_ms: Option<u64>,
-    /// Whether the call was recovered after a crash.
-    pub recovered: bool,
-    /// Frames per second of every file.
-    pub rate: u32,
-    /// The resolved policy the call obeyed.
-    pub policy: Policy,
-    /// Months the recording is kept.
-    pub holding_months: u8,
-    /// When it must be deleted everywhere.
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub expires_at: Option<OffsetDateTime>,
-    /// Who was recorded when (instants on the events' clock).
-    pub timeline: Vec<Interval>,
-    /// Every receipt take.
-    pub receipts: Vec<ReceiptEntry>,
-    /// Refused events.
-    pub refused: Vec<Refusal>,
-    /// Kept, none or discarded.
-    pub outcome: Verdict,
-    /// The main recording, when kept.
-    pub recording: Option<FileEntry>,
-}
 
 /// The first line of a journal.
 #[derive(Debug, Clone, Serialize, Deserialize)]

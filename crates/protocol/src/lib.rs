@@ -1,0 +1,302 @@
+//! The HTTP contract between callrec's desktop app and its central store: the paths, the
+//! JSON bodies and the error body, in one place so client and server cannot disagree.
+//!
+//! It knows nothing of HTTP libraries (no axum, no reqwest): only types and names.
+//!
+//! # Uploading a call (resumable, idempotent)
+//!
+//! 1. `PUT /api/v1/calls/{call_id}` with an [`UploadManifest`]: the call's `recording.json`
+//!    and the size and sha256 of each of its files. The answer is the [`UploadState`]: for
+//!    each file how many bytes the store already holds. Sending the same manifest again is
+//!    harmless (the call id makes it idempotent); a different one for the same call is a
+//!    conflict (409).
+//! 2. For each file not yet complete: `PATCH /api/v1/calls/{call_id}/files/{index}` with
+//!    header [`UPLOAD_OFFSET`] equal to the bytes the store holds and the next bytes as the
+//!    body (any length, `application/offset+octet-stream`). The answer carries the new offset.
+//!    A wrong offset is a 409 whose body gives the right one. When the last byte arrives the
+//!    store checks the sha256; a mismatch discards the file (offset back to 0, 422).
+//! 3. When every file is complete and verified the call becomes visible; the state says
+//!    `complete: true` and the client may delete its local copy.
+//!
+//! A call already past its expiry is refused with 410: the client deletes it.
+
+pub mod sidecar;
+
+use callrec_policy::{GlobalSettings, Policy, ProjectSettings, Role};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// The prefix of every path.
+pub const API: &str = "/api/v1";
+/// Header carrying a byte offset in resumable uploads.
+pub const UPLOAD_OFFSET: &str = "upload-offset";
+/// Largest accepted body of one upload request (a chunk), in bytes.
+pub const MAX_CHUNK: usize = 8 * 1024 * 1024;
+/// Largest accepted file of a call, in bytes (a 16-bit stereo 48 kHz WAV of 6 hours).
+pub const MAX_FILE: u64 = 4 * 1024 * 1024 * 1024 - 1;
+/// Largest accepted JSON body, in bytes.
+pub const MAX_JSON: usize = 1024 * 1024;
+
+/// Paths of the API, for clients (servers route the same strings).
+pub mod paths {
+    /// `POST`: sign in.
+    pub const LOGIN: &str = "/api/v1/login";
+    /// `GET`, `PUT`: global settings (admin).
+    pub const SETTINGS: &str = "/api/v1/settings";
+    /// `GET`, `POST`: projects.
+    pub const PROJECTS: &str = "/api/v1/projects";
+    /// `GET`, `POST`: users (admin).
+    pub const USERS: &str = "/api/v1/users";
+    /// `GET`: recordings the caller may hear.
+    pub const RECORDINGS: &str = "/api/v1/recordings";
+    /// `GET`: the audit log (admin).
+    pub const AUDIT: &str = "/api/v1/audit";
+    /// `GET`: the OpenAPI document.
+    pub const OPENAPI: &str = "/api/v1/openapi.json";
+
+    /// `GET`, `PUT`, `DELETE`: one project.
+    pub fn project(id: &str) -> String {
+        format!("{PROJECTS}/{id}")
+    }
+    /// `GET`: a project's resolved policy (ETag, If-None-Match).
+    pub fn policy(project: &str) -> String {
+        format!("{PROJECTS}/{project}/policy")
+    }
+    /// `GET`, `PUT`, `DELETE`: one user.
+    pub fn user(id: &str) -> String {
+        format!("{USERS}/{id}")
+    }
+    /// `PUT`: start or resume a call's upload.
+    pub fn call(id: &uuid::Uuid) -> String {
+        format!("/api/v1/calls/{id}")
+    }
+    /// `HEAD`, `PATCH`: one file of a call's upload.
+    pub fn call_file(id: &uuid::Uuid, index: usize) -> String {
+        format!("/api/v1/calls/{id}/files/{index}")
+    }
+    /// `GET`: one recording's metadata.
+    pub fn recording(id: &uuid::Uuid) -> String {
+        format!("{RECORDINGS}/{id}")
+    }
+    /// `GET` (HTTP Range): a recording's audio.
+    pub fn recording_audio(id: &uuid::Uuid) -> String {
+        format!("{RECORDINGS}/{id}/audio")
+    }
+    /// `GET` (HTTP Range): a receipt take's audio.
+    pub fn receipt_audio(id: &uuid::Uuid, order_id: &str, seq: u32) -> String {
+        format!("{RECORDINGS}/{id}/receipts/{order_id}/{seq}/audio")
+    }
+}
+
+/// Every error the store returns: a machine code and a sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// An error's code and message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Stable machine code, e.g. `invalid_settings`, `unauthorized`, `offset_mismatch`.
+    pub code: String,
+    /// What went wrong and what to do, in words.
+    pub message: String,
+    /// For `offset_mismatch`: the offset the store holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+}
+
+/// `POST /login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// The user name.
+    pub username: String,
+    /// The password.
+    pub password: String,
+}
+
+/// A user as others see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    /// The user's id.
+    pub id: String,
+    /// The user's name.
+    pub username: String,
+    /// Agent, supervisor or admin.
+    pub role: Role,
+    /// Projects the user belongs to (agent) or supervises (supervisor).
+    #[serde(default)]
+    pub projects: Vec<String>,
+}
+
+/// The answer to a successful login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginResponse {
+    /// Bearer token for the `Authorization` header.
+    pub token: String,
+    /// When the token stops working.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// Who signed in.
+    pub user: UserInfo,
+}
+
+/// `POST /users`, `PUT /users/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserRequest {
+    /// The user name (letters, digits, `.`, `_`, `-`).
+    pub username: String,
+    /// The password (at least 8 characters); optional on update.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// The role.
+    pub role: Role,
+    /// Project ids.
+    #[serde(default)]
+    pub projects: Vec<String>,
+}
+
+/// A project: its id, its name and its recording settings (POLICY.md §9 format).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Project {
+    /// The project's id (a slug).
+    pub id: String,
+    /// Its display name.
+    pub name: String,
+    /// Its recording settings.
+    #[serde(flatten)]
+    pub settings: ProjectSettings,
+}
+
+/// A project's resolved policy, as the app caches it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyResponse {
+    /// The project.
+    pub project_id: String,
+    /// The version (also the ETag): a new one each time the project or global settings
+    /// change what the project's calls obey.
+    pub version: String,
+    /// The policy.
+    pub policy: Policy,
+}
+
+/// The global settings as the API carries them (POLICY.md §9's `global` object).
+pub type Settings = GlobalSettings;
+
+/// One file of a call, as the manifest announces it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestFile {
+    /// `recording` or `receipt`.
+    pub kind: FileKind,
+    /// For receipts: the order id.
+    #[serde(default)]
+    pub order_id: Option<String>,
+    /// For receipts: the take's number.
+    #[serde(default)]
+    pub seq: Option<u32>,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// SHA-256, lowercase hex.
+    pub sha256: String,
+}
+
+/// What a call's file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileKind {
+    /// The main recording.
+    Recording,
+    /// A voice receipt take.
+    Receipt,
+}
+
+/// `PUT /calls/{call_id}`: a call to upload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadManifest {
+    /// The call's `recording.json`, as written by the recorder.
+    pub sidecar: serde_json::Value,
+    /// Its files, in the order their indices refer to.
+    pub files: Vec<ManifestFile>,
+}
+
+/// Where an upload stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadState {
+    /// The call.
+    pub call_id: Uuid,
+    /// Bytes held of each file, in manifest order.
+    pub files: Vec<FileState>,
+    /// Every file is complete and verified: the recording is stored.
+    pub complete: bool,
+}
+
+/// Bytes held of one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileState {
+    /// Bytes the store holds.
+    pub received: u64,
+    /// Bytes expected.
+    pub bytes: u64,
+}
+
+/// A recording in a listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordingSummary {
+    /// The call id.
+    pub id: Uuid,
+    /// Its project.
+    pub project_id: String,
+    /// The agent who recorded it.
+    pub agent_id: String,
+    /// The contact, where known.
+    pub contact: Option<String>,
+    /// Inbound or outbound.
+    pub direction: Option<String>,
+    /// When the call started.
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    /// Duration in milliseconds.
+    pub duration_ms: u64,
+    /// Whether there is main audio (outcome kept).
+    pub has_audio: bool,
+    /// Receipt takes kept.
+    pub receipts: u32,
+    /// When it will be deleted.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// `GET /recordings`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordingList {
+    /// The recordings, newest first.
+    pub items: Vec<RecordingSummary>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// An audit entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Sequence number.
+    pub id: i64,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Who (user id), if anyone.
+    pub actor: Option<String>,
+    /// What: `login`, `login_failed`, `playback`, `settings_changed`, `project_created`,
+    /// `project_changed`, `project_deleted`, `user_created`, `user_changed`, `user_deleted`,
+    /// `recording_stored`, `retention_deleted`.
+    pub action: String,
+    /// On what.
+    pub target: Option<String>,
+    /// Details.
+    pub detail: serde_json::Value,
+}

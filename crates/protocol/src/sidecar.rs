@@ -1,0 +1,96 @@
+//! `recording.json`: the metadata that travels with a recorded call, from the recorder to
+//! the central store.
+
+use callrec_policy::{Consent, Direction, Interval, Policy, ReceiptTake, Refusal, Verdict};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// The version of the `recording.json` format.
+pub const FORMAT: u32 = 1;
+
+/// Who and what a call is, known when it starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallInfo {
+    /// The call's id (UUID v7: sortable by time).
+    pub call_id: Uuid,
+    /// The project the call belongs to.
+    pub project_id: Option<String>,
+    /// The version of the project's policy the call obeyed (from the central store).
+    pub policy_version: Option<String>,
+    /// The agent's user id; empty offline (the store sets it to the uploader).
+    pub agent: String,
+    /// The contact (customer) id, where known.
+    pub contact: Option<String>,
+    /// Wall-clock time of the audio's origin (t_ms 0).
+    #[serde(with = "time::serde::rfc3339")]
+    pub origin_at: OffsetDateTime,
+}
+
+/// One written file, as the sidecar describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// Path relative to the recording's folder.
+    pub file: String,
+    /// SHA-256 of the whole file, hex.
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Stereo frames of audio.
+    pub frames: u64,
+    /// Duration in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// A receipt take with its file (none for an overwritten take).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptEntry {
+    /// The take as the policy reports it.
+    #[serde(flatten)]
+    pub take: ReceiptTake,
+    /// Its file, when kept.
+    pub file: Option<FileEntry>,
+}
+
+/// `recording.json`: everything the central store needs to keep, list and expire a call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sidecar {
+    /// [`FORMAT`].
+    pub format: u32,
+    /// Who and what.
+    #[serde(flatten)]
+    pub info: CallInfo,
+    /// Inbound or outbound.
+    pub direction: Option<Direction>,
+    /// The customer's consent.
+    pub consent: Consent,
+    /// When the call started.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub started_at: Option<OffsetDateTime>,
+    /// When it ended.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub ended_at: Option<OffsetDateTime>,
+    /// The instant (on the events' clock) the recording's first frame stands for.
+    pub recording_origin_ms: Option<u64>,
+    /// Whether the call was recovered after a crash.
+    pub recovered: bool,
+    /// Frames per second of every file.
+    pub rate: u32,
+    /// The resolved policy the call obeyed.
+    pub policy: Policy,
+    /// Months the recording is kept.
+    pub holding_months: u8,
+    /// When it must be deleted everywhere.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    /// Who was recorded when (instants on the events' clock).
+    pub timeline: Vec<Interval>,
+    /// Every receipt take.
+    pub receipts: Vec<ReceiptEntry>,
+    /// Refused events.
+    pub refused: Vec<Refusal>,
+    /// Kept, none or discarded.
+    pub outcome: Verdict,
+    /// The main recording, when kept.
+    pub recording: Option<FileEntry>,
+}

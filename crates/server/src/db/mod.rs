@@ -1,0 +1,246 @@
+//! Storage behind traits: metadata in a [`Database`], audio in a [`BlobStore`]. The embedded
+//! default is SQLite plus files under the data folder; a Postgres + S3-compatible pair can
+//! implement the same traits without touching the handlers.
+
+mod blobs;
+mod sqlite;
+
+use std::pin::Pin;
+
+use callrec_policy::Role;
+use callrec_protocol::{AuditEntry, FileKind, RecordingSummary};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub use blobs::FsBlobs;
+pub use sqlite::SqliteDb;
+
+use crate::error::Result;
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Stable id.
+    pub id: String,
+    /// Sign-in name.
+    pub username: String,
+    /// Argon2 PHC string.
+    pub password_hash: String,
+    /// Agent, supervisor or admin.
+    pub role: Role,
+    /// Projects it belongs to (agent) or supervises (supervisor).
+    pub projects: Vec<String>,
+}
+
+/// A project as stored: its settings JSON is the §9 project object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectRow {
+    /// The slug.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The project's settings, §9 JSON.
+    pub settings_json: String,
+}
+
+/// One file of an upload in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadFile {
+    /// Recording or receipt.
+    pub kind: FileKind,
+    /// For receipts.
+    pub order_id: Option<String>,
+    /// For receipts.
+    pub seq: Option<u32>,
+    /// Expected size.
+    pub bytes: u64,
+    /// Expected SHA-256.
+    pub sha256: String,
+    /// Bytes held.
+    pub received: u64,
+    /// Complete and checked.
+    pub verified: bool,
+}
+
+/// An upload: its manifest and how far each file has come.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    /// The call.
+    pub call_id: Uuid,
+    /// The authenticated uploader (becomes the recording's agent).
+    pub uploader: String,
+    /// The manifest as received, canonical JSON (for idempotency checks).
+    pub manifest_json: String,
+    /// The recording's metadata, computed when the upload started.
+    pub summary: RecordingSummary,
+    /// Files in manifest order.
+    pub files: Vec<UploadFile>,
+    /// Stored and visible.
+    pub complete: bool,
+}
+
+/// A stored recording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recording {
+    /// Listing fields.
+    pub summary: RecordingSummary,
+    /// The sidecar as stored (the agent field set to the uploader, expiry the store's).
+    pub sidecar_json: String,
+    /// Its files.
+    pub files: Vec<StoredFile>,
+}
+
+/// One stored audio file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFile {
+    /// Recording or receipt.
+    pub kind: FileKind,
+    /// For receipts.
+    pub order_id: Option<String>,
+    /// For receipts.
+    pub seq: Option<u32>,
+    /// Blob key.
+    pub key: String,
+    /// Size.
+    pub bytes: u64,
+}
+
+/// Which recordings a listing may show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything (admin).
+    All,
+    /// The caller's own recordings and those of the given projects.
+    Own {
+        /// The caller.
+        agent_id: String,
+        /// Projects whose recordings the caller may hear.
+        projects: Vec<String>,
+    },
+}
+
+/// A listing request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    /// What the caller may see.
+    pub scope: Scope,
+    /// Filters.
+    pub project: Option<String>,
+    /// Filters.
+    pub agent: Option<String>,
+    /// Filters.
+    pub contact: Option<String>,
+    /// Started at or after.
+    pub from: Option<OffsetDateTime>,
+    /// Started before.
+    pub to: Option<OffsetDateTime>,
+    /// Page size.
+    pub limit: u32,
+    /// Continue after this (started_at ms, id).
+    pub after: Option<(i64, Uuid)>,
+}
+
+/// A new audit entry.
+#[derive(Debug, Clone)]
+pub struct NewAudit<'a> {
+    /// Who.
+    pub actor: Option<&'a str>,
+    /// What.
+    pub action: &'a str,
+    /// On what.
+    pub target: Option<&'a str>,
+    /// Details.
+    pub detail: serde_json::Value,
+}
+
+/// Metadata storage. Methods block: handlers call them on the blocking pool.
+pub trait Database: Send + Sync + 'static {
+    /// How many users exist (deleted ones excluded).
+    fn user_count(&self) -> Result<u64>;
+    /// Adds a user; a taken name is a conflict.
+    fn insert_user(&self, user: &User) -> Result<()>;
+    /// Replaces a user's fields.
+    fn update_user(&self, user: &User) -> Result<()>;
+    /// Deletes a user (its recordings stay) and its tokens. False when absent.
+    fn delete_user(&self, id: &str) -> Result<bool>;
+    /// A user by id.
+    fn user(&self, id: &str) -> Result<Option<User>>;
+    /// A user by name.
+    fn user_by_name(&self, username: &str) -> Result<Option<User>>;
+    /// Every user.
+    fn users(&self) -> Result<Vec<User>>;
+
+    /// Stores a session token's hash.
+    fn insert_token(&self, hash: &str, user_id: &str, expires_at: OffsetDateTime) -> Result<()>;
+    /// The user a token belongs to, if the token is valid at `now`.
+    fn token_user(&self, hash: &str, now: OffsetDateTime) -> Result<Option<User>>;
+
+    /// The global settings JSON, if ever set.
+    fn global_settings(&self) -> Result<Option<String>>;
+    /// Replaces the global settings JSON.
+    fn set_global_settings(&self, json: &str) -> Result<()>;
+
+    /// Every project.
+    fn projects(&self) -> Result<Vec<ProjectRow>>;
+    /// One project.
+    fn project(&self, id: &str) -> Result<Option<ProjectRow>>;
+    /// Adds a project; a taken id is a conflict.
+    fn insert_project(&self, project: &ProjectRow) -> Result<()>;
+    /// Replaces a project. False when absent.
+    fn update_project(&self, project: &ProjectRow) -> Result<bool>;
+    /// Deletes a project (its recordings stay until they expire). False when absent.
+    fn delete_project(&self, id: &str) -> Result<bool>;
+
+    /// Remembers a policy version served for a project.
+    fn remember_policy(&self, version: &str, project_id: &str, policy_json: &str) -> Result<()>;
+    /// A policy version served before: (project id, policy JSON).
+    fn policy_version(&self, version: &str) -> Result<Option<(String, String)>>;
+
+    /// An upload, if started.
+    fn upload(&self, call_id: &Uuid) -> Result<Option<Upload>>;
+    /// Starts an upload.
+    fn insert_upload(&self, upload: &Upload) -> Result<()>;
+    /// Records how far a file has come.
+    fn set_received(
+        &self,
+        call_id: &Uuid,
+        index: usize,
+        received: u64,
+        verified: bool,
+    ) -> Result<()>;
+    /// Makes a fully verified upload a stored recording, atomically.
+    fn complete_upload(&self, call_id: &Uuid, recording: &Recording) -> Result<()>;
+
+    /// A stored recording.
+    fn recording(&self, id: &Uuid) -> Result<Option<Recording>>;
+    /// A page of recordings, newest first.
+    fn list(&self, query: &ListQuery) -> Result<Vec<RecordingSummary>>;
+    /// Recordings expired at `now`, up to `limit`.
+    fn expired(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<Recording>>;
+    /// Deletes a recording's rows (and its upload's).
+    fn delete_recording(&self, id: &Uuid) -> Result<()>;
+
+    /// Appends to the audit log.
+    fn audit(&self, entry: &NewAudit<'_>) -> Result<()>;
+    /// Audit entries after `after`, oldest first.
+    fn audit_log(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>>;
+}
+
+/// An async reader of part of a blob.
+pub type BlobReader = Pin<Box<dyn tokio::io::AsyncRead + Send>>;
+
+/// Audio storage. Methods block (except the returned reader): call them on the blocking pool.
+pub trait BlobStore: Send + Sync + 'static {
+    /// Writes `bytes` at `offset` of the blob being uploaded at `key` (anything past `offset`
+    /// from an interrupted earlier write is dropped first) and makes it durable. Returns the
+    /// new length.
+    fn write_at(&self, key: &str, offset: u64, bytes: &[u8]) -> Result<u64>;
+    /// SHA-256 (hex) of a blob.
+    fn sha256(&self, key: &str) -> Result<String>;
+    /// Gives a blob its final key.
+    fn rename(&self, from: &str, to: &str) -> Result<()>;
+    /// `len` bytes from `start`.
+    fn open_range(&self, key: &str, start: u64, len: u64) -> Result<BlobReader>;
+    /// Deletes a blob (absent is fine).
+    fn delete(&self, key: &str) -> Result<()>;
+}

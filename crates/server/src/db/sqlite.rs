@@ -1,0 +1,689 @@
+//! The embedded metadata store: one SQLite file (WAL) under the data folder.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use callrec_policy::{Named, Role};
+use callrec_protocol::{AuditEntry, FileKind, RecordingSummary};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{
+    Database, ListQuery, NewAudit, ProjectRow, Recording, Scope, StoredFile, Upload, UploadFile,
+    User,
+};
+use crate::error::{AppError, Result};
+
+/// Append-only migrations; `PRAGMA user_version` counts those applied.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL
+);
+CREATE TABLE memberships (
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    project_id TEXT NOT NULL,
+    PRIMARY KEY (user_id, project_id)
+);
+CREATE TABLE tokens (
+    hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE settings (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    json TEXT NOT NULL
+);
+CREATE TABLE projects (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    settings_json TEXT NOT NULL
+);
+CREATE TABLE policy_versions (
+    version TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    policy_json TEXT NOT NULL
+);
+CREATE TABLE uploads (
+    call_id TEXT PRIMARY KEY,
+    uploader TEXT NOT NULL,
+    manifest_json TEXT NOT NULL,
+    summary_json TEXT NOT NULL,
+    complete INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE upload_files (
+    call_id TEXT NOT NULL REFERENCES uploads(call_id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    order_id TEXT,
+    seq INTEGER,
+    bytes INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    received INTEGER NOT NULL DEFAULT 0,
+    verified INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (call_id, idx)
+);
+CREATE TABLE recordings (
+    id TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    agent_id TEXT NOT NULL,
+    contact TEXT,
+    direction TEXT,
+    started_at INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    has_audio INTEGER NOT NULL,
+    receipts INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    sidecar_json TEXT NOT NULL
+);
+CREATE INDEX recordings_by_time ON recordings (started_at DESC, id DESC);
+CREATE INDEX recordings_by_project ON recordings (project_id, started_at DESC, id DESC);
+CREATE INDEX recordings_by_agent ON recordings (agent_id, started_at DESC, id DESC);
+CREATE INDEX recordings_by_contact ON recordings (contact, started_at DESC, id DESC);
+CREATE INDEX recordings_by_expiry ON recordings (expires_at);
+CREATE TABLE recording_files (
+    recording_id TEXT NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    order_id TEXT,
+    seq INTEGER,
+    blob_key TEXT NOT NULL,
+    bytes INTEGER NOT NULL
+);
+CREATE INDEX recording_files_by_recording ON recording_files (recording_id);
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    actor TEXT,
+    action TEXT NOT NULL,
+    target TEXT,
+    detail_json TEXT NOT NULL
+);
+"#];
+
+/// Metadata in SQLite. One connection behind a mutex: SQLite serialises writers anyway,
+/// and every query here is indexed.
+pub struct SqliteDb {
+    conn: Mutex<Connection>,
+}
+
+fn ms(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn from_ms(v: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(v) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+fn kind_name(kind: FileKind) -> &'static str {
+    match kind {
+        FileKind::Recording => "recording",
+        FileKind::Receipt => "receipt",
+    }
+}
+
+fn kind_from(name: &str) -> FileKind {
+    if name == "receipt" {
+        FileKind::Receipt
+    } else {
+        FileKind::Recording
+    }
+}
+
+fn corrupt(what: &str) -> AppError {
+    AppError::Internal(format!("corrupt row: {what}"))
+}
+
+impl SqliteDb {
+    /// Opens (or creates) the database file and brings its schema up to date. Refuses a
+    /// database written by a newer callrec.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Self::migrate(conn)
+    }
+
+    /// An in-memory database (tests).
+    pub fn open_in_memory() -> Result<Self> {
+        let conn = Connection::open_in_memory()?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        Self::migrate(conn)
+    }
+
+    fn migrate(mut conn: Connection) -> Result<Self> {
+        let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > MIGRATIONS.len() {
+            return Err(AppError::Internal(format!(
+                "the database has schema version {version}, newer than this callrec's {}; run the newer callrec",
+                MIGRATIONS.len()
+            )));
+        }
+        let tx = conn.transaction()?;
+        for sql in &MIGRATIONS[version..] {
+            tx.execute_batch(sql)?;
+        }
+        tx.pragma_update(None, "user_version", MIGRATIONS.len())?;
+        tx.commit()?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> Result<MutexGuard<'_, Connection>> {
+        self.conn
+            .lock()
+            .map_err(|_| AppError::Internal("database lock poisoned".into()))
+    }
+
+    fn memberships(conn: &Connection, user_id: &str) -> Result<Vec<String>> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT project_id FROM memberships WHERE user_id = ?1 ORDER BY project_id",
+        )?;
+        let rows = stmt.query_map([user_id], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn user_from(conn: &Connection, row: (String, String, String, String)) -> Result<User> {
+        let (id, username, password_hash, role) = row;
+        let role = Role::from_name(&role).ok_or_else(|| corrupt("role"))?;
+        let projects = Self::memberships(conn, &id)?;
+        Ok(User {
+            id,
+            username,
+            password_hash,
+            role,
+            projects,
+        })
+    }
+
+    fn set_memberships(conn: &Connection, user: &User) -> Result<()> {
+        conn.execute("DELETE FROM memberships WHERE user_id = ?1", [&user.id])?;
+        for p in &user.projects {
+            conn.execute(
+                "INSERT OR IGNORE INTO memberships (user_id, project_id) VALUES (?1, ?2)",
+                params![user.id, p],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn files_of(conn: &Connection, id: &str) -> Result<Vec<StoredFile>> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT kind, order_id, seq, blob_key, bytes FROM recording_files WHERE recording_id = ?1",
+        )?;
+        let rows = stmt.query_map([id], |r| {
+            Ok(StoredFile {
+                kind: kind_from(&r.get::<_, String>(0)?),
+                order_id: r.get(1)?,
+                seq: r.get(2)?,
+                key: r.get(3)?,
+                bytes: r.get::<_, i64>(4)?.try_into().unwrap_or(0),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+const SUMMARY_COLUMNS: &str = "id, project_id, agent_id, contact, direction, started_at, duration_ms, has_audio, receipts, expires_at";
+
+fn summary(r: &Row<'_>) -> rusqlite::Result<RecordingSummary> {
+    let id: String = r.get(0)?;
+    Ok(RecordingSummary {
+        id: Uuid::parse_str(&id).unwrap_or_default(),
+        project_id: r.get(1)?,
+        agent_id: r.get(2)?,
+        contact: r.get(3)?,
+        direction: r.get(4)?,
+        started_at: from_ms(r.get(5)?),
+        duration_ms: r.get::<_, i64>(6)?.try_into().unwrap_or(0),
+        has_audio: r.get(7)?,
+        receipts: r.get(8)?,
+        expires_at: from_ms(r.get(9)?),
+    })
+}
+
+impl Database for SqliteDb {
+    fn user_count(&self) -> Result<u64> {
+        let n: i64 = self
+            .conn()?
+            .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?;
+        Ok(n.try_into().unwrap_or(0))
+    }
+
+    fn insert_user(&self, user: &User) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let inserted = tx.execute(
+            "INSERT OR IGNORE INTO users (id, username, password_hash, role) VALUES (?1, ?2, ?3, ?4)",
+            params![user.id, user.username, user.password_hash, user.role.name()],
+        )?;
+        if inserted == 0 {
+            return Err(AppError::conflict(
+                "username_taken",
+                format!("a user named {:?} exists already", user.username),
+            ));
+        }
+        Self::set_memberships(&tx, user)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn update_user(&self, user: &User) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let clash: Option<String> = tx
+            .query_row(
+                "SELECT id FROM users WHERE username = ?1 AND id != ?2",
+                params![user.username, user.id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if clash.is_some() {
+            return Err(AppError::conflict(
+                "username_taken",
+                format!("a user named {:?} exists already", user.username),
+            ));
+        }
+        tx.execute(
+            "UPDATE users SET username = ?2, password_hash = ?3, role = ?4 WHERE id = ?1",
+            params![user.id, user.username, user.password_hash, user.role.name()],
+        )?;
+        Self::set_memberships(&tx, user)?;
+        // A changed role or password ends every session of the user.
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn delete_user(&self, id: &str) -> Result<bool> {
+        Ok(self
+            .conn()?
+            .execute("DELETE FROM users WHERE id = ?1", [id])?
+            > 0)
+    }
+
+    fn user(&self, id: &str) -> Result<Option<User>> {
+        let conn = self.conn()?;
+        let row = conn
+            .query_row(
+                "SELECT id, username, password_hash, role FROM users WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        row.map(|row| Self::user_from(&conn, row)).transpose()
+    }
+
+    fn user_by_name(&self, username: &str) -> Result<Option<User>> {
+        let conn = self.conn()?;
+        let row = conn
+            .query_row(
+                "SELECT id, username, password_hash, role FROM users WHERE username = ?1",
+                [username],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        row.map(|row| Self::user_from(&conn, row)).transpose()
+    }
+
+    fn users(&self) -> Result<Vec<User>> {
+        let conn = self.conn()?;
+        let mut stmt =
+            conn.prepare("SELECT id, username, password_hash, role FROM users ORDER BY username")?;
+        let rows: Vec<(String, String, String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<Result<_, _>>()?;
+        rows.into_iter()
+            .map(|row| Self::user_from(&conn, row))
+            .collect()
+    }
+
+    fn insert_token(&self, hash: &str, user_id: &str, expires_at: OffsetDateTime) -> Result<()> {
+        let conn = self.conn()?;
+        conn.execute(
+            "INSERT INTO tokens (hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
+            params![hash, user_id, ms(expires_at)],
+        )?;
+        Ok(())
+    }
+
+    fn token_user(&self, hash: &str, now: OffsetDateTime) -> Result<Option<User>> {
+        let user_id: Option<String> = self
+            .conn()?
+            .query_row(
+                "SELECT user_id FROM tokens WHERE hash = ?1 AND expires_at > ?2",
+                params![hash, ms(now)],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match user_id {
+            Some(id) => self.user(&id),
+            None => Ok(None),
+        }
+    }
+
+    fn global_settings(&self) -> Result<Option<String>> {
+        Ok(self
+            .conn()?
+            .query_row("SELECT json FROM settings WHERE id = 1", [], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn set_global_settings(&self, json: &str) -> Result<()> {
+        self.conn()?.execute(
+            "INSERT INTO settings (id, json) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET json = excluded.json",
+            [json],
+        )?;
+        Ok(())
+    }
+
+    fn projects(&self) -> Result<Vec<ProjectRow>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare("SELECT id, name, settings_json FROM projects ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(ProjectRow {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                settings_json: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn project(&self, id: &str) -> Result<Option<ProjectRow>> {
+        Ok(self
+            .conn()?
+            .query_row(
+                "SELECT id, name, settings_json FROM projects WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(ProjectRow {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        settings_json: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn insert_project(&self, p: &ProjectRow) -> Result<()> {
+        let n = self.conn()?.execute(
+            "INSERT OR IGNORE INTO projects (id, name, settings_json) VALUES (?1, ?2, ?3)",
+            params![p.id, p.name, p.settings_json],
+        )?;
+        if n == 0 {
+            return Err(AppError::conflict(
+                "project_exists",
+                format!("a project with id {:?} exists already", p.id),
+            ));
+        }
+        Ok(())
+    }
+
+    fn update_project(&self, p: &ProjectRow) -> Result<bool> {
+        Ok(self.conn()?.execute(
+            "UPDATE projects SET name = ?2, settings_json = ?3 WHERE id = ?1",
+            params![p.id, p.name, p.settings_json],
+        )? > 0)
+    }
+
+    fn delete_project(&self, id: &str) -> Result<bool> {
+        Ok(self
+            .conn()?
+            .execute("DELETE FROM projects WHERE id = ?1", [id])?
+            > 0)
+    }
+
+    fn remember_policy(&self, version: &str, project_id: &str, policy_json: &str) -> Result<()> {
+        self.conn()?.execute(
+            "INSERT OR IGNORE INTO policy_versions (version, project_id, policy_json) VALUES (?1, ?2, ?3)",
+            params![version, project_id, policy_json],
+        )?;
+        Ok(())
+    }
+
+    fn policy_version(&self, version: &str) -> Result<Option<(String, String)>> {
+        Ok(self
+            .conn()?
+            .query_row(
+                "SELECT project_id, policy_json FROM policy_versions WHERE version = ?1",
+                [version],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    fn upload(&self, call_id: &Uuid) -> Result<Option<Upload>> {
+        let conn = self.conn()?;
+        let id = call_id.to_string();
+        let head: Option<(String, String, String, bool)> = conn
+            .query_row(
+                "SELECT uploader, manifest_json, summary_json, complete FROM uploads WHERE call_id = ?1",
+                [&id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        let Some((uploader, manifest_json, summary_json, complete)) = head else {
+            return Ok(None);
+        };
+        let mut stmt = conn.prepare_cached(
+            "SELECT kind, order_id, seq, bytes, sha256, received, verified FROM upload_files WHERE call_id = ?1 ORDER BY idx",
+        )?;
+        let files = stmt
+            .query_map([&id], |r| {
+                Ok(UploadFile {
+                    kind: kind_from(&r.get::<_, String>(0)?),
+                    order_id: r.get(1)?,
+                    seq: r.get(2)?,
+                    bytes: r.get::<_, i64>(3)?.try_into().unwrap_or(0),
+                    sha256: r.get(4)?,
+                    received: r.get::<_, i64>(5)?.try_into().unwrap_or(0),
+                    verified: r.get(6)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let summary = serde_json::from_str(&summary_json).map_err(|_| corrupt("upload summary"))?;
+        Ok(Some(Upload {
+            call_id: *call_id,
+            uploader,
+            manifest_json,
+            summary,
+            files,
+            complete,
+        }))
+    }
+
+    fn insert_upload(&self, u: &Upload) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let summary =
+            serde_json::to_string(&u.summary).map_err(|e| AppError::Internal(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO uploads (call_id, uploader, manifest_json, summary_json, complete) VALUES (?1, ?2, ?3, ?4, 0)",
+            params![u.call_id.to_string(), u.uploader, u.manifest_json, summary],
+        )?;
+        for (i, f) in u.files.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO upload_files (call_id, idx, kind, order_id, seq, bytes, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![u.call_id.to_string(), i, kind_name(f.kind), f.order_id, f.seq, i64::try_from(f.bytes).unwrap_or(i64::MAX), f.sha256],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn set_received(
+        &self,
+        call_id: &Uuid,
+        index: usize,
+        received: u64,
+        verified: bool,
+    ) -> Result<()> {
+        self.conn()?.execute(
+            "UPDATE upload_files SET received = ?3, verified = ?4 WHERE call_id = ?1 AND idx = ?2",
+            params![
+                call_id.to_string(),
+                index,
+                i64::try_from(received).unwrap_or(i64::MAX),
+                verified
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn complete_upload(&self, call_id: &Uuid, rec: &Recording) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let s = &rec.summary;
+        tx.execute(
+            &format!("INSERT OR IGNORE INTO recordings ({SUMMARY_COLUMNS}, sidecar_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+            params![
+                s.id.to_string(), s.project_id, s.agent_id, s.contact, s.direction, ms(s.started_at),
+                i64::try_from(s.duration_ms).unwrap_or(i64::MAX), s.has_audio, s.receipts, ms(s.expires_at), rec.sidecar_json
+            ],
+        )?;
+        for f in &rec.files {
+            tx.execute(
+                "INSERT INTO recording_files (recording_id, kind, order_id, seq, blob_key, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![s.id.to_string(), kind_name(f.kind), f.order_id, f.seq, f.key, i64::try_from(f.bytes).unwrap_or(i64::MAX)],
+            )?;
+        }
+        tx.execute(
+            "UPDATE uploads SET complete = 1 WHERE call_id = ?1",
+            [call_id.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn recording(&self, id: &Uuid) -> Result<Option<Recording>> {
+        let conn = self.conn()?;
+        let key = id.to_string();
+        let row = conn
+            .query_row(
+                &format!("SELECT {SUMMARY_COLUMNS}, sidecar_json FROM recordings WHERE id = ?1"),
+                [&key],
+                |r| Ok((summary(r)?, r.get::<_, String>(10)?)),
+            )
+            .optional()?;
+        let Some((summary, sidecar_json)) = row else {
+            return Ok(None);
+        };
+        let files = Self::files_of(&conn, &key)?;
+        Ok(Some(Recording {
+            summary,
+            sidecar_json,
+            files,
+        }))
+    }
+
+    fn list(&self, q: &ListQuery) -> Result<Vec<RecordingSummary>> {
+        let mut sql = format!("SELECT {SUMMARY_COLUMNS} FROM recordings WHERE 1 = 1");
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let mut arg = |sql: &mut String, clause: &str, v: rusqlite::types::Value| {
+            args.push(v);
+            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+        };
+        if let Scope::Own { agent_id, projects } = &q.scope {
+            sql.push_str(" AND (");
+            arg(&mut sql, "agent_id = ?", agent_id.clone().into());
+            for p in projects {
+                arg(&mut sql, " OR project_id = ?", p.clone().into());
+            }
+            sql.push(')');
+        }
+        if let Some(p) = &q.project {
+            arg(&mut sql, " AND project_id = ?", p.clone().into());
+        }
+        if let Some(a) = &q.agent {
+            arg(&mut sql, " AND agent_id = ?", a.clone().into());
+        }
+        if let Some(c) = &q.contact {
+            arg(&mut sql, " AND contact = ?", c.clone().into());
+        }
+        if let Some(from) = q.from {
+            arg(&mut sql, " AND started_at >= ?", ms(from).into());
+        }
+        if let Some(to) = q.to {
+            arg(&mut sql, " AND started_at < ?", ms(to).into());
+        }
+        if let Some((t, id)) = &q.after {
+            args.push((*t).into());
+            args.push(id.to_string().into());
+            let (a, b) = (args.len() - 1, args.len());
+            sql.push_str(&format!(
+                " AND (started_at < ?{a} OR (started_at = ?{a} AND id < ?{b}))"
+            ));
+        }
+        args.push(i64::from(q.limit).into());
+        sql.push_str(&format!(
+            " ORDER BY started_at DESC, id DESC LIMIT ?{}",
+            args.len()
+        ));
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), summary)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn expired(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<Recording>> {
+        let ids: Vec<String> = {
+            let conn = self.conn()?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT id FROM recordings WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![ms(now), limit], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(r) =
+                self.recording(&Uuid::parse_str(&id).map_err(|_| corrupt("recording id"))?)?
+            {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    fn delete_recording(&self, id: &Uuid) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM recordings WHERE id = ?1", [id.to_string()])?;
+        tx.execute("DELETE FROM uploads WHERE call_id = ?1", [id.to_string()])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn audit(&self, e: &NewAudit<'_>) -> Result<()> {
+        self.conn()?.execute(
+            "INSERT INTO audit (at, actor, action, target, detail_json) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![ms(OffsetDateTime::now_utc()), e.actor, e.action, e.target, e.detail.to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn audit_log(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, at, actor, action, target, detail_json FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after, limit], |r| {
+            Ok(AuditEntry {
+                id: r.get(0)?,
+                at: from_ms(r.get(1)?),
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                target: r.get(4)?,
+                detail: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default(),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

@@ -1,0 +1,134 @@
+//! The one error type handlers return: a status, a machine code and a message for the
+//! client; internal details go to the log only.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use callrec_protocol::{ErrorBody, ErrorDetail};
+
+/// Result alias for handlers and storage.
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+/// An error answered to the client.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The request is malformed or invalid: 400/413/422 with a code and message.
+    #[error("{code}: {message}")]
+    Client {
+        /// HTTP status.
+        status: StatusCode,
+        /// Machine code.
+        code: &'static str,
+        /// What is wrong.
+        message: String,
+        /// For upload offset mismatches: the offset the store holds.
+        offset: Option<u64>,
+    },
+    /// No valid token.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// The caller's role may not use this endpoint.
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// Not there, or not for this caller (existence is not revealed).
+    #[error("not found")]
+    NotFound,
+    /// A failure of the store itself: logged, answered 500 without details.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    /// A 422 with `code` and `message`.
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Client {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            message: message.into(),
+            offset: None,
+        }
+    }
+
+    /// An error with any client status.
+    pub fn client(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self::Client {
+            status,
+            code,
+            message: message.into(),
+            offset: None,
+        }
+    }
+
+    /// A 409.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::client(StatusCode::CONFLICT, code, message)
+    }
+}
+
+impl From<rusqlite::Error> for AppError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Internal(format!("database: {e}"))
+    }
+}
+
+impl From<std::io::Error> for AppError {
+    fn from(e: std::io::Error) -> Self {
+        Self::Internal(format!("storage: {e}"))
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code, message, offset) = match self {
+            Self::Client {
+                status,
+                code,
+                message,
+                offset,
+            } => (status, code, message, offset),
+            Self::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "sign in first: send `Authorization: Bearer <token>` from POST /api/v1/login"
+                    .into(),
+                None,
+            ),
+            Self::Forbidden(what) => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("your role may not {what}"),
+                None,
+            ),
+            Self::NotFound => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such resource".into(),
+                None,
+            ),
+            Self::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the store failed; nothing was changed, try again".into(),
+                    None,
+                )
+            }
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.into(),
+                message,
+                offset,
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,52 @@
+//! `GET /openapi.json`: the API described for clients and tools (OpenAPI 3.1).
+
+use axum::routing::get;
+use axum::{Json, Router};
+use callrec_protocol::paths;
+use serde_json::{Value, json};
+
+use crate::state::AppState;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route(paths::OPENAPI, get(|| async { Json(document()) }))
+}
+
+fn op(summary: &str, auth: bool) -> Value {
+    let mut o = json!({"summary": summary, "responses": {"200": {"description": "OK"},
+        "4XX": {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}});
+    if auth {
+        o["security"] = json!([{"bearer": []}]);
+    }
+    o
+}
+
+/// The OpenAPI document.
+pub(crate) fn document() -> Value {
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "callrec central store", "version": env!("CARGO_PKG_VERSION")},
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                "type": "object", "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "offset": {"type": "integer"}}}}}}
+        },
+        "paths": {
+            "/api/v1/login": {"post": op("Sign in: {username, password} -> {token, expires_at, user}", false)},
+            "/api/v1/settings": {"get": op("Global recording settings (admin)", true), "put": op("Replace the global recording settings (admin)", true)},
+            "/api/v1/projects": {"get": op("Projects the caller may read", true), "post": op("Create a project (admin)", true)},
+            "/api/v1/projects/{id}": {"get": op("A project", true), "put": op("Replace a project (admin)", true), "delete": op("Delete a project (admin)", true)},
+            "/api/v1/projects/{id}/policy": {"get": op("A project's resolved policy with its version (ETag, If-None-Match)", true)},
+            "/api/v1/users": {"get": op("Users (admin)", true), "post": op("Create a user (admin)", true)},
+            "/api/v1/users/{id}": {"get": op("A user (admin)", true), "put": op("Replace a user (admin)", true), "delete": op("Delete a user (admin)", true)},
+            "/api/v1/calls/{id}": {"put": op("Start or resume a call's upload with its manifest", true)},
+            "/api/v1/calls/{id}/files/{index}": {"head": op("Bytes held of a file (Upload-Offset)", true), "patch": op("Append bytes at Upload-Offset", true)},
+            "/api/v1/recordings": {"get": op("Recordings the caller may hear (project, agent, contact, from, to, limit, cursor)", true)},
+            "/api/v1/recordings/{id}": {"get": op("A recording's metadata, timeline and receipts", true)},
+            "/api/v1/recordings/{id}/audio": {"get": op("A recording's audio (HTTP Range)", true)},
+            "/api/v1/recordings/{id}/receipts/{order_id}/{seq}/audio": {"get": op("A receipt take's audio (HTTP Range)", true)},
+            "/api/v1/audit": {"get": op("The audit log (admin)", true)},
+            "/api/v1/openapi.json": {"get": op("This document", false)}
+        }
+    })
+}

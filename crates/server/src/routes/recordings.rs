@@ -1,0 +1,321 @@
+//! Listing and listening: only what the caller may hear (POLICY.md §8), every playback audited.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use callrec_policy::{Listener, RecordingOwner, Role, may_listen};
+use callrec_protocol::{FileKind, RecordingList, paths};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use super::QueryParams;
+use super::projects::resolved;
+use crate::auth::Caller;
+use crate::db::{Database, ListQuery, NewAudit, Recording, Scope};
+use crate::error::{AppError, Result};
+use crate::state::AppState;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route(paths::RECORDINGS, get(list))
+        .route("/api/v1/recordings/{id}", get(detail))
+        .route("/api/v1/recordings/{id}/audio", get(audio))
+        .route(
+            "/api/v1/recordings/{id}/receipts/{order_id}/{seq}/audio",
+            get(receipt_audio),
+        )
+}
+
+/// Whether the project lets agents hear each other now (false for a deleted project).
+fn others_allowed(db: &dyn Database, project: &str) -> Result<bool> {
+    Ok(resolved(db, project)?.is_some_and(|p| p.agents_can_listen_to_others))
+}
+
+/// Whether `caller` may hear `rec`, by the project's current settings and the caller's
+/// current memberships.
+fn allowed(db: &dyn Database, caller: &Caller, rec: &Recording) -> Result<bool> {
+    let listener = Listener {
+        user_id: &caller.0.id,
+        role: caller.0.role,
+        projects: &caller.0.projects,
+    };
+    let owner = RecordingOwner {
+        agent_id: &rec.summary.agent_id,
+        project_id: &rec.summary.project_id,
+    };
+    let others = caller.0.role == Role::Agent && others_allowed(db, &rec.summary.project_id)?;
+    Ok(may_listen(&listener, &owner, others))
+}
+
+/// A recording the caller may hear; anything else is "not found", so that its existence is
+/// not revealed.
+fn visible(db: &dyn Database, caller: &Caller, id: &str) -> Result<Recording> {
+    let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
+    let rec = db.recording(&id)?.ok_or(AppError::NotFound)?;
+    if !allowed(db, caller, &rec)? || rec.summary.expires_at <= OffsetDateTime::now_utc() {
+        return Err(AppError::NotFound);
+    }
+    Ok(rec)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    project: Option<String>,
+    agent: Option<String>,
+    contact: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+fn instant(field: &str, v: Option<&String>) -> Result<Option<OffsetDateTime>> {
+    v.map(|s| {
+        OffsetDateTime::parse(s, &Rfc3339).map_err(|_| {
+            AppError::client(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                format!(
+                    "`{field}`: expected an RFC 3339 time such as 2026-11-29T08:00:00Z, got {s:?}"
+                ),
+            )
+        })
+    })
+    .transpose()
+}
+
+fn ms(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(q): QueryParams<ListParams>,
+) -> Result<Json<RecordingList>> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::client(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "`limit`: 1 to 500",
+        ));
+    }
+    let after = q
+        .cursor
+        .as_deref()
+        .map(|c| {
+            c.split_once('_')
+                .and_then(|(t, id)| Some((t.parse::<i64>().ok()?, Uuid::parse_str(id).ok()?)))
+                .ok_or_else(|| {
+                    AppError::client(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_query",
+                        "`cursor`: pass back the next_cursor of a previous page",
+                    )
+                })
+        })
+        .transpose()?;
+    let (from, to) = (
+        instant("from", q.from.as_ref())?,
+        instant("to", q.to.as_ref())?,
+    );
+    state
+        .run(move |db, _| {
+            let scope = match caller.0.role {
+                Role::Admin => Scope::All,
+                Role::Supervisor => Scope::Own {
+                    agent_id: caller.0.id.clone(),
+                    projects: caller.0.projects.clone(),
+                },
+                Role::Agent => {
+                    let mut projects = Vec::new();
+                    for p in &caller.0.projects {
+                        if others_allowed(db, p)? {
+                            projects.push(p.clone());
+                        }
+                    }
+                    Scope::Own {
+                        agent_id: caller.0.id.clone(),
+                        projects,
+                    }
+                }
+            };
+            let query = ListQuery {
+                scope,
+                project: q.project,
+                agent: q.agent,
+                contact: q.contact,
+                from,
+                to,
+                limit,
+                after,
+            };
+            let now = OffsetDateTime::now_utc();
+            let items: Vec<_> = db
+                .list(&query)?
+                .into_iter()
+                .filter(|r| r.expires_at > now)
+                .collect();
+            let next_cursor = (items.len() == limit as usize)
+                .then(|| {
+                    items
+                        .last()
+                        .map(|r| format!("{}_{}", ms(r.started_at), r.id))
+                })
+                .flatten();
+            Ok(Json(RecordingList { items, next_cursor }))
+        })
+        .await
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    state
+        .run(move |db, _| {
+            let rec = visible(db, &caller, &id)?;
+            let sidecar: Value = serde_json::from_str(&rec.sidecar_json)
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            Ok(Json(json!({
+                "summary": rec.summary,
+                "timeline": sidecar["timeline"],
+                "receipts": sidecar["receipts"],
+                "refused": sidecar["refused"],
+                "outcome": sidecar["outcome"],
+                "policy": sidecar["policy"],
+                "consent": sidecar["consent"],
+                "recording": sidecar["recording"],
+            })))
+        })
+        .await
+}
+
+async fn audio(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    serve_file(state, caller, id, headers, |f| {
+        f.kind == FileKind::Recording
+    })
+    .await
+}
+
+async fn receipt_audio(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, order_id, seq)): Path<(String, String, u32)>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    serve_file(state, caller, id, headers, move |f| {
+        f.kind == FileKind::Receipt
+            && f.order_id.as_deref() == Some(order_id.as_str())
+            && f.seq == Some(seq)
+    })
+    .await
+}
+
+/// A byte range of a file of `len` bytes: `None` for the whole file, `Err` if unsatisfiable.
+fn range(headers: &HeaderMap, len: u64) -> std::result::Result<Option<(u64, u64)>, ()> {
+    let Some(spec) = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("bytes="))
+    else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None); // several ranges: the whole file is a valid answer
+    }
+    let Some((a, b)) = spec.trim().split_once('-') else {
+        return Ok(None);
+    };
+    let (start, end) = match (a.parse::<u64>().ok(), b.parse::<u64>().ok()) {
+        (Some(s), Some(e)) if s <= e => (s, e.min(len.saturating_sub(1))),
+        (Some(s), None) if b.is_empty() => (s, len.saturating_sub(1)),
+        (None, Some(n)) if a.is_empty() && n > 0 => (len.saturating_sub(n), len.saturating_sub(1)),
+        _ => return Ok(None),
+    };
+    if start >= len {
+        return Err(());
+    }
+    Ok(Some((start, end)))
+}
+
+async fn serve_file(
+    state: AppState,
+    caller: Caller,
+    id: String,
+    headers: HeaderMap,
+    pick: impl Fn(&crate::db::StoredFile) -> bool + Send + 'static,
+) -> Result<Response> {
+    let (file, rec_id) = state
+        .run(move |db, _| {
+            let rec = visible(db, &caller, &id)?;
+            let file = rec
+                .files
+                .iter()
+                .find(|f| pick(f))
+                .cloned()
+                .ok_or(AppError::NotFound)?;
+            let r = range(&headers, file.bytes);
+            // A playback is a request from the start (players then fetch further ranges).
+            if matches!(r, Ok(None) | Ok(Some((0, _)))) {
+                db.audit(&NewAudit {
+                    actor: Some(&caller.0.id),
+                    action: "playback",
+                    target: Some(&rec.summary.id.to_string()),
+                    detail: json!({"kind": file.kind, "order_id": file.order_id, "seq": file.seq}),
+                })?;
+            }
+            Ok(((file, r), rec.summary.id))
+        })
+        .await?;
+    let ((file, r), _) = (file, rec_id);
+    let len = file.bytes;
+    let (status, start, end) = match r {
+        Err(()) => {
+            let mut resp = AppError::client(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "range_not_satisfiable",
+                format!("the file has {len} bytes"),
+            )
+            .into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                resp.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return Ok(resp);
+        }
+        Ok(None) => (StatusCode::OK, 0, len.saturating_sub(1)),
+        Ok(Some((s, e))) => (StatusCode::PARTIAL_CONTENT, s, e),
+    };
+    let count = if len == 0 { 0 } else { end - start + 1 };
+    let key = file.key.clone();
+    let reader = state
+        .run(move |_, blobs| blobs.open_range(&key, start, count))
+        .await?;
+    let stream = tokio_util::io::ReaderStream::new(reader);
+    let mut resp = Response::new(Body::from_stream(stream));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("audio/wav"));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(count));
+    if status == StatusCode::PARTIAL_CONTENT
+        && let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{len}"))
+    {
+        h.insert(header::CONTENT_RANGE, v);
+    }
+    Ok(resp)
+}

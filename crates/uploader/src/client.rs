@@ -1,0 +1,138 @@
+//! The HTTP client: sign-in, policies, and the error mapping every request shares.
+
+use std::time::Duration;
+
+use callrec_protocol::{ErrorBody, LoginRequest, LoginResponse, PolicyResponse, paths};
+use reqwest::StatusCode;
+use reqwest::header::{AUTHORIZATION, ETAG, IF_NONE_MATCH};
+
+use crate::error::{Result, UploadError};
+
+/// A connection to one central store, signed in or not.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub(crate) http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+/// The answer to a policy fetch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyFetch {
+    /// The cached version is current.
+    NotModified,
+    /// A new version.
+    Changed(PolicyResponse),
+}
+
+impl Client {
+    /// A client of the store at `base` (e.g. `http://127.0.0.1:8640`).
+    pub fn new(base: &str) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| UploadError::Transient(e.to_string()))?;
+        Ok(Self {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            token: None,
+        })
+    }
+
+    /// The same client, using a session token.
+    pub fn with_token(mut self, token: &str) -> Self {
+        self.token = Some(token.to_owned());
+        self
+    }
+
+    /// The store's address.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub(crate) fn authed(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(t) => req.header(AUTHORIZATION, format!("Bearer {t}")),
+            None => req,
+        }
+    }
+
+    /// Signs in; the response holds the token to use with [`Client::with_token`].
+    pub async fn login(&self, username: &str, password: &str) -> Result<LoginResponse> {
+        let body = LoginRequest {
+            username: username.into(),
+            password: password.into(),
+        };
+        let resp = self
+            .http
+            .post(self.url(paths::LOGIN))
+            .json(&body)
+            .send()
+            .await?;
+        if resp.status() == StatusCode::UNAUTHORIZED {
+            return Err(UploadError::Refused {
+                code: "invalid_credentials".into(),
+                message: "wrong user name or password".into(),
+            });
+        }
+        Ok(ok(resp).await?.json().await?)
+    }
+
+    /// A project's policy, or `NotModified` when `cached_version` is current.
+    pub async fn policy(&self, project: &str, cached_version: Option<&str>) -> Result<PolicyFetch> {
+        let mut req = self.authed(self.http.get(self.url(&paths::policy(project))));
+        if let Some(v) = cached_version {
+            req = req.header(IF_NONE_MATCH, format!("\"{v}\""));
+        }
+        let resp = req.send().await?;
+        if resp.status() == StatusCode::NOT_MODIFIED {
+            return Ok(PolicyFetch::NotModified);
+        }
+        let resp = ok(resp).await?;
+        let etag = resp
+            .headers()
+            .get(ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.trim_matches('"').to_owned());
+        let mut body: PolicyResponse = resp.json().await?;
+        if let Some(etag) = etag {
+            body.version = etag;
+        }
+        Ok(PolicyFetch::Changed(body))
+    }
+}
+
+/// Passes a successful response through; turns any other into a classified error.
+pub(crate) async fn ok(resp: reqwest::Response) -> Result<reqwest::Response> {
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(resp);
+    }
+    let body: Option<ErrorBody> = resp.json().await.ok();
+    let (code, message) = body.map_or_else(
+        || {
+            (
+                status.as_str().to_owned(),
+                status.canonical_reason().unwrap_or("error").to_owned(),
+            )
+        },
+        |b| (b.error.code, b.error.message),
+    );
+    Err(match status {
+        StatusCode::UNAUTHORIZED => UploadError::Unauthorized,
+        StatusCode::GONE => UploadError::Expired,
+        s if s.is_server_error()
+            || s == StatusCode::TOO_MANY_REQUESTS
+            || s == StatusCode::REQUEST_TIMEOUT =>
+        {
+            UploadError::Transient(format!("{code}: {message}"))
+        }
+        StatusCode::CONFLICT if code == "upload_busy" => UploadError::Transient(message),
+        _ => UploadError::Refused { code, message },
+    })
+}
