@@ -1,12 +1,16 @@
 //! The `callrec` command. Each subcommand is a thin edge over the library crates: it reads
 //! its inputs, calls one library function and prints the result.
 
+mod data;
 mod devices;
 mod inputs;
+mod login;
+mod outbox;
 mod record;
 mod recover;
 mod server;
 mod simulate;
+mod upload;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -46,6 +50,9 @@ enum Command {
     Record(record::Args),
     Recover(recover::Args),
     Server(server::Args),
+    Login(login::Args),
+    Upload(upload::Args),
+    Outbox(outbox::Args),
     Devices(devices::Args),
 }
 
@@ -63,6 +70,9 @@ fn main() -> ExitCode {
         Command::Record(args) => record::run(&args),
         Command::Recover(args) => recover::run(&args),
         Command::Server(args) => server::run(&args),
+        Command::Login(args) => login::run(&args),
+        Command::Upload(args) => upload::run(&args),
+        Command::Outbox(args) => outbox::run(&args),
         Command::Devices(args) => devices::run(&args),
     }
 }
