@@ -373,7 +373,7 @@ fn a_server_killed_mid_upload_keeps_what_it_acknowledged_and_the_upload_resumes(
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    assert_eq!(stored(&server, &admin), [id.clone()]);
+    assert_eq!(stored(&server, &admin), std::slice::from_ref(&id));
     let rt2 = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
