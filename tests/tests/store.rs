@@ -467,13 +467,49 @@ async fn retention_deletes_expired_recordings_everywhere() {
             .join(format!("store/blobs/recordings/{id}"))
     };
     assert!(blobs(goes).join("0.wav").exists());
+    // A call of the same age whose upload was never finished: its part is a recording too.
+    let half = record_call(
+        server.dir.path(),
+        "sales",
+        None,
+        OffsetDateTime::now_utc() - time::Duration::days(20),
+    );
+    let (manifest, files) = manifest_for(&half).expect("manifest");
+    let half_id = manifest.sidecar["call_id"].as_str().expect("id").to_owned();
+    let manifest = serde_json::to_value(&manifest).expect("json");
+    alice
+        .call(
+            Method::PUT,
+            &format!("/api/v1/calls/{half_id}"),
+            Some(manifest),
+        )
+        .await;
+    let first = std::fs::read(&files[0]).expect("wav")[..1000].to_vec();
+    let resp = reqwest::Client::new()
+        .patch(format!("{}/api/v1/calls/{half_id}/files/0", server.url()))
+        .bearer_auth(&alice.token)
+        .header(UPLOAD_OFFSET, 0)
+        .body(first)
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let part = server
+        .dir
+        .path()
+        .join(format!("store/blobs/uploads/{half_id}/0.part"));
+    assert!(part.exists());
 
     // Fifteen days on, the older call has passed its month; the newer has not.
     let later = OffsetDateTime::now_utc() + time::Duration::days(15);
     let deleted = callrec_server::sweep_once(&server.state, later)
         .await
         .expect("sweep");
-    assert_eq!(deleted, 1);
+    assert_eq!(
+        deleted, 2,
+        "the expired recording and the expired half-upload"
+    );
+    assert!(!part.exists(), "the half-uploaded audio is deleted too");
     assert!(
         !blobs(goes).join("0.wav").exists() && !blobs(goes).join("1.wav").exists(),
         "audio deleted"
@@ -502,6 +538,12 @@ async fn retention_deletes_expired_recordings_everywhere() {
             .expect("log")
             .iter()
             .any(|e| e["action"] == "retention_deleted" && e["target"] == goes.to_string())
+    );
+    assert!(
+        log.as_array()
+            .expect("log")
+            .iter()
+            .any(|e| e["action"] == "retention_deleted" && e["target"] == half_id.as_str())
     );
 }
 
@@ -696,4 +738,70 @@ async fn the_policy_is_cached_by_version() {
     // Members only.
     let carol = server.user(&admin, "carol", "agent", &[]).await;
     assert!(carol.client.policy("sales", None).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_user_cannot_sign_in_and_its_recordings_stay() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    project(&admin, "sales", json!({})).await;
+    let alice = server.user(&admin, "alice", "agent", &["sales"]).await;
+    let call = record_call(server.dir.path(), "sales", None, OffsetDateTime::now_utc());
+    let id = upload(&alice, &call).await;
+    let path = format!("/api/v1/users/{}", alice.id);
+    assert_eq!(
+        admin.call(Method::DELETE, &path, None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (status, _) = alice.call(Method::GET, "/api/v1/recordings", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "her session ended");
+    let login = json!({"username": "alice", "password": "password-123"});
+    let (status, _) = raw(
+        &server.url(),
+        Method::POST,
+        "/api/v1/login",
+        None,
+        Some(login),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let yes = (true, StatusCode::OK, StatusCode::OK);
+    assert_eq!(access(&admin, id).await, yes, "the recording stays");
+    // An admin cannot delete their own account (the store could be left without one).
+    let own = format!("/api/v1/users/{}", admin.id);
+    assert_eq!(
+        admin.call(Method::DELETE, &own, None).await.0,
+        StatusCode::CONFLICT
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_describes_every_endpoint() {
+    use callrec_protocol::paths as p;
+    let server = TestServer::start().await;
+    let (status, doc) = raw(&server.url(), Method::GET, p::OPENAPI, None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().expect("paths");
+    let id = uuid::Uuid::nil();
+    let templated = |path: String| path.replace(&id.to_string(), "{id}");
+    for path in [
+        p::LOGIN.to_owned(),
+        p::SETTINGS.into(),
+        p::PROJECTS.into(),
+        p::USERS.into(),
+        p::RECORDINGS.into(),
+        p::AUDIT.into(),
+        p::OPENAPI.into(),
+        p::project("{id}"),
+        p::policy("{id}"),
+        p::user("{id}"),
+        templated(p::call(&id)),
+        templated(p::call_file(&id, 0)).replace("/0", "/{index}"),
+        templated(p::recording(&id)),
+        templated(p::recording_audio(&id)),
+        templated(p::receipt_audio(&id, "{order_id}", 1)).replace("/1/", "/{seq}/"),
+    ] {
+        assert!(paths.contains_key(&path), "{path} is not documented");
+    }
 }

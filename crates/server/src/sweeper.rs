@@ -4,7 +4,7 @@
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::db::NewAudit;
+use crate::db::{NewAudit, part_key};
 use crate::error::Result;
 use crate::state::AppState;
 
@@ -30,11 +30,25 @@ pub async fn sweep_once(state: &AppState, now: OffsetDateTime) -> Result<usize> 
                         detail: json!({"project": rec.summary.project_id, "expires_at": rec.summary.expires_at}),
                     })?;
                 }
-                Ok(expired.len())
+                // Half-uploaded calls past their expiry: their parts are recordings too.
+                let unfinished = db.expired_uploads(now, BATCH)?;
+                for upload in &unfinished {
+                    for i in 0..upload.files.len() {
+                        blobs.delete(&part_key(&upload.call_id, i))?;
+                    }
+                    db.delete_recording(&upload.call_id)?;
+                    db.audit(&NewAudit {
+                        actor: None,
+                        action: "retention_deleted",
+                        target: Some(&upload.call_id.to_string()),
+                        detail: json!({"project": upload.summary.project_id, "unfinished_upload": true}),
+                    })?;
+                }
+                Ok(expired.len() + unfinished.len())
             })
             .await?;
         total += deleted;
-        if deleted < BATCH as usize {
+        if deleted == 0 {
             return Ok(total);
         }
     }

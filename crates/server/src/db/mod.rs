@@ -17,6 +17,16 @@ pub use sqlite::SqliteDb;
 
 use crate::error::Result;
 
+/// The blob key of file `index` of a call while it is being uploaded.
+pub(crate) fn part_key(call: &Uuid, index: usize) -> String {
+    format!("uploads/{call}/{index}.part")
+}
+
+/// The blob key of file `index` of a stored call.
+pub(crate) fn final_key(call: &Uuid, index: usize) -> String {
+    format!("recordings/{call}/{index}.wav")
+}
+
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -217,8 +227,10 @@ pub trait Database: Send + Sync + 'static {
     fn list(&self, query: &ListQuery) -> Result<Vec<RecordingSummary>>;
     /// Recordings expired at `now`, up to `limit`.
     fn expired(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<Recording>>;
-    /// Deletes a recording's rows (and its upload's).
+    /// Deletes a recording's rows (and its upload's); also an unfinished upload's.
     fn delete_recording(&self, id: &Uuid) -> Result<()>;
+    /// Unfinished uploads of calls expired at `now`, up to `limit`.
+    fn expired_uploads(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<Upload>>;
 
     /// Appends to the audit log.
     fn audit(&self, entry: &NewAudit<'_>) -> Result<()>;

@@ -16,7 +16,8 @@ use super::{
 use crate::error::{AppError, Result};
 
 /// Append-only migrations; `PRAGMA user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE users (
     id TEXT PRIMARY KEY,
     username TEXT NOT NULL UNIQUE,
@@ -101,7 +102,14 @@ CREATE TABLE audit (
     target TEXT,
     detail_json TEXT NOT NULL
 );
-"#];
+"#,
+    // 2: uploads carry their expiry, so unfinished uploads of expired calls are swept too.
+    r#"
+ALTER TABLE uploads ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+UPDATE uploads SET expires_at = CAST(strftime('%s', json_extract(summary_json, '$.expires_at')) AS INTEGER) * 1000;
+CREATE INDEX uploads_by_expiry ON uploads (complete, expires_at);
+"#,
+];
 
 /// Metadata in SQLite. One connection behind a mutex: SQLite serialises writers anyway,
 /// and every query here is indexed.
@@ -505,8 +513,8 @@ impl Database for SqliteDb {
         let summary =
             serde_json::to_string(&u.summary).map_err(|e| AppError::Internal(e.to_string()))?;
         tx.execute(
-            "INSERT INTO uploads (call_id, uploader, manifest_json, summary_json, complete) VALUES (?1, ?2, ?3, ?4, 0)",
-            params![u.call_id.to_string(), u.uploader, u.manifest_json, summary],
+            "INSERT INTO uploads (call_id, uploader, manifest_json, summary_json, complete, expires_at) VALUES (?1, ?2, ?3, ?4, 0, ?5)",
+            params![u.call_id.to_string(), u.uploader, u.manifest_json, summary, ms(u.summary.expires_at)],
         )?;
         for (i, f) in u.files.iter().enumerate() {
             tx.execute(
@@ -661,6 +669,26 @@ impl Database for SqliteDb {
         Ok(())
     }
 
+    fn expired_uploads(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<Upload>> {
+        let ids: Vec<String> = {
+            let conn = self.conn()?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT call_id FROM uploads WHERE complete = 0 AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![ms(now), limit], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(u) =
+                self.upload(&Uuid::parse_str(&id).map_err(|_| corrupt("upload id"))?)?
+            {
+                out.push(u);
+            }
+        }
+        Ok(out)
+    }
+
     fn audit(&self, e: &NewAudit<'_>) -> Result<()> {
         self.conn()?.execute(
             "INSERT INTO audit (at, actor, action, target, detail_json) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -685,5 +713,48 @@ impl Database for SqliteDb {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_1_database_is_upgraded_with_its_uploads_expiry() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("callrec.db");
+        {
+            let conn = Connection::open(&path).expect("open");
+            conn.execute_batch(MIGRATIONS[0]).expect("v1 schema");
+            conn.pragma_update(None, "user_version", 1)
+                .expect("version");
+            conn.execute(
+                "INSERT INTO uploads (call_id, uploader, manifest_json, summary_json) VALUES ('c', 'u', '{}', ?1)",
+                [r#"{"expires_at": "2027-02-28T08:00:00Z"}"#],
+            )
+            .expect("row");
+        }
+        let db = SqliteDb::open(&path).expect("upgrade");
+        let conn = db.conn().expect("conn");
+        let version: usize = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, MIGRATIONS.len());
+        let expires: i64 = conn
+            .query_row("SELECT expires_at FROM uploads", [], |r| r.get(0))
+            .expect("row");
+        assert_eq!(expires, 1_803_801_600_000, "2027-02-28T08:00:00Z in ms");
+    }
+
+    #[test]
+    fn a_database_from_a_newer_callrec_is_refused() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("callrec.db");
+        Connection::open(&path)
+            .and_then(|c| c.pragma_update(None, "user_version", 99))
+            .expect("future db");
+        let err = SqliteDb::open(&path).err().expect("refused");
+        assert!(err.to_string().contains("schema version 99"), "{err}");
     }
 }

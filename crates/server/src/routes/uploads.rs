@@ -23,7 +23,9 @@ use uuid::Uuid;
 use super::JsonBody;
 use super::projects::resolved;
 use crate::auth::Caller;
-use crate::db::{BlobStore, Database, NewAudit, Recording, StoredFile, Upload, UploadFile};
+use crate::db::{
+    BlobStore, Database, NewAudit, Recording, StoredFile, Upload, UploadFile, final_key, part_key,
+};
 use crate::error::{AppError, Result};
 use crate::state::AppState;
 
@@ -35,14 +37,6 @@ pub(super) fn routes() -> Router<AppState> {
             patch(append).head(offset),
         )
         .layer(DefaultBodyLimit::max(MAX_CHUNK))
-}
-
-fn part_key(call: &Uuid, index: usize) -> String {
-    format!("uploads/{call}/{index}.part")
-}
-
-fn final_key(call: &Uuid, index: usize) -> String {
-    format!("recordings/{call}/{index}.wav")
 }
 
 fn state_of(u: &Upload) -> UploadState {
