@@ -106,6 +106,10 @@ pub struct ErrorDetail {
     /// For `offset_mismatch`: the offset the store holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset: Option<u64>,
+    /// For validation errors: the field at fault (dotted path), so a form can show the
+    /// message beside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 /// `POST /login`.

@@ -23,6 +23,8 @@ pub enum AppError {
         message: String,
         /// For upload offset mismatches: the offset the store holds.
         offset: Option<u64>,
+        /// For validation errors: the field at fault.
+        field: Option<String>,
     },
     /// No valid token.
     #[error("unauthorized")]
@@ -46,6 +48,18 @@ impl AppError {
             code,
             message: message.into(),
             offset: None,
+            field: None,
+        }
+    }
+
+    /// A 422 about one field.
+    pub fn invalid_field(code: &'static str, field: &str, message: impl Into<String>) -> Self {
+        Self::Client {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            message: message.into(),
+            offset: None,
+            field: Some(field.to_owned()),
         }
     }
 
@@ -56,6 +70,7 @@ impl AppError {
             code,
             message: message.into(),
             offset: None,
+            field: None,
         }
     }
 
@@ -79,18 +94,20 @@ impl From<std::io::Error> for AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let (status, code, message, offset) = match self {
+        let (status, code, message, offset, field) = match self {
             Self::Client {
                 status,
                 code,
                 message,
                 offset,
-            } => (status, code, message, offset),
+                field,
+            } => (status, code, message, offset, field),
             Self::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "sign in first: send `Authorization: Bearer <token>` from POST /api/v1/login"
                     .into(),
+                None,
                 None,
             ),
             Self::Forbidden(what) => (
@@ -98,11 +115,13 @@ impl IntoResponse for AppError {
                 "forbidden",
                 format!("your role may not {what}"),
                 None,
+                None,
             ),
             Self::NotFound => (
                 StatusCode::NOT_FOUND,
                 "not_found",
                 "no such resource".into(),
+                None,
                 None,
             ),
             Self::Internal(detail) => {
@@ -112,6 +131,7 @@ impl IntoResponse for AppError {
                     "internal",
                     "the store failed; nothing was changed, try again".into(),
                     None,
+                    None,
                 )
             }
         };
@@ -120,6 +140,7 @@ impl IntoResponse for AppError {
                 code: code.into(),
                 message,
                 offset,
+                field,
             },
         };
         let mut response = (status, Json(body)).into_response();

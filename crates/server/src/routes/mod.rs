@@ -1,6 +1,7 @@
 //! The HTTP API: one module per resource, each with its own small router.
 
 mod audit;
+mod console;
 mod login;
 mod openapi;
 mod projects;
@@ -29,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .merge(recordings::routes())
         .merge(audit::routes())
         .merge(openapi::routes())
+        .merge(console::routes())
         .layer(DefaultBodyLimit::max(MAX_JSON))
         // Upload chunks are larger than JSON bodies: their router sets its own limit.
         .merge(uploads::routes())
@@ -84,5 +86,8 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for
 
 /// Turns a policy input error into a 422 naming the field and the allowed values.
 pub(crate) fn invalid_settings(e: &callrec_policy::InputError) -> AppError {
-    AppError::invalid("invalid_settings", e.to_string())
+    match e.field_path() {
+        Some(field) => AppError::invalid_field("invalid_settings", field, e.to_string()),
+        None => AppError::invalid("invalid_settings", e.to_string()),
+    }
 }

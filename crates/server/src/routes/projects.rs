@@ -87,14 +87,16 @@ fn parse(body: &Value, path_id: Option<&str>) -> Result<ProjectRow> {
     let name = match map.remove("name") {
         Some(Value::String(n)) if !n.trim().is_empty() => n,
         Some(_) => {
-            return Err(AppError::invalid(
+            return Err(AppError::invalid_field(
                 "invalid_settings",
+                "name",
                 "field `name`: expected a non-empty string",
             ));
         }
         None => {
-            return Err(AppError::invalid(
+            return Err(AppError::invalid_field(
                 "invalid_settings",
+                "name",
                 "field `name`: missing; every project needs a name",
             ));
         }
@@ -103,8 +105,9 @@ fn parse(body: &Value, path_id: Option<&str>) -> Result<ProjectRow> {
         .map_err(|e| invalid_settings(&e))?;
     let id = match (path_id, settings.id.clone()) {
         (Some(p), Some(b)) if p != b => {
-            return Err(AppError::invalid(
+            return Err(AppError::invalid_field(
                 "invalid_settings",
+                "id",
                 format!("field `id`: {b:?} differs from the URL's {p:?}"),
             ));
         }
@@ -124,8 +127,9 @@ fn parse(body: &Value, path_id: Option<&str>) -> Result<ProjectRow> {
         }
     };
     if !valid_slug(&id) {
-        return Err(AppError::invalid(
+        return Err(AppError::invalid_field(
             "invalid_settings",
+            "id",
             format!("field `id`: {id:?} is not a valid id; use 1 to 64 of a-z, 0-9, - and _"),
         ));
     }

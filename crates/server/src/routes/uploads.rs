@@ -355,6 +355,7 @@ async fn append(
                     code: "offset_mismatch",
                     message: format!("the store holds {} bytes of this file; continue from there", file.received),
                     offset: Some(file.received),
+                    field: None,
                 });
             }
             if at + body.len() as u64 > file.bytes {

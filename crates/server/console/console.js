@@ -1,0 +1,443 @@
+// callrec admin console: plain JavaScript over the store's JSON API. No framework, no asset
+// from outside the server. The store checks every request; this page only presents them.
+"use strict";
+
+const KINDS = {
+  contact_center: "Contact center (Outbound)",
+  customer_service: "Customer service (Omni)",
+};
+
+// The reference text's wording for every choice, with its explanation.
+const RECORD_MODES = {
+  global: ["Use the global project setting", "Takes the preference set in the Projects page's Settings subpage."],
+  both: ["Record both agent and customer voices", "Will record both sides of the conversation."],
+  agent_only_allow_customer: ["Record agent voice only and allow agent to record customer", "Will record the agent side of the conversation initially. The agent has the option of switching on customer recording."],
+  agent_only_forbid_customer: ["Record agent voice only and forbid agent to record customer", "Will record the agent side of the conversation. The agent will not be able to switch on customer recording."],
+  agent_only_receipts_allow_customer: ["Record agent voice only and include customer in voice receipts. Allow agent to record customer outside of voice receipts", "Starts with the agent side of the conversation being recorded, and will automatically activate customer recording if the agent clicks to record a voice receipt. The agent can click to switch on customer recording outside of voice receipts."],
+  agent_only_receipts_forbid_customer: ["Record agent voice only and include customer in voice receipts. Forbid agent to record customer outside of voice receipts", "Starts with the agent side of the conversation being recorded, and will automatically activate customer recording if the agent clicks to record a voice receipt. The agent cannot otherwise record the customer."],
+  none: ["No recording", "Neither the agent nor the customer will be recorded."],
+};
+const MODES_BY_KIND = {
+  contact_center: ["both", "agent_only_allow_customer", "agent_only_forbid_customer", "agent_only_receipts_allow_customer", "agent_only_receipts_forbid_customer"],
+  customer_service: ["both", "agent_only_allow_customer", "agent_only_forbid_customer", "none"],
+};
+const CONFERENCE_MODES = {
+  global: ["Use the global project setting", "Takes the preference set in the Projects page's Settings subpage."],
+  all_participants: ["Record all participants", "The recording includes the agent, the original customer, and any further parties who join the conference call."],
+  none: ["No recording", "No call recording is created."],
+  agent_and_customer_only: ["Record only agent and customer voices", "The recording will not include any further parties added to the call."],
+  stop_on_third_party: ["Record both agent and customer voices but stop recording when the third-party joins", "The call will record both sides of the conversation until further parties join, at which point recording stops for all parties."],
+};
+const EFFECT = "Saved. The change applies to calls that start from now on; calls in progress keep the settings they started with.";
+
+const main = () => document.getElementById("main");
+let session = JSON.parse(sessionStorage.getItem("callrec") || "null");
+// A message for the next page shown (after a save that moves to another page).
+let flash = null;
+// Bumped on every navigation: a page whose data arrives after the user moved on is dropped.
+let routeSeq = 0;
+const stale = (seq) => seq !== routeSeq;
+
+function go(hash, message) {
+  flash = message ?? null;
+  if (location.hash === hash) route();
+  else location.hash = hash; // hashchange renders it
+}
+
+function takeFlash() {
+  const message = flash;
+  flash = null;
+  return message;
+}
+
+function esc(v) {
+  return String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+
+async function api(method, path, body) {
+  const headers = {};
+  if (session) headers.authorization = `Bearer ${session.token}`;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const resp = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (resp.status === 401 && path !== "/login") {
+    signOut("Your session has ended; sign in again.");
+    throw new Error("unauthorized");
+  }
+  const text = await resp.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  return { status: resp.status, ok: resp.ok, data };
+}
+
+function signOut(message) {
+  session = null;
+  sessionStorage.removeItem("callrec");
+  document.getElementById("nav").hidden = true;
+  renderSignIn(message);
+}
+
+function renderSignIn(message) {
+  main().innerHTML = `
+    <h1>Sign in</h1>
+    ${message ? `<p class="alert" role="alert">${esc(message)}</p>` : ""}
+    <form class="card" id="signin">
+      <div class="field"><label for="username">User name</label><input type="text" id="username" autocomplete="username" required></div>
+      <div class="field"><label for="password">Password</label><input type="password" id="password" autocomplete="current-password" required></div>
+      <p class="error" id="signin-error" role="alert"></p>
+      <div class="actions"><button type="submit">Sign in</button></div>
+    </form>`;
+  document.getElementById("signin").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const username = document.getElementById("username").value;
+    const password = document.getElementById("password").value;
+    const r = await api("POST", "/login", { username, password });
+    if (!r.ok) {
+      document.getElementById("signin-error").textContent = r.data?.error?.message ?? "Sign-in failed.";
+      return;
+    }
+    if (r.data.user.role !== "admin") {
+      renderSignIn(`This console is for admins. You are signed in as ${r.data.user.username}, whose role is ${r.data.user.role}: ask an admin to change your recording settings.`);
+      return;
+    }
+    session = { token: r.data.token, user: r.data.user };
+    sessionStorage.setItem("callrec", JSON.stringify(session));
+    go(location.hash && location.hash !== "#/" ? location.hash : "#/projects");
+  });
+  document.getElementById("username").focus();
+}
+
+function label(table, key) {
+  return (table[key] ?? [key])[0];
+}
+
+function showErrors(form, error) {
+  form.querySelectorAll(".error").forEach((e) => { e.textContent = ""; });
+  const field = error?.field ?? "";
+  const slot = form.querySelector(`[data-error-for="${CSS.escape(field)}"]`) ?? form.querySelector("[data-error-for='']");
+  // Beside its field, the message need not name the field again.
+  const message = error?.message ?? "The store refused the change.";
+  if (slot) slot.textContent = field ? message.replace(/^field `[^`]+`: /, "") : message;
+  const input = form.querySelector(`[name="${CSS.escape(field)}"]`);
+  if (input) { input.setAttribute("aria-invalid", "true"); input.focus(); }
+}
+
+function options(values, table, selected) {
+  return values.map((v) => `<option value="${esc(v)}"${v === selected ? " selected" : ""}>${esc(label(table, v))}</option>`).join("");
+}
+
+function select(name, labelText, values, table, selected, help) {
+  const helps = values.map((v) => `<li><strong>${esc(label(table, v))}.</strong> ${esc(table[v]?.[1] ?? "")}</li>`).join("");
+  return `<div class="field"><label for="${name}">${esc(labelText)}</label>
+    <select id="${name}" name="${name}">${options(values, table, selected)}</select>
+    ${help ? `<p class="help">${esc(help)}</p>` : ""}
+    <details class="help"><summary>What each choice does</summary><ul>${helps}</ul></details>
+    <p class="error" data-error-for="${name}" role="alert"></p></div>`;
+}
+
+function checkbox(name, labelText, checked, help) {
+  return `<div class="field check"><label><input type="checkbox" id="${name}" name="${name}"${checked ? " checked" : ""}> ${esc(labelText)}</label>
+    <p class="help">${esc(help)}</p><p class="error" data-error-for="${name}" role="alert"></p></div>`;
+}
+
+// ---- Projects --------------------------------------------------------------------------
+
+async function renderProjects(notice) {
+  const seq = routeSeq;
+  const [projects, users] = await Promise.all([api("GET", "/projects"), api("GET", "/users")]);
+  const policies = await Promise.all(projects.data.map((p) => api("GET", `/projects/${encodeURIComponent(p.id)}/policy`)));
+  if (stale(seq)) return;
+  const rows = projects.data.map((p, i) => {
+    const policy = policies[i].data?.policy ?? {};
+    const members = users.data.filter((u) => u.projects.includes(p.id)).map((u) => `${u.username} (${u.role})`);
+    return `<tr>
+      <td><a href="#/projects/${encodeURIComponent(p.id)}">${esc(p.name)}</a><br><span class="muted">${esc(p.id)}</span></td>
+      <td>${esc(KINDS[p.kind])}</td>
+      <td>${esc(label(RECORD_MODES, policy.record_mode))}${p.record_mode === "global" ? ' <span class="muted">(global)</span>' : ""}</td>
+      <td>${esc(policy.holding_months)} months${p.holding_months === null ? ' <span class="muted">(global)</span>' : ""}</td>
+      <td>${members.length ? members.map(esc).join("<br>") : '<span class="muted">none</span>'}</td></tr>`;
+  }).join("");
+  main().innerHTML = `
+    <h1>Projects</h1>
+    ${notice ? `<p class="notice" role="status">${esc(notice)}</p>` : ""}
+    <h2>Project List</h2>
+    <table><thead><tr><th>Project</th><th>Type</th><th>Record mode (in force)</th><th>Holding time</th><th>Members</th></tr></thead>
+    <tbody>${rows || '<tr><td colspan="5" class="muted">No projects yet.</td></tr>'}</tbody></table>
+    <div class="actions"><a href="#/projects/new"><button type="button">Create</button></a></div>`;
+}
+
+function renderChooseKind() {
+  main().innerHTML = `
+    <h1>Create a project</h1>
+    <p>Which type of project?</p>
+    <div class="kinds">
+      <button type="button" class="secondary" data-kind="contact_center"><strong>${KINDS.contact_center}</strong><br>Outbound calling: voice receipts, agents listening to each other.</button>
+      <button type="button" class="secondary" data-kind="customer_service"><strong>${KINDS.customer_service}</strong><br>Inbound service: conference call options.</button>
+    </div>`;
+  main().querySelectorAll("[data-kind]").forEach((b) => b.addEventListener("click", () => renderProjectForm(null, b.dataset.kind)));
+}
+
+async function renderProject(id) {
+  const r = await api("GET", `/projects/${encodeURIComponent(id)}`);
+  if (!r.ok) { main().innerHTML = `<h1>Project</h1><p class="alert">No project ${esc(id)}.</p>`; return; }
+  renderProjectForm(r.data, r.data.kind);
+}
+
+async function renderProjectForm(project, kind) {
+  const seq = routeSeq;
+  const global = (await api("GET", "/settings")).data;
+  if (stale(seq)) return;
+  const g = kind === "contact_center" ? global.contact_center : global.customer_service;
+  const p = project ?? { name: "", id: "", record_mode: "global", conference_mode: "global", start_paused: false, agents_can_listen_to_others: false, multiple_receipts_per_order: false, holding_months: null };
+  const modes = ["global", ...MODES_BY_KIND[kind]];
+  const modeTable = { ...RECORD_MODES, global: [`Use the global project setting (currently: ${label(RECORD_MODES, g.record_mode)})`, RECORD_MODES.global[1]] };
+  const confTable = { ...CONFERENCE_MODES, global: [`Use the global project setting (currently: ${label(CONFERENCE_MODES, global.customer_service.conference_mode)})`, CONFERENCE_MODES.global[1]] };
+  main().innerHTML = `
+    <h1>${project ? `Project ${esc(project.name)}` : "Create a project"} <span class="muted">· ${esc(KINDS[kind])}</span></h1>
+    <form class="card" id="project" novalidate>
+      <div class="field"><label for="name">Name</label><input type="text" id="name" name="name" value="${esc(p.name)}" required><p class="error" data-error-for="name" role="alert"></p></div>
+      ${project ? "" : `<div class="field"><label for="id">Id</label><input type="text" id="id" name="id" placeholder="made from the name if left empty" pattern="[a-z0-9_-]{1,64}"><p class="help">Lowercase letters, digits, - and _; it cannot change later.</p><p class="error" data-error-for="id" role="alert"></p></div>`}
+      <fieldset><legend>Recording settings</legend>
+        ${select("record_mode", "Default record mode for projects", modes, modeTable, p.record_mode)}
+        ${kind === "customer_service" ? select("conference_mode", "Conference calls", ["global", "all_participants", "none", "agent_and_customer_only", "stop_on_third_party"], confTable, p.conference_mode ?? "global", "If you use conference calls, select what is recorded when further parties join.") : ""}
+        ${checkbox("start_paused", "Start call with recording paused", p.start_paused, "If this is ticked, all calls begin with recording off. Agents can switch on recording, following the rule selected above.")}
+        ${kind === "contact_center" ? checkbox("agents_can_listen_to_others", "Agents can listen to other agents' call recordings", p.agents_can_listen_to_others, "Recordings are available in the contact card's history table.") : ""}
+        ${kind === "contact_center" ? checkbox("multiple_receipts_per_order", "Agent can record multiple voice receipts per order", p.multiple_receipts_per_order, "In some regions and sectors the law requires several voice receipts for an order. If unchecked, recording a second voice receipt for the same order during a call overwrites the first.") : ""}
+        <div class="field"><label for="holding_months">Recording holding time (months)</label>
+          <input type="number" id="holding_months" name="holding_months" min="1" max="120" step="1" value="${p.holding_months ?? ""}" placeholder="${esc(global.holding_months)} (global setting)">
+          <p class="help">Leave empty to use the global setting, currently ${esc(global.holding_months)} months. From 1 to 120.</p>
+          <p class="error" data-error-for="holding_months" role="alert"></p></div>
+      </fieldset>
+      <p class="help">${esc("A change applies to calls that start after it is saved.")}</p>
+      <p class="error" data-error-for="" role="alert"></p>
+      <div class="actions"><button type="submit">${project ? "Save" : "Create"}</button>
+        ${project ? '<button type="button" class="secondary" id="delete">Delete project</button>' : ""}
+        <a href="#/projects">Cancel</a></div>
+    </form>`;
+  const form = document.getElementById("project");
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const value = (n) => form.elements[n]?.value;
+    const checked = (n) => form.elements[n]?.checked ?? false;
+    const months = value("holding_months").trim();
+    const body = { name: value("name"), kind, record_mode: value("record_mode"), start_paused: checked("start_paused"),
+      holding_months: months === "" ? null : Number(months) };
+    if (kind === "customer_service") body.conference_mode = value("conference_mode");
+    if (kind === "contact_center") {
+      body.agents_can_listen_to_others = checked("agents_can_listen_to_others");
+      body.multiple_receipts_per_order = checked("multiple_receipts_per_order");
+    }
+    if (!project && value("id")) body.id = value("id");
+    const r = project ? await api("PUT", `/projects/${encodeURIComponent(project.id)}`, body) : await api("POST", "/projects", body);
+    if (!r.ok) { showErrors(form, r.data?.error); return; }
+    go("#/projects", EFFECT);
+  });
+  document.getElementById("delete")?.addEventListener("click", async () => {
+    if (!confirm(`Delete project ${project.name}? Its recordings stay until they expire.`)) return;
+    const r = await api("DELETE", `/projects/${encodeURIComponent(project.id)}`);
+    if (r.ok) go("#/projects", "Project deleted."); else showErrors(form, r.data?.error);
+  });
+  document.getElementById("name").focus();
+}
+
+// ---- Global settings ---------------------------------------------------------------------
+
+async function renderSettings(notice) {
+  const seq = routeSeq;
+  const g = (await api("GET", "/settings")).data;
+  if (stale(seq)) return;
+  main().innerHTML = `
+    <h1>Settings</h1>
+    ${notice ? `<p class="notice" role="status">${esc(notice)}</p>` : ""}
+    <p>The global project settings: what every project set to "Use the global project setting" records.</p>
+    <form class="card" id="settings" novalidate>
+      <fieldset><legend>${KINDS.contact_center}</legend>
+        ${select("contact_center.record_mode", "Default record mode for projects", MODES_BY_KIND.contact_center, RECORD_MODES, g.contact_center.record_mode)}
+      </fieldset>
+      <fieldset><legend>${KINDS.customer_service}</legend>
+        ${select("customer_service.record_mode", "Default record mode for projects", MODES_BY_KIND.customer_service, RECORD_MODES, g.customer_service.record_mode)}
+        ${select("customer_service.conference_mode", "Conference calls", ["all_participants", "none", "agent_and_customer_only", "stop_on_third_party"], CONFERENCE_MODES, g.customer_service.conference_mode)}
+      </fieldset>
+      <div class="field"><label for="holding_months">Recording holding time (months)</label>
+        <input type="number" id="holding_months" name="holding_months" min="1" max="120" step="1" value="${esc(g.holding_months)}">
+        <p class="help">How long recordings are kept unless a project overrides it (default three months). From 1 to 120.</p>
+        <p class="error" data-error-for="holding_months" role="alert"></p></div>
+      <p class="error" data-error-for="" role="alert"></p>
+      <div class="actions"><button type="submit">Save</button></div>
+    </form>`;
+  const form = document.getElementById("settings");
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const v = (n) => form.elements[n].value;
+    const months = v("holding_months").trim();
+    const body = { contact_center: { record_mode: v("contact_center.record_mode") },
+      customer_service: { record_mode: v("customer_service.record_mode"), conference_mode: v("customer_service.conference_mode") },
+      holding_months: months === "" ? null : Number(months) };
+    const r = await api("PUT", "/settings", body);
+    if (!r.ok) { showErrors(form, r.data?.error); return; }
+    go("#/settings", EFFECT);
+  });
+}
+
+// ---- Users -------------------------------------------------------------------------------
+
+async function renderUsers(notice) {
+  const seq = routeSeq;
+  const [users, projects] = await Promise.all([api("GET", "/users"), api("GET", "/projects")]);
+  if (stale(seq)) return;
+  const projectBoxes = (chosen) => projects.data.map((p) => `<label><input type="checkbox" name="projects" value="${esc(p.id)}"${chosen.includes(p.id) ? " checked" : ""}> ${esc(p.name)}</label>`).join(" ");
+  const rows = users.data.map((u) => `<tr><td>${esc(u.username)}</td><td>${esc(u.role)}</td><td>${u.projects.map(esc).join(", ") || '<span class="muted">none</span>'}</td>
+    <td><button type="button" class="link" data-edit="${esc(u.id)}">Edit</button>${u.id === session.user.id ? "" : ` · <button type="button" class="link" data-delete="${esc(u.id)}">Delete</button>`}</td></tr>`).join("");
+  main().innerHTML = `
+    <h1>Users</h1>
+    ${notice ? `<p class="notice" role="status">${esc(notice)}</p>` : ""}
+    <table><thead><tr><th>User</th><th>Role</th><th>Projects (agent: belongs to; supervisor: supervises)</th><th></th></tr></thead><tbody>${rows}</tbody></table>
+    <h2 id="user-form-title">Create a user</h2>
+    <form class="card" id="user" novalidate>
+      <input type="hidden" name="id" value="">
+      <div class="field"><label for="u-name">User name</label><input type="text" id="u-name" name="username" required><p class="error" data-error-for="username" role="alert"></p></div>
+      <div class="field"><label for="u-password">Password</label><input type="password" id="u-password" name="password" autocomplete="new-password"><p class="help">At least 8 characters; leave empty to keep the current one when editing.</p><p class="error" data-error-for="password" role="alert"></p></div>
+      <div class="field"><label for="u-role">Role</label><select id="u-role" name="role"><option value="agent">Agent</option><option value="supervisor">Supervisor</option><option value="admin">Admin</option></select></div>
+      <fieldset><legend>Projects</legend><div id="u-projects">${projectBoxes([])}</div></fieldset>
+      <p class="error" data-error-for="" role="alert"></p>
+      <div class="actions"><button type="submit">Save user</button></div>
+    </form>`;
+  const form = document.getElementById("user");
+  main().querySelectorAll("[data-edit]").forEach((b) => b.addEventListener("click", () => {
+    const u = users.data.find((x) => x.id === b.dataset.edit);
+    form.elements.id.value = u.id;
+    form.elements.username.value = u.username;
+    form.elements.role.value = u.role;
+    document.getElementById("u-projects").innerHTML = projectBoxes(u.projects);
+    document.getElementById("user-form-title").textContent = `Edit ${u.username}`;
+    form.elements.username.focus();
+  }));
+  main().querySelectorAll("[data-delete]").forEach((b) => b.addEventListener("click", async () => {
+    if (!confirm("Delete this user? They can no longer sign in; their recordings stay.")) return;
+    const r = await api("DELETE", `/users/${encodeURIComponent(b.dataset.delete)}`);
+    go("#/users", r.ok ? "User deleted." : r.data?.error?.message);
+  }));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const id = form.elements.id.value;
+    const password = form.elements.password.value;
+    const body = { username: form.elements.username.value, role: form.elements.role.value,
+      projects: [...form.querySelectorAll("input[name=projects]:checked")].map((c) => c.value) };
+    if (password) body.password = password;
+    const r = id ? await api("PUT", `/users/${encodeURIComponent(id)}`, body) : await api("POST", "/users", body);
+    if (!r.ok) {
+      const e = r.data?.error ?? {};
+      const field = (e.message?.match(/field `([^`]+)`/) ?? [])[1] ?? "";
+      showErrors(form, { ...e, field: e.field ?? field });
+      return;
+    }
+    go("#/users", id ? "User saved." : "User created.");
+  });
+}
+
+// ---- Recordings ----------------------------------------------------------------------------
+
+async function renderRecordings() {
+  const seq = routeSeq;
+  const users = (await api("GET", "/users")).data ?? [];
+  if (stale(seq)) return;
+  const nameOf = (id) => users.find((u) => u.id === id)?.username ?? id;
+  main().innerHTML = `
+    <h1>Recordings</h1>
+    <form class="filters" id="rec-filters">
+      <div class="field"><label for="f-project">Project</label><input type="text" id="f-project" name="project"></div>
+      <div class="field"><label for="f-agent">Agent</label><select id="f-agent" name="agent"><option value="">All</option>${users.filter((u) => u.role === "agent").map((u) => `<option value="${esc(u.id)}">${esc(u.username)}</option>`).join("")}</select></div>
+      <div class="field"><label for="f-contact">Contact</label><input type="text" id="f-contact" name="contact"></div>
+      <div class="field"><label for="f-from">From</label><input type="date" id="f-from" name="from"></div>
+      <div class="field"><label for="f-to">To</label><input type="date" id="f-to" name="to"></div>
+      <button type="submit">Filter</button>
+    </form>
+    <div id="rec-list"></div><div id="player"></div>`;
+  const form = document.getElementById("rec-filters");
+  const load = async () => {
+    const q = new URLSearchParams();
+    for (const n of ["project", "agent", "contact"]) if (form.elements[n].value) q.set(n, form.elements[n].value);
+    if (form.elements.from.value) q.set("from", `${form.elements.from.value}T00:00:00Z`);
+    if (form.elements.to.value) q.set("to", `${form.elements.to.value}T23:59:59Z`);
+    q.set("limit", "100");
+    const r = await api("GET", `/recordings?${q}`);
+    const rows = (r.data?.items ?? []).map((x) => `<tr><td>${esc(new Date(x.started_at).toLocaleString())}</td><td>${esc(x.project_id)}</td><td>${esc(nameOf(x.agent_id))}</td>
+      <td>${esc(x.contact ?? "")}</td><td>${Math.round(x.duration_ms / 1000)} s</td><td>${x.receipts}</td>
+      <td>${x.has_audio ? `<button type="button" class="link" data-play="${esc(x.id)}">Play</button>` : '<span class="muted">no audio</span>'}</td></tr>`).join("");
+    document.getElementById("rec-list").innerHTML = r.ok
+      ? `<table><thead><tr><th>Started</th><th>Project</th><th>Agent</th><th>Contact</th><th>Duration</th><th>Receipts</th><th></th></tr></thead><tbody>${rows || '<tr><td colspan="7" class="muted">No recordings.</td></tr>'}</tbody></table>`
+      : `<p class="alert">${esc(r.data?.error?.message)}</p>`;
+    document.querySelectorAll("[data-play]").forEach((b) => b.addEventListener("click", () => play(b.dataset.play)));
+  };
+  form.addEventListener("submit", (ev) => { ev.preventDefault(); load(); });
+  load();
+}
+
+async function play(id) {
+  const resp = await fetch(`/api/v1/recordings/${id}/audio`, { headers: { authorization: `Bearer ${session.token}` } });
+  const player = document.getElementById("player");
+  if (!resp.ok) { player.innerHTML = `<p class="alert">This recording cannot be played.</p>`; return; }
+  const url = URL.createObjectURL(await resp.blob());
+  player.innerHTML = `<h2>Recording ${esc(id)}</h2><audio controls autoplay src="${url}"></audio>`;
+}
+
+// ---- Audit log -----------------------------------------------------------------------------
+
+async function renderAudit() {
+  const seq = routeSeq;
+  const r = await api("GET", "/audit?limit=1000");
+  if (stale(seq)) return;
+  const entries = (r.data ?? []).slice().reverse();
+  const actions = [...new Set(entries.map((e) => e.action))].sort();
+  main().innerHTML = `
+    <h1>Audit log</h1>
+    <form class="filters" id="audit-filters">
+      <div class="field"><label for="a-action">Kind</label><select id="a-action" name="action"><option value="">All</option>${actions.map((a) => `<option>${esc(a)}</option>`).join("")}</select></div>
+      <div class="field"><label for="a-user">User</label><input type="text" id="a-user" name="user"></div>
+      <div class="field"><label for="a-from">From</label><input type="date" id="a-from" name="from"></div>
+      <div class="field"><label for="a-to">To</label><input type="date" id="a-to" name="to"></div>
+    </form>
+    <div id="audit-list"></div>`;
+  const form = document.getElementById("audit-filters");
+  const show = () => {
+    const f = (n) => form.elements[n].value;
+    const rows = entries.filter((e) => (!f("action") || e.action === f("action")) && (!f("user") || (e.actor ?? "").includes(f("user")))
+      && (!f("from") || e.at >= f("from")) && (!f("to") || e.at.slice(0, 10) <= f("to")))
+      .map((e) => `<tr><td>${esc(new Date(e.at).toLocaleString())}</td><td>${esc(e.action)}</td><td>${esc(e.actor ?? "store")}</td><td>${esc(e.target ?? "")}</td><td><code>${esc(JSON.stringify(e.detail))}</code></td></tr>`).join("");
+    document.getElementById("audit-list").innerHTML = `<table><thead><tr><th>When</th><th>Kind</th><th>User</th><th>On</th><th>Details</th></tr></thead><tbody>${rows || '<tr><td colspan="5" class="muted">Nothing matches.</td></tr>'}</tbody></table>`;
+  };
+  form.addEventListener("input", show);
+  show();
+}
+
+// ---- Routing -------------------------------------------------------------------------------
+
+async function route() {
+  routeSeq += 1;
+  if (!session) { renderSignIn(); return; }
+  document.getElementById("nav").hidden = false;
+  const hash = location.hash || "#/projects";
+  const [, page, id] = hash.split("/");
+  document.querySelectorAll("nav a").forEach((a) => a.toggleAttribute("aria-current", a.getAttribute("href") === `#/${page}`));
+  if (document.querySelector("nav a[aria-current]")) document.querySelector("nav a[aria-current]").setAttribute("aria-current", "page");
+  // Nothing of the previous page stays usable while the next one loads.
+  main().innerHTML = '<p class="muted" role="status">Loading…</p>';
+  try {
+    const notice = takeFlash();
+    if (page === "projects" && id === "new") renderChooseKind();
+    else if (page === "projects" && id) await renderProject(decodeURIComponent(id));
+    else if (page === "settings") await renderSettings(notice);
+    else if (page === "users") await renderUsers(notice);
+    else if (page === "recordings") await renderRecordings();
+    else if (page === "audit") await renderAudit();
+    else await renderProjects(notice);
+  } catch (e) {
+    if (e.message !== "unauthorized") main().innerHTML = `<p class="alert">${esc(e.message)}</p>`;
+  }
+  main().focus();
+}
+
+window.addEventListener("hashchange", route);
+document.addEventListener("DOMContentLoaded", () => {
+  document.getElementById("signout").addEventListener("click", () => signOut("Signed out."));
+  route();
+});
