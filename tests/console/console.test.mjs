@@ -158,13 +158,25 @@ test("a customer-service project gets the conference options and the global sett
     start_paused: false, agents_can_listen_to_others: false, multiple_receipts_per_order: false, holding_months: 6,
   });
 
-  // Now set the project's own conference option and read it back.
+  // Now set the project's own value for every option and read them back.
   await page.getByRole("link", { name: "Support" }).click();
   await page.getByLabel("Conference calls").selectOption({ label: "Record all participants" });
+  await page.getByLabel("Start call with recording paused").check();
+  await page.getByLabel("Recording holding time (months)").fill("9");
   await page.getByRole("button", { name: "Save" }).click();
   await page.getByText("The change applies to calls that start from now on").waitFor();
   const { body: after } = await api("GET", "/projects/support/policy", admin);
-  assert.equal(after.policy.conference_mode, "all_participants");
+  assert.deepEqual(after.policy, {
+    kind: "customer_service", record_mode: "agent_only_allow_customer", conference_mode: "all_participants",
+    start_paused: true, agents_can_listen_to_others: false, multiple_receipts_per_order: false, holding_months: 9,
+  });
+  const { body: project } = await api("GET", "/projects/support", admin);
+  const { body: global } = await api("GET", "/settings", admin);
+  const { id, name, ...settings } = project;
+  writeFileSync(join(dir, "s.json"), JSON.stringify({ global, project: { id, ...settings } }));
+  writeFileSync(join(dir, "e.jsonl"), "");
+  const simulated = JSON.parse(execFileSync(BIN, ["simulate", "--settings", join(dir, "s.json"), "--events", join(dir, "e.jsonl")]));
+  assert.deepEqual(simulated.resolved, after.policy);
   await page.close();
 });
 
