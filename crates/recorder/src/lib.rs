@@ -23,7 +23,7 @@ mod wavfile;
 
 pub use error::{RecorderError, Result};
 pub use finalize::recover;
-pub use live::record_live;
+pub use live::{LiveCall, LiveState, record_live};
 pub use recorder::{Recorder, Remote, frame_at, ms_at};
 pub use replay::{ReplayInputs, replay};
 pub use sidecar::{

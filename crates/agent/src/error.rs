@@ -1,0 +1,51 @@
+//! What can go wrong for the agent, in words the window can show.
+
+/// Result alias for this crate.
+pub type Result<T, E = AgentError> = std::result::Result<T, E>;
+
+/// An agent-facing error; [`AgentError::kind`] lets the UI tell them apart.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// Not signed in (or the session expired).
+    #[error("not signed in: sign in to the central store first")]
+    NotSignedIn,
+    /// No recording policy is known for the project: nothing may be recorded.
+    #[error(
+        "no recording policy for project {project:?}: the store could not be reached and none is cached, so this call is not recorded"
+    )]
+    NoPolicy {
+        /// The project.
+        project: String,
+    },
+    /// A call is already in progress.
+    #[error("a call is already in progress; end it first")]
+    CallInProgress,
+    /// No call is in progress.
+    #[error("no call is in progress")]
+    NoCall,
+    /// The store refused or could not be reached.
+    #[error(transparent)]
+    Store(#[from] callrec_uploader::UploadError),
+    /// The recorder or an audio device failed.
+    #[error(transparent)]
+    Recorder(#[from] callrec_recorder::RecorderError),
+    /// The local queue failed.
+    #[error(transparent)]
+    Outbox(#[from] callrec_outbox::OutboxError),
+}
+
+impl AgentError {
+    /// A stable machine name for the UI: `not_signed_in`, `no_policy`, `call_in_progress`,
+    /// `no_call`, `store`, `recorder`, `outbox`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NotSignedIn => "not_signed_in",
+            Self::NoPolicy { .. } => "no_policy",
+            Self::CallInProgress => "call_in_progress",
+            Self::NoCall => "no_call",
+            Self::Store(_) => "store",
+            Self::Recorder(_) => "recorder",
+            Self::Outbox(_) => "outbox",
+        }
+    }
+}

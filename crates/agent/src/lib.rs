@@ -1,0 +1,16 @@
+//! The engine one agent's app runs, and the only API the desktop shell and the CLI call.
+//!
+//! A [`Session`] signs in to the central store, fetches each project's policy (validated
+//! against its cached version, the cache used when the store is unreachable), runs one call
+//! at a time (policy, capture, recorder), queues finished calls in the outbox and uploads them.
+//! It takes the agent's intents and returns the engine's answer, refusals with their reasons;
+//! it shows its state as a [`Snapshot`]. No policy means nothing is recorded, and the error
+//! says why. It decides no rule itself: those are `callrec-policy`'s.
+
+mod error;
+mod session;
+
+pub use error::{AgentError, Result};
+pub use session::{
+    Audio, CallRequest, CallView, Intent, PolicySource, Session, Snapshot, UploadReport, UploadView,
+};

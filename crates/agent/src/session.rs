@@ -1,0 +1,468 @@
+//! One agent's session: signed in to one store, one call at a time, recordings queued and
+//! uploaded.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use callrec_audio::{Aligned, AtRate, CaptureSource, MonotonicClock, Source};
+use callrec_outbox::{Outbox, State};
+use callrec_policy::{Consent, Direction, Event, Policy, Refusal};
+use callrec_protocol::UserInfo;
+use callrec_recorder::{CallInfo, LiveCall, LiveState, Sidecar, recover};
+use callrec_uploader::{Client, PolicyFetch, UploadError, retry_delay};
+use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::{AgentError, Result};
+
+const SERVER: &str = "server";
+const TOKEN: &str = "token";
+const USER: &str = "user";
+
+/// Where a call's audio comes from.
+pub enum Audio {
+    /// Input devices by name (`None`: the default input), opened through cpal.
+    Devices {
+        /// The agent's microphone.
+        mic: Option<String>,
+        /// The call audio (e.g. the monitor of the headset output).
+        call: Option<String>,
+    },
+    /// Sources already made (tests, replays); at their own rate, resampled as needed.
+    Sources {
+        /// The agent side.
+        agent: Box<dyn Source>,
+        /// The remote side.
+        remote: Box<dyn Source>,
+    },
+}
+
+/// A call the agent starts or accepts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct CallRequest {
+    /// The project the call belongs to.
+    pub project: String,
+    /// The contact (customer) id or number.
+    pub contact: Option<String>,
+    /// Inbound or outbound.
+    pub direction: Direction,
+    /// The customer's answer to the consent step, if any.
+    pub consent: Consent,
+}
+
+/// What the agent may ask for during a call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(tag = "intent", rename_all = "snake_case")]
+pub enum Intent {
+    /// "Toggle customer voice call recording": on.
+    CustomerOn,
+    /// The same toggle: off.
+    CustomerOff,
+    /// Pause recording.
+    Pause,
+    /// Resume recording.
+    Resume,
+    /// Start a voice receipt for an order.
+    ReceiptStart {
+        /// The order.
+        order_id: String,
+    },
+    /// Stop the voice receipt.
+    ReceiptStop,
+}
+
+impl Intent {
+    fn event(self) -> Event {
+        match self {
+            Self::CustomerOn => Event::CustomerOn,
+            Self::CustomerOff => Event::CustomerOff,
+            Self::Pause => Event::Pause,
+            Self::Resume => Event::Resume,
+            Self::ReceiptStart { order_id } => Event::ReceiptStart { order_id },
+            Self::ReceiptStop => Event::ReceiptStop,
+        }
+    }
+}
+
+/// Where a policy came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicySource {
+    /// Fetched from the store just now (or confirmed current).
+    Store,
+    /// The store could not be reached: the cached version.
+    Cache,
+}
+
+struct ActiveCall {
+    live: LiveCall,
+    request: CallRequest,
+    call_id: Uuid,
+    policy_source: PolicySource,
+}
+
+/// The agent's call as the window shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CallView {
+    /// The call id.
+    pub call_id: Uuid,
+    /// Project, contact, direction, consent.
+    pub request: CallRequest,
+    /// Where its policy came from.
+    pub policy_source: PolicySource,
+    /// Milliseconds since it started.
+    pub elapsed_ms: u64,
+    /// Each side: recorded now, and why (not).
+    pub status: callrec_policy::SidesStatus,
+    /// The controls, with reasons.
+    pub controls: callrec_policy::Controls,
+    /// Microphone level (RMS, peak).
+    pub mic_level: (f32, f32),
+    /// Call audio level.
+    pub call_level: (f32, f32),
+    /// Voice receipt takes so far.
+    pub takes: Vec<callrec_policy::Take>,
+}
+
+/// One recording in the upload queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UploadView {
+    /// The call.
+    pub call_id: Uuid,
+    /// queued, uploading, uploaded, deleted, failed.
+    pub state: String,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+}
+
+/// Everything the window shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Snapshot {
+    /// Who is signed in, and where.
+    pub user: Option<String>,
+    /// The store's address.
+    pub server: Option<String>,
+    /// The call in progress.
+    pub call: Option<CallView>,
+    /// Recordings not yet confirmed by the store (and recent ones that were).
+    pub uploads: Vec<UploadView>,
+}
+
+/// What an upload pass did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct UploadReport {
+    /// Calls the store confirmed.
+    pub stored: u32,
+    /// Calls that expired before upload (deleted).
+    pub expired: u32,
+    /// Calls that failed this time (retried later, or failed for good).
+    pub failed: u32,
+    /// Calls still pending.
+    pub pending: u64,
+}
+
+/// The engine of one agent's app. All methods are safe to call from any thread.
+pub struct Session {
+    data: PathBuf,
+    rate: u32,
+    outbox: Mutex<Outbox>,
+    client: Mutex<Option<Client>>,
+    call: Mutex<Option<ActiveCall>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Session {
+    /// Opens the agent's data folder: the outbox, the remembered session, and any call a
+    /// crash interrupted (repaired and queued like any recording).
+    pub fn open(data: &Path, rate: u32) -> Result<Self> {
+        let outbox = Outbox::open(&data.join("callrec.db"))?;
+        let client = match (outbox.setting(SERVER)?, outbox.setting(TOKEN)?) {
+            (Some(server), Some(token)) => Some(Client::new(&server)?.with_token(&token)),
+            _ => None,
+        };
+        let session = Self {
+            data: data.to_owned(),
+            rate,
+            outbox: Mutex::new(outbox),
+            client: Mutex::new(client),
+            call: Mutex::new(None),
+        };
+        session.recover_interrupted()?;
+        Ok(session)
+    }
+
+    fn recordings(&self) -> PathBuf {
+        self.data.join("recordings")
+    }
+
+    /// Completes and queues every call folder a crash left behind.
+    fn recover_interrupted(&self) -> Result<()> {
+        let Ok(entries) = std::fs::read_dir(self.recordings()) else {
+            return Ok(());
+        };
+        let now = OffsetDateTime::now_utc();
+        for entry in entries.flatten() {
+            let dir = entry.path();
+            if let Some(sidecar) = recover(&dir)? {
+                tracing::warn!(call = %sidecar.info.call_id, "recovered a call interrupted by a crash");
+            }
+            if dir.join(callrec_recorder::SIDECAR).exists() {
+                lock(&self.outbox).enqueue(&dir, now)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Signs in and remembers the session.
+    pub async fn sign_in(&self, server: &str, username: &str, password: &str) -> Result<UserInfo> {
+        let client = Client::new(server)?;
+        let login = client.login(username, password).await?;
+        {
+            let outbox = lock(&self.outbox);
+            outbox.set_setting(SERVER, server)?;
+            outbox.set_setting(TOKEN, &login.token)?;
+            outbox.set_setting(USER, &login.user.username)?;
+        }
+        *lock(&self.client) = Some(client.with_token(&login.token));
+        Ok(login.user)
+    }
+
+    fn client(&self) -> Result<Client> {
+        lock(&self.client).clone().ok_or(AgentError::NotSignedIn)
+    }
+
+    /// A project's policy: from the store (validated against the cached version), or the
+    /// cached one when the store cannot be reached. No policy at all is an error: nothing may
+    /// be recorded without one.
+    pub async fn policy(&self, project: &str) -> Result<(Policy, PolicySource)> {
+        let cached = lock(&self.outbox).cached_policy(project)?;
+        let parse = |json: &str| serde_json::from_str::<Policy>(json).ok();
+        let fetched = match self.client() {
+            Ok(client) => {
+                client
+                    .policy(project, cached.as_ref().map(|c| c.0.as_str()))
+                    .await
+            }
+            Err(e) => {
+                return cached
+                    .and_then(|c| parse(&c.1))
+                    .map(|p| (p, PolicySource::Cache))
+                    .ok_or(e);
+            }
+        };
+        match fetched {
+            Ok(PolicyFetch::Changed(p)) => {
+                let json = serde_json::to_string(&p.policy).unwrap_or_default();
+                lock(&self.outbox).cache_policy(
+                    project,
+                    &p.version,
+                    &json,
+                    OffsetDateTime::now_utc(),
+                )?;
+                Ok((p.policy, PolicySource::Store))
+            }
+            Ok(PolicyFetch::NotModified) => cached
+                .and_then(|c| parse(&c.1))
+                .map(|p| (p, PolicySource::Store))
+                .ok_or_else(|| AgentError::NoPolicy {
+                    project: project.into(),
+                }),
+            Err(e) if e.is_transient() => cached
+                .and_then(|c| parse(&c.1))
+                .map(|p| (p, PolicySource::Cache))
+                .ok_or_else(|| AgentError::NoPolicy {
+                    project: project.into(),
+                }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Starts (or accepts) a call: its policy in force, its audio recorded from now on.
+    pub async fn start_call(&self, request: CallRequest, audio: Audio) -> Result<CallView> {
+        if lock(&self.call).is_some() {
+            return Err(AgentError::CallInProgress);
+        }
+        let (policy, policy_source) = self.policy(&request.project).await?;
+        let version = lock(&self.outbox)
+            .cached_policy(&request.project)?
+            .map(|c| c.0);
+        let (agent, remote) = self.sources(audio)?;
+        let call_id = Uuid::now_v7();
+        let user = lock(&self.outbox).setting(USER)?.unwrap_or_default();
+        let info = CallInfo {
+            call_id,
+            project_id: Some(request.project.clone()),
+            policy_version: version,
+            agent: user,
+            contact: request.contact.clone(),
+            origin_at: OffsetDateTime::now_utc(),
+        };
+        let dir = self.recordings().join(call_id.to_string());
+        let live = LiveCall::start(&dir, policy, info, self.rate, agent, remote)?;
+        let started = live.event(Event::CallStarted {
+            direction: request.direction,
+            consent: request.consent,
+        })?;
+        if let Err(refusal) = started {
+            return Err(AgentError::Recorder(
+                callrec_recorder::RecorderError::Journal {
+                    path: dir,
+                    why: format!("the call could not start: {}", refusal.reason),
+                },
+            ));
+        }
+        let mut slot = lock(&self.call);
+        if slot.is_some() {
+            return Err(AgentError::CallInProgress);
+        }
+        *slot = Some(ActiveCall {
+            live,
+            request,
+            call_id,
+            policy_source,
+        });
+        slot.as_ref().map(view).ok_or(AgentError::NoCall)
+    }
+
+    fn sources(&self, audio: Audio) -> Result<(Box<dyn Source>, Box<dyn Source>)> {
+        let rate = self.rate;
+        let conform = |s: Box<dyn Source>| -> Result<Box<dyn Source>> {
+            Ok(Box::new(
+                AtRate::new(s, rate).map_err(callrec_recorder::RecorderError::from)?,
+            ))
+        };
+        match audio {
+            Audio::Sources { agent, remote } => Ok((conform(agent)?, conform(remote)?)),
+            Audio::Devices { mic, call } => {
+                let open = |name: Option<&str>| -> Result<Box<dyn Source>> {
+                    let device =
+                        CaptureSource::open(name).map_err(callrec_recorder::RecorderError::from)?;
+                    let at_rate =
+                        AtRate::new(device, rate).map_err(callrec_recorder::RecorderError::from)?;
+                    // Each device kept on the machine's clock, so the sides stay aligned.
+                    Ok(Box::new(Aligned::new(at_rate, MonotonicClock::start())))
+                };
+                Ok((open(mic.as_deref())?, open(call.as_deref())?))
+            }
+        }
+    }
+
+    /// Applies an agent's action now. A refusal (with its reason) is an answer, not an error.
+    pub fn intent(&self, intent: Intent) -> Result<std::result::Result<(), Refusal>> {
+        let slot = lock(&self.call);
+        let call = slot.as_ref().ok_or(AgentError::NoCall)?;
+        Ok(call.live.event(intent.event())?.map(|_| ()))
+    }
+
+    /// A fact of the call: a third party joined or left (from the telephony side).
+    pub fn party(&self, party: &str, joined: bool) -> Result<std::result::Result<(), Refusal>> {
+        let slot = lock(&self.call);
+        let call = slot.as_ref().ok_or(AgentError::NoCall)?;
+        let party = party.to_owned();
+        let event = if joined {
+            Event::PartyJoined { party }
+        } else {
+            Event::PartyLeft { party }
+        };
+        Ok(call.live.event(event)?.map(|_| ()))
+    }
+
+    /// Hangs up: the recording is completed and queued for upload.
+    pub fn end_call(&self) -> Result<Sidecar> {
+        let call = lock(&self.call).take().ok_or(AgentError::NoCall)?;
+        let dir = self.recordings().join(call.call_id.to_string());
+        let sidecar = call.live.finish()?;
+        lock(&self.outbox).enqueue(&dir, OffsetDateTime::now_utc())?;
+        Ok(sidecar)
+    }
+
+    /// Uploads what is due (or everything pending, with `all`), deletes expired local copies.
+    pub async fn upload_once(&self, all: bool) -> Result<UploadReport> {
+        let mut report = UploadReport::default();
+        let now = OffsetDateTime::now_utc();
+        report.expired += u32::try_from(lock(&self.outbox).sweep_expired(now)?.len()).unwrap_or(0);
+        let client = self.client()?;
+        let horizon = if all {
+            now + time::Duration::days(36_500)
+        } else {
+            now
+        };
+        let due = lock(&self.outbox).due(horizon)?;
+        for entry in due {
+            let entry =
+                lock(&self.outbox).start_attempt(entry.call_id, OffsetDateTime::now_utc())?;
+            let result = client.upload_call(&entry.dir, |_| {}).await;
+            let outbox = lock(&self.outbox);
+            match result {
+                Ok(_) => {
+                    outbox.uploaded(entry.call_id, OffsetDateTime::now_utc())?;
+                    report.stored += 1;
+                }
+                Err(UploadError::Expired) => {
+                    outbox.expired(entry.call_id)?;
+                    report.expired += 1;
+                }
+                Err(e) => {
+                    let retry = (e.is_transient() || matches!(e, UploadError::Unauthorized))
+                        .then(|| OffsetDateTime::now_utc() + retry_delay(entry.attempts));
+                    outbox.attempt_failed(entry.call_id, &e.to_string(), retry)?;
+                    report.failed += 1;
+                }
+            }
+        }
+        report.pending = lock(&self.outbox).pending_count()?;
+        Ok(report)
+    }
+
+    /// Everything the window shows, now.
+    pub fn snapshot(&self) -> Result<Snapshot> {
+        let call = lock(&self.call).as_ref().map(view);
+        let outbox = lock(&self.outbox);
+        let uploads = outbox
+            .list()?
+            .into_iter()
+            .filter(|e| e.state != State::Deleted)
+            .map(|e| UploadView {
+                call_id: e.call_id,
+                state: e.state.as_str().to_owned(),
+                attempts: e.attempts,
+                last_error: e.last_error,
+            })
+            .collect();
+        Ok(Snapshot {
+            user: outbox.setting(USER)?,
+            server: outbox.setting(SERVER)?,
+            call,
+            uploads,
+        })
+    }
+}
+
+fn view(call: &ActiveCall) -> CallView {
+    let LiveState {
+        elapsed_ms,
+        status,
+        controls,
+        agent_level,
+        remote_level,
+        takes,
+        ..
+    } = call.live.state();
+    CallView {
+        call_id: call.call_id,
+        request: call.request.clone(),
+        policy_source: call.policy_source,
+        elapsed_ms,
+        status,
+        controls,
+        mic_level: (agent_level.rms, agent_level.peak),
+        call_level: (remote_level.rms, remote_level.peak),
+        takes,
+    }
+}
