@@ -259,3 +259,90 @@ async fn a_call_interrupted_by_a_crash_is_recovered_and_queued_at_start() {
     .expect("json");
     assert_eq!(sidecar["recovered"], true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inbound_call_offered_by_the_platform_rings_its_agent_only() {
+    let server = TestServer::start().await;
+    let admin = setup(&server).await;
+    server.user(&admin, "bob", "agent", &["sales"]).await;
+    let alice_data = tempfile::tempdir().expect("tmp");
+    let bob_data = tempfile::tempdir().expect("tmp");
+    let alice = std::sync::Arc::new(Session::open(alice_data.path(), 16_000).expect("open"));
+    let bob = std::sync::Arc::new(Session::open(bob_data.path(), 16_000).expect("open"));
+    alice
+        .sign_in(&server.url(), "alice", "password-123")
+        .await
+        .expect("sign in");
+    bob.sign_in(&server.url(), "bob", "password-123")
+        .await
+        .expect("sign in");
+
+    let (ring, mut rings) = tokio::sync::mpsc::unbounded_channel();
+    let watcher = {
+        let (alice, ring) = (alice.clone(), ring.clone());
+        tokio::spawn(async move { alice.watch_calls(|c| ring.send(("alice", c)).is_ok()).await })
+    };
+    let bob_watcher = {
+        let bob = bob.clone();
+        tokio::spawn(async move { bob.watch_calls(|c| ring.send(("bob", c)).is_ok()).await })
+    };
+    // The offer is only delivered to apps listening now: offer until both are connected.
+    let offer = json!({"agent": "alice", "contact": "+358401234567", "project": "sales", "direction": "inbound", "consent": "declined"});
+    let start = Instant::now();
+    loop {
+        let (status, body) = admin
+            .call(Method::POST, "/api/v1/calls", Some(offer.clone()))
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        if body["delivered"].as_u64() == Some(2) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the apps never connected"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (who, call) = tokio::time::timeout(Duration::from_secs(5), rings.recv())
+        .await
+        .expect("rings")
+        .expect("call");
+    assert_eq!(who, "alice", "only the agent it is offered to");
+    assert_eq!(call.contact.as_deref(), Some("+358401234567"));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), async {
+            while let Some((who, _)) = rings.recv().await {
+                if who == "bob" {
+                    return;
+                }
+            }
+        })
+        .await
+        .is_err(),
+        "bob never rings"
+    );
+
+    // Accepted: the consent the platform sent is honoured.
+    let view = alice.accept_call(&call, audio()).await.expect("accept");
+    assert_eq!(view.request.direction, Direction::Inbound);
+    assert_eq!(view.status.customer.reason, SideReason::ConsentDeclined);
+    alice.end_call().expect("hang up");
+    watcher.abort();
+    bob_watcher.abort();
+
+    // Offers are checked: an unknown agent, a project the agent is not in, a non-admin.
+    let bad = json!({"agent": "nobody", "project": "sales", "direction": "inbound", "consent": "granted"});
+    let (status, body) = admin.call(Method::POST, "/api/v1/calls", Some(bad)).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("agent"))
+    );
+    let alice_api = server.login("alice", "password-123").await;
+    assert_eq!(
+        alice_api
+            .call(Method::POST, "/api/v1/calls", Some(offer))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+}

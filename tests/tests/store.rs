@@ -793,6 +793,8 @@ async fn the_openapi_document_describes_every_endpoint() {
         p::RECORDINGS.into(),
         p::AUDIT.into(),
         p::OPENAPI.into(),
+        p::CALLS.into(),
+        p::CALL_EVENTS.into(),
         p::project("{id}"),
         p::policy("{id}"),
         p::user("{id}"),

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use callrec_audio::{Aligned, AtRate, CaptureSource, MonotonicClock, Source};
 use callrec_outbox::{Outbox, State};
 use callrec_policy::{Consent, Direction, Event, Policy, Refusal};
-use callrec_protocol::UserInfo;
+use callrec_protocol::{IncomingCall, UserInfo};
 use callrec_recorder::{CallInfo, LiveCall, LiveState, Sidecar, recover};
 use callrec_uploader::{Client, PolicyFetch, UploadError, retry_delay};
 use serde::Serialize;
@@ -351,6 +351,23 @@ impl Session {
                 Ok((open(mic.as_deref())?, open(call.as_deref())?))
             }
         }
+    }
+
+    /// Listens for calls the telephony platform offers this agent; each is handed to
+    /// `on_call` (the window rings). Returns when the connection ends or `on_call` says stop.
+    pub async fn watch_calls(&self, on_call: impl FnMut(IncomingCall) -> bool) -> Result<()> {
+        Ok(self.client()?.watch_calls(on_call).await?)
+    }
+
+    /// Accepts an offered call: recorded under its project's policy, with its consent.
+    pub async fn accept_call(&self, call: &IncomingCall, audio: Audio) -> Result<CallView> {
+        let request = CallRequest {
+            project: call.project.clone(),
+            contact: call.contact.clone(),
+            direction: call.direction,
+            consent: call.consent,
+        };
+        self.start_call(request, audio).await
     }
 
     /// Applies an agent's action now. A refusal (with its reason) is an answer, not an error.

@@ -54,6 +54,10 @@ pub mod paths {
     pub const AUDIT: &str = "/api/v1/audit";
     /// `GET`: the OpenAPI document.
     pub const OPENAPI: &str = "/api/v1/openapi.json";
+    /// `POST`: the telephony platform offers a call to an agent.
+    pub const CALLS: &str = "/api/v1/calls";
+    /// `GET` (server-sent events): calls offered to the signed-in agent.
+    pub const CALL_EVENTS: &str = "/api/v1/calls/events";
 
     /// `GET`, `PUT`, `DELETE`: one project.
     pub fn project(id: &str) -> String {
@@ -283,6 +287,42 @@ pub struct RecordingList {
     pub items: Vec<RecordingSummary>,
     /// Pass as `cursor` for the next page; absent on the last.
     pub next_cursor: Option<String>,
+}
+
+/// `POST /calls`: a call the telephony platform offers to an agent (admin role).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfferCall {
+    /// The agent's user name.
+    pub agent: String,
+    /// The contact (customer) id or number.
+    pub contact: Option<String>,
+    /// The project the call belongs to.
+    pub project: String,
+    /// Inbound or outbound.
+    pub direction: callrec_policy::Direction,
+    /// The customer's answer to the consent step.
+    pub consent: callrec_policy::Consent,
+}
+
+/// A call offered to an agent, as the app receives it (one server-sent event `call`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncomingCall {
+    /// The offer's id.
+    pub id: Uuid,
+    /// The agent's user id.
+    pub agent_id: String,
+    /// The contact.
+    pub contact: Option<String>,
+    /// The project.
+    pub project: String,
+    /// Inbound or outbound.
+    pub direction: callrec_policy::Direction,
+    /// The customer's consent.
+    pub consent: callrec_policy::Consent,
+    /// When it was offered.
+    #[serde(with = "time::serde::rfc3339")]
+    pub offered_at: OffsetDateTime,
 }
 
 /// An audit entry.

@@ -31,12 +31,19 @@ pub struct AppState {
     pub(crate) db: Arc<dyn Database>,
     pub(crate) blobs: Arc<dyn BlobStore>,
     pub(crate) options: Options,
+    /// Calls offered to agents, fanned out to their apps' event streams.
+    pub(crate) calls: tokio::sync::broadcast::Sender<callrec_protocol::IncomingCall>,
 }
 
 impl AppState {
     /// A store over any storage pair.
     pub fn new(db: Arc<dyn Database>, blobs: Arc<dyn BlobStore>, options: Options) -> Self {
-        Self { db, blobs, options }
+        Self {
+            db,
+            blobs,
+            options,
+            calls: tokio::sync::broadcast::channel(256).0,
+        }
     }
 
     /// The embedded store: `DIR/callrec.db` and `DIR/blobs/`.

@@ -4,6 +4,7 @@
 //! (the outbox) or of audio.
 
 mod backoff;
+mod calls;
 mod client;
 mod error;
 mod upload;

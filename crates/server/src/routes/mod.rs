@@ -1,6 +1,7 @@
 //! The HTTP API: one module per resource, each with its own small router.
 
 mod audit;
+mod calls;
 mod console;
 mod login;
 mod openapi;
@@ -29,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .merge(users::routes())
         .merge(recordings::routes())
         .merge(audit::routes())
+        .merge(calls::routes())
         .merge(openapi::routes())
         .merge(console::routes())
         .layer(DefaultBodyLimit::max(MAX_JSON))

@@ -39,6 +39,8 @@ pub(crate) fn document() -> Value {
             "/api/v1/projects/{id}/policy": {"get": op("A project's resolved policy with its version (ETag, If-None-Match)", true)},
             "/api/v1/users": {"get": op("Users (admin)", true), "post": op("Create a user (admin)", true)},
             "/api/v1/users/{id}": {"get": op("A user (admin)", true), "put": op("Replace a user (admin)", true), "delete": op("Delete a user (admin)", true)},
+            "/api/v1/calls": {"post": op("Offer a call to an agent (telephony platform, admin role)", true)},
+            "/api/v1/calls/events": {"get": op("Server-sent events: calls offered to the signed-in agent", true)},
             "/api/v1/calls/{id}": {"put": op("Start or resume a call's upload with its manifest", true)},
             "/api/v1/calls/{id}/files/{index}": {"head": op("Bytes held of a file (Upload-Offset)", true), "patch": op("Append bytes at Upload-Offset", true)},
             "/api/v1/recordings": {"get": op("Recordings the caller may hear (project, agent, contact, from, to, limit, cursor)", true)},

@@ -1,0 +1,107 @@
+//! Calls offered by the telephony platform, pushed to the agent's app as server-sent events.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use callrec_policy::Role;
+use callrec_protocol::{IncomingCall, OfferCall, paths};
+use serde_json::json;
+use time::OffsetDateTime;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+
+use super::JsonBody;
+use crate::auth::Caller;
+use crate::db::NewAudit;
+use crate::error::{AppError, Result};
+use crate::state::AppState;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route(paths::CALLS, post(offer))
+        .route(paths::CALL_EVENTS, get(events))
+}
+
+async fn offer(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(req): JsonBody<OfferCall>,
+) -> Result<Response> {
+    caller.admin("offer calls (the telephony platform's account does)")?;
+    let calls = state.calls.clone();
+    state
+        .run(move |db, _| {
+            let agent = db
+                .user_by_name(&req.agent)?
+                .filter(|u| u.role == Role::Agent)
+                .ok_or_else(|| {
+                    AppError::invalid_field(
+                        "unknown_agent",
+                        "agent",
+                        format!("field `agent`: no agent named {:?}", req.agent),
+                    )
+                })?;
+            if db.project(&req.project)?.is_none() {
+                return Err(AppError::invalid_field(
+                    "unknown_project",
+                    "project",
+                    format!("field `project`: no project {:?}", req.project),
+                ));
+            }
+            if !agent.projects.contains(&req.project) {
+                return Err(AppError::invalid_field(
+                    "not_a_member",
+                    "project",
+                    format!(
+                        "field `project`: {} does not belong to {:?}",
+                        req.agent, req.project
+                    ),
+                ));
+            }
+            let call = IncomingCall {
+                id: uuid::Uuid::now_v7(),
+                agent_id: agent.id.clone(),
+                contact: req.contact,
+                project: req.project,
+                direction: req.direction,
+                consent: req.consent,
+                offered_at: OffsetDateTime::now_utc(),
+            };
+            db.audit(&NewAudit {
+                actor: Some(&caller.0.id),
+                action: "call_offered",
+                target: Some(&agent.id),
+                detail: json!(call),
+            })?;
+            // No listener (the agent's app is closed) is not an error: the platform is told
+            // how many apps received it.
+            let delivered = calls.send(call.clone()).unwrap_or(0);
+            Ok((
+                StatusCode::ACCEPTED,
+                Json(json!({"call": call, "delivered": delivered})),
+            )
+                .into_response())
+        })
+        .await
+}
+
+async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Sse<impl tokio_stream::Stream<Item = std::result::Result<Event, Infallible>>> {
+    let me = caller.0.id;
+    let stream = BroadcastStream::new(state.calls.subscribe()).filter_map(move |item| {
+        let call = item.ok().filter(|c| c.agent_id == me)?;
+        Some(Ok(Event::default()
+            .event("call")
+            .json_data(&call)
+            .unwrap_or_default()))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}

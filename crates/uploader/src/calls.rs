@@ -1,0 +1,47 @@
+//! Calls offered to the agent, received as server-sent events.
+
+use callrec_protocol::{IncomingCall, paths};
+
+use crate::client::{Client, ok};
+use crate::error::{Result, UploadError};
+
+impl Client {
+    /// Listens for calls offered to the signed-in agent and hands each to `on_call`, until the
+    /// connection ends (then the caller reconnects, after a delay). Ends early when `on_call`
+    /// returns `false`.
+    pub async fn watch_calls(&self, mut on_call: impl FnMut(IncomingCall) -> bool) -> Result<()> {
+        let resp = self
+            .authed(self.http.get(self.url(paths::CALL_EVENTS)))
+            .header(reqwest::header::ACCEPT, "text/event-stream")
+            .timeout(std::time::Duration::from_secs(24 * 3600))
+            .send()
+            .await?;
+        let mut resp = ok(resp).await?;
+        let mut pending = String::new();
+        while let Some(chunk) = resp.chunk().await? {
+            pending.push_str(&String::from_utf8_lossy(&chunk));
+            // Events end with a blank line; keep any partial one for the next chunk.
+            while let Some(end) = pending.find("\n\n") {
+                let block: String = pending.drain(..end + 2).collect();
+                let data: String = block
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .map(str::trim_start)
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                if data.is_empty() {
+                    continue; // a keep-alive comment
+                }
+                let call: IncomingCall =
+                    serde_json::from_str(&data).map_err(|e| UploadError::Refused {
+                        code: "invalid_event".into(),
+                        message: e.to_string(),
+                    })?;
+                if !on_call(call) {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+}
