@@ -123,6 +123,8 @@ pub struct CallView {
     pub call_level: (f32, f32),
     /// Voice receipt takes so far.
     pub takes: Vec<callrec_policy::Take>,
+    /// Order ids whose next voice receipt would replace a kept take: confirm before.
+    pub replaces: Vec<String>,
 }
 
 /// One recording in the upload queue.
@@ -469,6 +471,7 @@ fn view(call: &ActiveCall) -> CallView {
         agent_level,
         remote_level,
         takes,
+        replaces,
         ..
     } = call.live.state();
     CallView {
@@ -481,5 +484,6 @@ fn view(call: &ActiveCall) -> CallView {
         mic_level: (agent_level.rms, agent_level.peak),
         call_level: (remote_level.rms, remote_level.peak),
         takes,
+        replaces,
     }
 }

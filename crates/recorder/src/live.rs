@@ -66,6 +66,8 @@ pub struct LiveState {
     pub remote_level: Level,
     /// The receipt takes so far.
     pub takes: Vec<callrec_policy::Take>,
+    /// Order ids whose next voice receipt would replace a kept take (ask before).
+    pub replaces: Vec<String>,
 }
 
 /// An event for the writer: applied at `at_ms` (a scripted instant) or at the instant it
@@ -199,6 +201,17 @@ fn snapshot(recorder: &Recorder, elapsed_ms: u64, agent: Level, remote: Level) -
         agent_level: agent,
         remote_level: remote,
         takes: call.takes().to_vec(),
+        replaces: call
+            .takes()
+            .iter()
+            .map(|t| t.order_id.clone())
+            .filter(|id| {
+                call.receipt_warnings(Some(id))
+                    .contains(&callrec_policy::Warning::ReceiptReplacesPrevious)
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect(),
     }
 }
 

@@ -1,0 +1,20 @@
+//! Declares the app's own commands so capabilities can grant exactly those.
+
+const COMMANDS: &[&str] = &[
+    "sign_in",
+    "snapshot",
+    "start_call",
+    "accept_call",
+    "intent",
+    "end_call",
+    "upload_now",
+    "devices",
+    "set_devices",
+];
+
+fn main() {
+    let manifest = tauri_build::AppManifest::new().commands(COMMANDS);
+    if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
+        panic!("tauri build step failed: {e:#}");
+    }
+}

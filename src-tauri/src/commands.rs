@@ -1,0 +1,127 @@
+//! The commands the window invokes: each forwards to the session and maps its error.
+
+use callrec_agent::{Audio, CallRequest, CallView, Intent, Snapshot, UploadReport};
+use callrec_protocol::IncomingCall;
+use serde::Serialize;
+use tauri::State;
+
+use crate::error::{CommandError, CommandResult};
+use crate::state::AppState;
+
+fn audio(state: &AppState) -> Audio {
+    let (mic, call) = state.devices.lock().map(|d| d.clone()).unwrap_or_default();
+    Audio::Devices { mic, call }
+}
+
+/// Signs in to the central store.
+#[tauri::command]
+pub async fn sign_in(
+    state: State<'_, AppState>,
+    server: String,
+    username: String,
+    password: String,
+) -> CommandResult<String> {
+    Ok(state
+        .session
+        .sign_in(&server, &username, &password)
+        .await?
+        .username)
+}
+
+/// The session as the window shows it.
+#[tauri::command]
+pub fn snapshot(state: State<'_, AppState>) -> CommandResult<Snapshot> {
+    Ok(state.session.snapshot()?)
+}
+
+/// Starts an outbound call.
+#[tauri::command]
+pub async fn start_call(
+    state: State<'_, AppState>,
+    request: CallRequest,
+) -> CommandResult<CallView> {
+    let audio = audio(&state);
+    Ok(state.session.start_call(request, audio).await?)
+}
+
+/// Accepts a call the platform offered.
+#[tauri::command]
+pub async fn accept_call(
+    state: State<'_, AppState>,
+    call: IncomingCall,
+) -> CommandResult<CallView> {
+    let audio = audio(&state);
+    Ok(state.session.accept_call(&call, audio).await?)
+}
+
+/// The engine's answer to an agent's action.
+#[derive(Debug, Serialize)]
+pub struct IntentAnswer {
+    accepted: bool,
+    reason: Option<callrec_policy::Reason>,
+    message: Option<&'static str>,
+}
+
+/// Applies an agent's action (customer toggle, pause, resume, receipts).
+#[tauri::command]
+pub fn intent(state: State<'_, AppState>, intent: Intent) -> CommandResult<IntentAnswer> {
+    Ok(match state.session.intent(intent)? {
+        Ok(()) => IntentAnswer {
+            accepted: true,
+            reason: None,
+            message: None,
+        },
+        Err(r) => IntentAnswer {
+            accepted: false,
+            reason: Some(r.reason),
+            message: Some(r.reason.message()),
+        },
+    })
+}
+
+/// Hangs up: the recording is completed and queued.
+#[tauri::command]
+pub fn end_call(state: State<'_, AppState>) -> CommandResult<()> {
+    state.session.end_call()?;
+    Ok(())
+}
+
+/// Uploads everything pending now.
+#[tauri::command]
+pub async fn upload_now(state: State<'_, AppState>) -> CommandResult<UploadReport> {
+    Ok(state.session.upload_once(true).await?)
+}
+
+/// An input device for the settings page.
+#[derive(Debug, Serialize)]
+pub struct Device {
+    name: String,
+    default: bool,
+}
+
+/// The input devices.
+#[tauri::command]
+pub fn devices() -> CommandResult<Vec<Device>> {
+    Ok(callrec_audio::list_input_devices()?
+        .into_iter()
+        .map(|d| Device {
+            name: d.name,
+            default: d.is_default,
+        })
+        .collect())
+}
+
+/// Chooses the microphone and the call-audio device (`null`: the system default).
+#[tauri::command]
+pub fn set_devices(
+    state: State<'_, AppState>,
+    mic: Option<String>,
+    call: Option<String>,
+) -> CommandResult<()> {
+    let mut devices = state.devices.lock().map_err(|_| CommandError {
+        kind: "internal",
+        message: "state lock poisoned".into(),
+    })?;
+    *devices = (mic, call);
+    Ok(())
+}

@@ -1,0 +1,47 @@
+//! callrec's agent window: a thin Tauri 2 shell over `callrec-agent`. Commands forward what
+//! the agent clicks to the [`callrec_agent::Session`] and map its errors; events push the
+//! session's snapshots. No business rule lives here.
+
+mod commands;
+mod error;
+mod events;
+mod state;
+
+use tauri::{Builder, Manager, Runtime, Wry};
+
+/// Builds the app on any runtime (tests use tauri's mock runtime).
+pub fn run_app<R: Runtime>(builder: Builder<R>) -> tauri::Result<tauri::App<R>> {
+    builder
+        .setup(|app| {
+            let state = state::AppState::open(app.handle())?;
+            app.manage(state);
+            events::spawn(app.handle().clone());
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::sign_in,
+            commands::snapshot,
+            commands::start_call,
+            commands::accept_call,
+            commands::intent,
+            commands::end_call,
+            commands::upload_now,
+            commands::devices,
+            commands::set_devices,
+        ])
+        .build(tauri::generate_context!())
+}
+
+/// Runs the desktop app.
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CALLREC_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    match run_app(Builder::<Wry>::default()) {
+        Ok(app) => app.run(|_, _| {}),
+        Err(e) => tracing::error!(error = %e, "the window could not start"),
+    }
+}

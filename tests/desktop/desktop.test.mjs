@@ -1,0 +1,162 @@
+// The real agent window (callrec-desktop in WebKitGTK) driven through tauri-driver and
+// WebKitWebDriver under Xvfb, against a real central store on loopback, with real audio from
+// PulseAudio null sinks. A W3C WebDriver client in a few lines of fetch: every request has a
+// timeout.
+//
+// Needs: CALLREC_BIN (callrec), CALLREC_DESKTOP (callrec-desktop), CALLREC_PULSE_DIR and
+// PULSE_SERVER (scripts/pulse-up), tauri-driver on PATH, Xvfb. scripts/test provides them.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const BIN = process.env.CALLREC_BIN;
+const DESKTOP = process.env.CALLREC_DESKTOP;
+const PULSE = process.env.CALLREC_PULSE_DIR;
+const ADMIN = "admin-password-1";
+const SHOTS = process.env.CALLREC_SCREENSHOTS;
+let dir, server, driver, base, session, display;
+const WD = "http://127.0.0.1:4444";
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+async function wd(method, path, body) {
+  const resp = await fetch(`${WD}${path}`, {
+    method,
+    headers: body ? { "content-type": "application/json" } : {},
+    body: body ? JSON.stringify(body) : undefined,
+    signal: AbortSignal.timeout(30_000),
+  });
+  const json = await resp.json();
+  if (!resp.ok) throw new Error(`${method} ${path}: ${JSON.stringify(json.value)}`);
+  return json.value;
+}
+
+async function api(method, path, token, body) {
+  const resp = await fetch(`${base}/api/v1${path}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { "content-type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: resp.status, body: await resp.json().catch(() => null) };
+}
+
+const exec = (script, ...args) => wd("POST", `/session/${session}/execute/sync`, { script, args });
+
+/// Waits until `script` (run in the window) returns something truthy; returns it.
+async function until(script, what, ms = 15_000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await exec(script).catch(() => null);
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; page: ${await exec("return document.body.innerText").catch(() => "?")}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function type(id, text) {
+  await exec(`const e = document.getElementById(arguments[0]); e.focus(); e.value = arguments[1]; return true;`, id, text);
+}
+
+async function click(id) {
+  await until(`const e = document.getElementById(${JSON.stringify(id)}); return e && !e.disabled;`, `#${id} to be enabled`);
+  await exec(`document.getElementById(arguments[0]).click(); return true;`, id);
+}
+
+const sideText = (side) => exec(`const e = document.querySelector('[data-side="${side}"]'); return e ? e.innerText : "";`);
+
+function shot(name) {
+  if (SHOTS && display) execFileSync("import", ["-display", display, "-window", "root", join(SHOTS, `${name}.png`)]);
+}
+
+before(async () => {
+  for (const [k, v] of Object.entries({ BIN, DESKTOP, PULSE })) assert.ok(v, `${k} must be set`);
+  dir = mkdtempSync(join(tmpdir(), "callrec-desktop-"));
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  server = spawn(BIN, ["server", "--data", join(dir, "store"), "--listen", `127.0.0.1:${port}`], { env: { ...process.env, CALLREC_ADMIN_PASSWORD: ADMIN }, stdio: "ignore" });
+  for (let i = 0; i < 200; i++) {
+    try { await fetch(`${base}/api/v1/openapi.json`); break; } catch { await new Promise((r) => setTimeout(r, 50)); }
+  }
+  const admin = (await api("POST", "/login", null, { username: "admin", password: ADMIN })).body.token;
+  assert.equal((await api("POST", "/projects", admin, { id: "sales", name: "Sales", kind: "contact_center", record_mode: "agent_only_receipts_allow_customer" })).status, 201);
+  assert.equal((await api("POST", "/users", admin, { username: "alice", password: "password-123", role: "agent", projects: ["sales"] })).status, 201);
+
+  const xvfbDisplay = `:${90 + (process.pid % 9)}`;
+  display = xvfbDisplay;
+  const env = {
+    ...process.env,
+    DISPLAY: xvfbDisplay,
+    HOME: join(PULSE, "home"),
+    CALLREC_DATA: join(dir, "agent"),
+    CALLREC_MIC: "callrec test microphone",
+    CALLREC_CALL_AUDIO: "callrec test call audio",
+    WEBKIT_DISABLE_COMPOSITING_MODE: "1",
+  };
+  driver = spawn("sh", ["-c", `Xvfb ${xvfbDisplay} -screen 0 1280x800x24 -nolisten tcp & exec tauri-driver --native-driver /usr/bin/WebKitWebDriver`], { env, stdio: "ignore", detached: true });
+  for (let i = 0; i < 200; i++) {
+    try { await fetch(`${WD}/status`, { signal: AbortSignal.timeout(500) }); break; } catch { await new Promise((r) => setTimeout(r, 100)); }
+  }
+  const created = await wd("POST", "/session", { capabilities: { alwaysMatch: { browserName: "wry", "tauri:options": { application: DESKTOP } } } });
+  session = created.sessionId;
+});
+
+after(async () => {
+  if (session) await wd("DELETE", `/session/${session}`).catch(() => {});
+  if (driver) { try { process.kill(-driver.pid, "SIGTERM"); } catch {} }
+  server?.kill("SIGTERM");
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test("an agent signs in, records a call with a voice receipt, and the upload arrives", async () => {
+  await until(`return document.getElementById("signin")`, "the sign-in form");
+  await type("server", base);
+  await type("username", "alice");
+  await type("password", "password-123");
+  await exec(`document.getElementById("signin").requestSubmit(); return true;`);
+  await until(`return document.getElementById("dial")`, "the dial form");
+  shot("ready");
+
+  await type("number", "+358401234567");
+  await type("project", "sales");
+  await exec(`document.getElementById("dial").requestSubmit(); return true;`);
+  await until(`const e = document.querySelector('[data-side="agent"]'); return e && e.innerText.includes("Recording")`, "the agent side recording");
+  assert.match(await sideText("customer"), /Not recorded[\s\S]*Customer voice recording is off/);
+  assert.match(await exec(`return document.getElementById("consent").innerText`), /not asked/);
+
+  // A voice receipt records the customer; pause is disabled with the reason in words.
+  await type("order", "A-17");
+  await click("receipt-start");
+  await until(`return document.querySelector('[data-side="customer"]')?.innerText.includes("Recording") && !document.querySelector('[data-side="customer"]').innerText.includes("Not recorded")`, "the customer recorded during the receipt");
+  assert.equal(await exec(`return document.getElementById("pause").disabled`), true);
+  assert.match(await exec(`return document.getElementById("pause-why").innerText`), /voice receipt is being recorded/);
+  shot("receipt");
+  await new Promise((r) => setTimeout(r, 800));
+  await click("receipt-stop");
+  await until(`return document.querySelector('[data-side="customer"]')?.innerText.includes("Not recorded")`, "the customer back off after the receipt");
+
+  // Pause and resume: nothing recorded while paused, and the window says so.
+  await click("pause");
+  await until(`return document.querySelector('[data-side="agent"]')?.innerText.includes("Recording is paused")`, "the agent side paused");
+  await click("resume");
+  await until(`return document.querySelector('[data-side="agent"]')?.innerText.includes("Recorded now")`, "recording resumed");
+  await new Promise((r) => setTimeout(r, 500));
+  await click("hang-up");
+  await until(`return document.getElementById("dial")`, "back to ready");
+  await click("retry");
+  await until(`return document.getElementById("uploads")?.innerText.includes("Every recording is in the store")`, "the upload confirmed", 30_000);
+
+  const admin = (await api("POST", "/login", null, { username: "admin", password: ADMIN })).body.token;
+  const { body } = await api("GET", "/recordings", admin);
+  assert.equal(body.items.length, 1);
+  assert.equal(body.items[0].contact, "+358401234567");
+  assert.equal(body.items[0].receipts, 1);
+});

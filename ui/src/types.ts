@@ -1,0 +1,30 @@
+// The engine's types as the window receives them (serde's JSON of callrec-agent's
+// Snapshot). Keep in step with crates/agent/src/session.rs and crates/policy.
+
+export type Reason = string;
+export type SideReason =
+  | "recorded" | "no_call" | "project_records_nothing" | "stopped_by_conference" | "discarded_by_conference"
+  | "paused" | "consent_declined" | "forbidden_by_project" | "switched_off" | "receipt_without_customer"
+  | "no_third_parties" | "third_parties_not_recorded" | "follows_customer";
+export type Warning = "receipt_without_customer" | "receipt_replaces_previous";
+
+export interface SideStatus { recorded: boolean; reason: SideReason }
+export interface Control { enabled: boolean; reason: Reason | null; message: string | null }
+export interface Controls {
+  customer_on: Control; customer_off: Control; pause: Control; resume: Control;
+  receipt_start: Control; receipt_stop: Control; warnings: Warning[];
+}
+export interface Take { order_id: string; seq: number; from_ms: number; to_ms: number | null; customer: boolean; status: "kept" | "overwritten" }
+export interface CallRequest { project: string; contact: string | null; direction: "inbound" | "outbound"; consent: "granted" | "declined" | "not_asked" }
+export interface CallView {
+  call_id: string; request: CallRequest; policy_source: "store" | "cache"; elapsed_ms: number;
+  status: { agent: SideStatus; customer: SideStatus; third_parties: SideStatus };
+  controls: Controls; mic_level: [number, number]; call_level: [number, number]; takes: Take[]; replaces: string[];
+}
+export interface UploadView { call_id: string; state: string; attempts: number; last_error: string | null }
+export interface Snapshot { user: string | null; server: string | null; call: CallView | null; uploads: UploadView[] }
+export interface IncomingCall { id: string; agent_id: string; contact: string | null; project: string; direction: "inbound" | "outbound"; consent: "granted" | "declined" | "not_asked"; offered_at: string }
+export interface IntentAnswer { accepted: boolean; reason: Reason | null; message: string | null }
+export type Intent =
+  | { intent: "customer_on" } | { intent: "customer_off" } | { intent: "pause" } | { intent: "resume" }
+  | { intent: "receipt_start"; order_id: string } | { intent: "receipt_stop" };
