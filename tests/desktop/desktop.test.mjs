@@ -160,3 +160,69 @@ test("an agent signs in, records a call with a voice receipt, and the upload arr
   assert.equal(body.items[0].contact, "+358401234567");
   assert.equal(body.items[0].receipts, 1);
 });
+
+test("an inbound call with consent declined: the customer is never recorded, and the window says why", async () => {
+  const admin = (await api("POST", "/login", null, { username: "admin", password: ADMIN })).body.token;
+  const offer = { agent: "alice", contact: "+358409999999", project: "sales", direction: "inbound", consent: "declined" };
+  // Offered until the window is listening (offers reach only connected apps).
+  await until(`return document.getElementById("dial")`, "the ready view");
+  const end = Date.now() + 15_000;
+  for (;;) {
+    const { body } = await api("POST", "/calls", admin, offer);
+    if (body.delivered >= 1) break;
+    if (Date.now() > end) throw new Error("the window never listened for calls");
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await until(`return document.getElementById("ring")?.innerText.includes("+358409999999")`, "the incoming call");
+  assert.match(await exec(`return document.getElementById("ring").innerText`), /declined recording/);
+  await click("accept");
+  await until(`return document.querySelector('[data-side="customer"]')?.innerText.includes("declined")`, "the customer side");
+  assert.match(await sideText("customer"), /Not recorded[\s\S]*The customer declined to be recorded/);
+  assert.match(await sideText("agent"), /Recording/);
+  assert.equal(await exec(`return document.getElementById("customer-on").disabled`), true);
+  assert.match(await exec(`return document.getElementById("customer-on-why").innerText`), /declined/);
+  assert.equal(await exec(`return document.getElementById("receipt-start").disabled`), true);
+  shot("consent-declined");
+  await click("hang-up");
+  await until(`return document.getElementById("dial")`, "back to ready");
+});
+
+test("a second voice receipt for the same order asks before replacing the first", async () => {
+  await type("number", "+358401111111");
+  await type("project", "sales");
+  await exec(`document.getElementById("dial").requestSubmit(); return true;`);
+  await until(`return document.getElementById("receipt-start")`, "the call view");
+  await type("order", "B-2");
+  await click("receipt-start");
+  await until(`return document.getElementById("receipt-stop")`, "the receipt running");
+  await new Promise((r) => setTimeout(r, 300));
+  await click("receipt-stop");
+  await until(`return document.getElementById("receipt-start") && !document.getElementById("receipt-start").disabled`, "the receipt stopped");
+  // Declining the confirmation keeps the first take.
+  await type("order", "B-2");
+  await exec(`setTimeout(() => document.getElementById("receipt-start").click(), 0); return true;`);
+  const text = await untilAlert();
+  assert.match(text, /replaces the previous one/);
+  await wd("POST", `/session/${session}/alert/dismiss`, {});
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await exec(`return document.querySelectorAll("tbody tr").length`), 1, "no second take");
+  // Accepting it replaces the first take.
+  await type("order", "B-2");
+  await exec(`setTimeout(() => document.getElementById("receipt-start").click(), 0); return true;`);
+  await untilAlert();
+  await wd("POST", `/session/${session}/alert/accept`, {});
+  await until(`return [...document.querySelectorAll("tbody tr")].some((r) => r.innerText.includes("overwritten"))`, "the first take marked overwritten");
+  await click("receipt-stop");
+  await click("hang-up");
+  await until(`return document.getElementById("dial")`, "back to ready");
+});
+
+async function untilAlert() {
+  const end = Date.now() + 10_000;
+  for (;;) {
+    const text = await wd("GET", `/session/${session}/alert/text`).catch(() => null);
+    if (text) return text;
+    if (Date.now() > end) throw new Error("no confirmation dialog appeared");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
