@@ -62,8 +62,11 @@ async function until(script, what, ms = 15_000) {
   }
 }
 
-async function type(id, text) {
-  await exec(`const e = document.getElementById(arguments[0]); e.focus(); e.value = arguments[1]; return true;`, id, text);
+/// Fills a form's fields and submits it in one step (no refresh can come in between).
+async function submit(form, values) {
+  await exec(`const [form, values] = arguments;
+    for (const [id, v] of Object.entries(values)) document.getElementById(id).value = v;
+    document.getElementById(form).requestSubmit(); return true;`, form, values);
 }
 
 async function click(id) {
@@ -118,23 +121,17 @@ after(async () => {
 
 test("an agent signs in, records a call with a voice receipt, and the upload arrives", async () => {
   await until(`return document.getElementById("signin")`, "the sign-in form");
-  await type("server", base);
-  await type("username", "alice");
-  await type("password", "password-123");
-  await exec(`document.getElementById("signin").requestSubmit(); return true;`);
+  await submit("signin", { server: base, username: "alice", password: "password-123" });
   await until(`return document.getElementById("dial")`, "the dial form");
   shot("ready");
 
-  await type("number", "+358401234567");
-  await type("project", "sales");
-  await exec(`document.getElementById("dial").requestSubmit(); return true;`);
+  await submit("dial", { number: "+358401234567", project: "sales" });
   await until(`const e = document.querySelector('[data-side="agent"]'); return e && e.innerText.includes("Recording")`, "the agent side recording");
   assert.match(await sideText("customer"), /Not recorded[\s\S]*Customer voice recording is off/);
   assert.match(await exec(`return document.getElementById("consent").innerText`), /not asked/);
 
   // A voice receipt records the customer; pause is disabled with the reason in words.
-  await type("order", "A-17");
-  await click("receipt-start");
+  await startReceipt("A-17");
   await until(`return document.querySelector('[data-side="customer"]')?.innerText.includes("Recording") && !document.querySelector('[data-side="customer"]').innerText.includes("Not recorded")`, "the customer recorded during the receipt");
   assert.equal(await exec(`return document.getElementById("pause").disabled`), true);
   assert.match(await exec(`return document.getElementById("pause-why").innerText`), /voice receipt is being recorded/);
@@ -188,27 +185,22 @@ test("an inbound call with consent declined: the customer is never recorded, and
 });
 
 test("a second voice receipt for the same order asks before replacing the first", async () => {
-  await type("number", "+358401111111");
-  await type("project", "sales");
-  await exec(`document.getElementById("dial").requestSubmit(); return true;`);
+  await submit("dial", { number: "+358401111111", project: "sales" });
   await until(`return document.getElementById("receipt-start")`, "the call view");
-  await type("order", "B-2");
-  await click("receipt-start");
+  await startReceipt("B-2");
   await until(`return document.getElementById("receipt-stop")`, "the receipt running");
   await new Promise((r) => setTimeout(r, 300));
   await click("receipt-stop");
   await until(`return document.getElementById("receipt-start") && !document.getElementById("receipt-start").disabled`, "the receipt stopped");
   // Declining the confirmation keeps the first take.
-  await type("order", "B-2");
-  await exec(`setTimeout(() => document.getElementById("receipt-start").click(), 0); return true;`);
+  await exec(`document.getElementById("order").value = "B-2"; setTimeout(() => document.getElementById("receipt-start").click(), 0); return true;`);
   const text = await untilAlert();
   assert.match(text, /replaces the previous one/);
   await wd("POST", `/session/${session}/alert/dismiss`, {});
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(await exec(`return document.querySelectorAll("tbody tr").length`), 1, "no second take");
   // Accepting it replaces the first take.
-  await type("order", "B-2");
-  await exec(`setTimeout(() => document.getElementById("receipt-start").click(), 0); return true;`);
+  await exec(`document.getElementById("order").value = "B-2"; setTimeout(() => document.getElementById("receipt-start").click(), 0); return true;`);
   await untilAlert();
   await wd("POST", `/session/${session}/alert/accept`, {});
   await until(`return [...document.querySelectorAll("tbody tr")].some((r) => r.innerText.includes("overwritten"))`, "the first take marked overwritten");
@@ -216,6 +208,11 @@ test("a second voice receipt for the same order asks before replacing the first"
   await click("hang-up");
   await until(`return document.getElementById("dial")`, "back to ready");
 });
+
+async function startReceipt(order) {
+  await until(`const e = document.getElementById("receipt-start"); return e && !e.disabled;`, "voice receipts to be available");
+  await exec(`document.getElementById("order").value = arguments[0]; document.getElementById("receipt-start").click(); return true;`, order);
+}
 
 async function untilAlert() {
   const end = Date.now() + 10_000;

@@ -167,17 +167,19 @@ function renderIdle(s: Snapshot) {
 }
 
 function render() {
+  // A refresh must never lose what the agent is typing: keep every field's value and the
+  // focus across the re-render.
   const focused = document.activeElement?.id;
-  const typed = focused ? (document.getElementById(focused) as HTMLInputElement | null)?.value : undefined;
+  const typed = new Map<string, string>();
+  app().querySelectorAll("input").forEach((i) => { if (i.id) typed.set(i.id, i.value); });
   if (!snapshot?.user) renderSignIn();
   else if (snapshot.call) renderCall(snapshot.call);
   else renderIdle(snapshot);
-  // Keep what the agent is typing across refreshes.
-  const again = focused ? (document.getElementById(focused) as HTMLInputElement | null) : null;
-  if (again) {
-    if (typed !== undefined && again.tagName === "INPUT") again.value = typed;
-    again.focus();
-  }
+  app().querySelectorAll("input").forEach((i) => {
+    const value = typed.get(i.id);
+    if (value !== undefined && !i.disabled) i.value = value;
+  });
+  if (focused) document.getElementById(focused)?.focus();
 }
 
 async function refresh() {
