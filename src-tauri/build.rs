@@ -10,6 +10,8 @@ const COMMANDS: &[&str] = &[
     "upload_now",
     "devices",
     "set_devices",
+    "history",
+    "play",
 ];
 
 fn main() {

@@ -125,3 +125,24 @@ pub fn set_devices(
     *devices = (mic, call);
     Ok(())
 }
+
+/// A contact's call history; each call says whether this agent may play it.
+#[tauri::command]
+pub async fn history(
+    state: State<'_, AppState>,
+    contact: String,
+) -> CommandResult<Vec<callrec_protocol::HistoryEntry>> {
+    Ok(state.session.history(&contact).await?)
+}
+
+/// A recording's audio for the in-app player (the store refuses what the agent may not hear).
+#[tauri::command]
+pub async fn play(state: State<'_, AppState>, id: String) -> CommandResult<tauri::ipc::Response> {
+    let id = id.parse().map_err(|_| CommandError {
+        kind: "invalid",
+        message: format!("{id:?} is not a recording id"),
+    })?;
+    Ok(tauri::ipc::Response::new(
+        state.session.recording_audio(id).await?,
+    ))
+}

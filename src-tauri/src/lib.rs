@@ -28,6 +28,8 @@ pub fn run_app<R: Runtime>(builder: Builder<R>) -> tauri::Result<tauri::App<R>> 
             commands::upload_now,
             commands::devices,
             commands::set_devices,
+            commands::history,
+            commands::play,
         ])
         .build(tauri::generate_context!())
 }

@@ -8,7 +8,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,7 +19,9 @@ const PULSE = process.env.CALLREC_PULSE_DIR;
 const ADMIN = "admin-password-1";
 const SHOTS = process.env.CALLREC_SCREENSHOTS;
 let dir, server, driver, base, session, display;
-const WD = "http://127.0.0.1:4444";
+// tauri-driver listens on a free port of its own (not the default 4444, which another run
+// may hold).
+let WD;
 
 function freePort() {
   return new Promise((resolve) => {
@@ -93,7 +95,10 @@ before(async () => {
   assert.equal((await api("POST", "/projects", admin, { id: "sales", name: "Sales", kind: "contact_center", record_mode: "agent_only_receipts_allow_customer" })).status, 201);
   assert.equal((await api("POST", "/users", admin, { username: "alice", password: "password-123", role: "agent", projects: ["sales"] })).status, 201);
 
-  const xvfbDisplay = `:${90 + (process.pid % 9)}`;
+  // A display number no other X server holds.
+  let n = 90;
+  while (existsSync(`/tmp/.X${n}-lock`) || existsSync(`/tmp/.X11-unix/X${n}`)) n += 1;
+  const xvfbDisplay = `:${n}`;
   display = xvfbDisplay;
   const env = {
     ...process.env,
@@ -104,7 +109,9 @@ before(async () => {
     CALLREC_CALL_AUDIO: "callrec test call audio",
     WEBKIT_DISABLE_COMPOSITING_MODE: "1",
   };
-  driver = spawn("sh", ["-c", `Xvfb ${xvfbDisplay} -screen 0 1280x800x24 -nolisten tcp & exec tauri-driver --native-driver /usr/bin/WebKitWebDriver`], { env, stdio: "ignore", detached: true });
+  const [wdPort, nativePort] = [await freePort(), await freePort()];
+  WD = `http://127.0.0.1:${wdPort}`;
+  driver = spawn("sh", ["-c", `Xvfb ${xvfbDisplay} -screen 0 1280x800x24 -nolisten tcp & exec tauri-driver --port ${wdPort} --native-port ${nativePort} --native-driver /usr/bin/WebKitWebDriver`], { env, stdio: "ignore", detached: true });
   for (let i = 0; i < 200; i++) {
     try { await fetch(`${WD}/status`, { signal: AbortSignal.timeout(500) }); break; } catch { await new Promise((r) => setTimeout(r, 100)); }
   }
@@ -156,6 +163,15 @@ test("an agent signs in, records a call with a voice receipt, and the upload arr
   assert.equal(body.items.length, 1);
   assert.equal(body.items[0].contact, "+358401234567");
   assert.equal(body.items[0].receipts, 1);
+
+  // The contact card: the call is in the contact's history and plays in the window.
+  await submit("lookup", { "lookup-contact": "+358401234567" });
+  await until(`return document.querySelector("#contact-card [data-play]")`, "the history with a play button");
+  assert.match(await exec(`return document.getElementById("contact-card").innerText`), /alice/);
+  await exec(`document.querySelector("#contact-card [data-play]").click(); return true;`);
+  const duration = await until(`const a = document.getElementById("audio"); return a && a.duration > 1 && a.duration`, "the player with the recording");
+  assert.ok(duration > 1.5, `${duration} s`);
+  shot("contact-card");
 });
 
 test("an inbound call with consent declined: the customer is never recorded, and the window says why", async () => {

@@ -807,3 +807,45 @@ async fn the_openapi_document_describes_every_endpoint() {
         assert!(paths.contains_key(&path), "{path} is not documented");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contacts_history_shows_the_projects_calls_and_plays_only_what_one_may_hear() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    project(&admin, "sales", json!({})).await;
+    project(&admin, "support", json!({})).await;
+    let alice = server.user(&admin, "alice", "agent", &["sales"]).await;
+    let bob = server.user(&admin, "bob", "agent", &["sales"]).await;
+    let carol = server.user(&admin, "carol", "agent", &["support"]).await;
+    let call = record_call(server.dir.path(), "sales", None, OffsetDateTime::now_utc());
+    let id = upload(&alice, &call).await;
+    let path = "/api/v1/contacts/contact-42/calls";
+    let history = |who: &Session| {
+        let who = who.client.clone();
+        async move { who.contact_history("contact-42").await.expect("history") }
+    };
+    let mine = history(&alice).await;
+    assert_eq!(mine.len(), 1);
+    assert_eq!(
+        (mine[0].summary.id, mine[0].agent.as_str(), mine[0].playable),
+        (id, "alice", true)
+    );
+    let bobs = history(&bob).await;
+    assert_eq!(
+        (bobs.len(), bobs[0].playable),
+        (1, false),
+        "bob sees the call, may not hear it"
+    );
+    assert!(
+        bob.client.recording_audio(&id).await.is_err(),
+        "and the store refuses the audio"
+    );
+    assert!(
+        history(&carol).await.is_empty(),
+        "another project's calls are not shown"
+    );
+    assert_eq!(
+        raw(&server.url(), Method::GET, path, None, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}

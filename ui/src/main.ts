@@ -2,7 +2,7 @@
 // nothing about recording: every control's availability and reason come from the engine.
 // No framework: a few views rebuilt from each snapshot (a call's state fits in one screen).
 
-import type { CallView, IncomingCall, IntentAnswer, Snapshot, SideStatus, Control, Intent } from "./types";
+import type { CallView, HistoryEntry, IncomingCall, IntentAnswer, Snapshot, SideStatus, Control, Intent } from "./types";
 import { esc, sideLabel, sideWhy, warningText, formatTimer } from "./text";
 
 interface Tauri {
@@ -19,6 +19,50 @@ let snapshot: Snapshot | null = null;
 let incoming: IncomingCall | null = null;
 let message: { kind: "alert" | "warning"; text: string } | null = null;
 let pausedSince: number | null = null;
+/// The contact card: whose history is shown, and the calls (null while loading).
+let card: { contact: string; entries: HistoryEntry[] | null; error?: string } | null = null;
+
+async function loadHistory(contact: string) {
+  card = { contact, entries: null };
+  render();
+  try {
+    card = { contact, entries: await invoke<HistoryEntry[]>("history", { contact }) };
+  } catch (e) {
+    card = { contact, entries: [], error: errorText(e) };
+  }
+  render();
+}
+
+function contactCard(): string {
+  if (!card) return "";
+  const rows = (card.entries ?? []).map((h) => `<tr><td>${esc(new Date(h.started_at).toLocaleString())}</td><td>${esc(h.agent)}</td>
+    <td>${formatTimer(h.duration_ms)}</td><td>${h.receipts}</td>
+    <td>${h.playable ? `<button type="button" data-play="${esc(h.id)}">Play</button>` : '<span class="muted">not yours to hear</span>'}</td></tr>`).join("");
+  return `<section class="card" id="contact-card"><h2>Contact card · ${esc(card.contact)}</h2>
+    ${card.error ? `<p class="alert">${esc(card.error)}</p>` : ""}
+    ${card.entries === null ? '<p class="muted">Loading the call history…</p>'
+      : rows ? `<table><thead><tr><th>Date</th><th>Agent</th><th>Duration</th><th>Receipts</th><th></th></tr></thead><tbody>${rows}</tbody></table>`
+      : '<p class="muted">No earlier calls with this contact.</p>'}</section>`;
+}
+
+/// Plays a recording in the player bar (outside the re-rendered view, so it keeps playing).
+async function play(id: string) {
+  const player = document.getElementById("player") as HTMLElement;
+  try {
+    const bytes = await invoke<ArrayBuffer>("play", { id });
+    const url = URL.createObjectURL(new Blob([bytes], { type: "audio/wav" }));
+    player.innerHTML = `<span>Recording ${esc(id.slice(0, 8))}</span><audio controls autoplay id="audio" src="${url}"></audio><button type="button" id="close-player">Close</button>`;
+    player.hidden = false;
+    document.getElementById("close-player")?.addEventListener("click", () => { player.hidden = true; player.innerHTML = ""; URL.revokeObjectURL(url); });
+  } catch (e) {
+    message = { kind: "alert", text: errorText(e) };
+    render();
+  }
+}
+
+function wireCard() {
+  app().querySelectorAll<HTMLButtonElement>("[data-play]").forEach((b) => b.addEventListener("click", () => play(b.dataset.play ?? "")));
+}
 
 const app = () => document.getElementById("app") as HTMLElement;
 
@@ -110,7 +154,10 @@ function renderCall(call: CallView) {
     <h2>Controls</h2>
     <div class="controls">${toggle}${pauseControl}${receipt}</div>
     ${takes ? `<h2>Voice receipts</h2><table><thead><tr><th>Order</th><th>Take</th><th>From</th><th>To</th><th>Voices</th><th>Status</th></tr></thead><tbody>${takes}</tbody></table>` : ""}
-    <div class="actions" style="margin-top:1.2rem"><button type="button" class="danger" id="hang-up">Hang up</button></div>`;
+    <div class="actions" style="margin-top:1.2rem"><button type="button" class="danger" id="hang-up">Hang up</button></div>
+    ${contactCard()}`;
+  wireCard();
+  if (call.request.contact && card?.contact !== call.request.contact) void loadHistory(call.request.contact);
   const on = (id: string, intent: Intent) => document.getElementById(id)?.addEventListener("click", () => sendIntent(intent));
   on("customer-on", { intent: "customer_on" });
   on("customer-off", { intent: "customer_off" });
@@ -146,9 +193,20 @@ function renderIdle(s: Snapshot) {
       <div class="field"><label for="project">Project</label><input id="project" value="${esc(localStorage.getItem("project") ?? "")}" required></div>
       <button type="submit">Call</button>
     </form>
+    <form class="card" id="lookup">
+      <div class="field"><label for="lookup-contact">Contact card</label><input id="lookup-contact" placeholder="number or contact id"></div>
+      <button type="submit">Show call history</button>
+    </form>
+    ${contactCard()}
     <h2>Uploads</h2>
     ${uploads ? `<table id="uploads"><thead><tr><th>Call</th><th>State</th><th>Attempts</th><th>Last error</th></tr></thead><tbody>${uploads}</tbody></table>
       <div class="actions" style="margin-top:.6rem"><button type="button" id="retry">Upload now</button></div>` : '<p class="muted" id="uploads">Every recording is in the store.</p>'}`;
+  wireCard();
+  document.getElementById("lookup")?.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const contact = (document.getElementById("lookup-contact") as HTMLInputElement).value.trim();
+    if (contact) void loadHistory(contact);
+  });
   document.getElementById("dial")?.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const value = (id: string) => (document.getElementById(id) as HTMLInputElement).value.trim();

@@ -28,3 +28,7 @@ export interface IntentAnswer { accepted: boolean; reason: Reason | null; messag
 export type Intent =
   | { intent: "customer_on" } | { intent: "customer_off" } | { intent: "pause" } | { intent: "resume" }
   | { intent: "receipt_start"; order_id: string } | { intent: "receipt_stop" };
+export interface HistoryEntry {
+  id: string; project_id: string; agent_id: string; agent: string; contact: string | null; direction: string | null;
+  started_at: string; duration_ms: number; has_audio: boolean; receipts: number; expires_at: string; playable: boolean;
+}

@@ -372,6 +372,17 @@ impl Session {
         self.start_call(request, audio).await
     }
 
+    /// A contact's call history (date, agent, duration, receipts), each call marked playable
+    /// only where this agent may hear it.
+    pub async fn history(&self, contact: &str) -> Result<Vec<callrec_protocol::HistoryEntry>> {
+        Ok(self.client()?.contact_history(contact).await?)
+    }
+
+    /// A recording's audio, for the window's player.
+    pub async fn recording_audio(&self, id: Uuid) -> Result<Vec<u8>> {
+        Ok(self.client()?.recording_audio(&id).await?)
+    }
+
     /// Applies an agent's action now. A refusal (with its reason) is an answer, not an error.
     pub fn intent(&self, intent: Intent) -> Result<std::result::Result<(), Refusal>> {
         let slot = lock(&self.call);

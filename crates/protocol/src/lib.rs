@@ -87,6 +87,11 @@ pub mod paths {
     pub fn recording_audio(id: &uuid::Uuid) -> String {
         format!("{RECORDINGS}/{id}/audio")
     }
+    /// `GET`: a contact's calls in the caller's projects, each saying whether the caller may
+    /// hear it.
+    pub fn contact_calls(contact: &str) -> String {
+        format!("/api/v1/contacts/{contact}/calls")
+    }
     /// `GET` (HTTP Range): a receipt take's audio.
     pub fn receipt_audio(id: &uuid::Uuid, order_id: &str, seq: u32) -> String {
         format!("{RECORDINGS}/{id}/receipts/{order_id}/{seq}/audio")
@@ -278,6 +283,18 @@ pub struct RecordingSummary {
     /// When it will be deleted.
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+}
+
+/// One call in a contact's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// The call.
+    #[serde(flatten)]
+    pub summary: RecordingSummary,
+    /// The agent's user name.
+    pub agent: String,
+    /// Whether the caller may listen to it (POLICY.md section 8).
+    pub playable: bool,
 }
 
 /// `GET /recordings`.

@@ -107,6 +107,41 @@ impl Client {
     }
 }
 
+impl Client {
+    /// A contact's call history in the signed-in user's projects.
+    pub async fn contact_history(
+        &self,
+        contact: &str,
+    ) -> Result<Vec<callrec_protocol::HistoryEntry>> {
+        let path = paths::contact_calls(&encode(contact));
+        let resp = self.authed(self.http.get(self.url(&path))).send().await?;
+        Ok(ok(resp).await?.json().await?)
+    }
+
+    /// A recording's audio (the store refuses, as "not found", what the user may not hear).
+    pub async fn recording_audio(&self, id: &uuid::Uuid) -> Result<Vec<u8>> {
+        let resp = self
+            .authed(self.http.get(self.url(&paths::recording_audio(id))))
+            .send()
+            .await?;
+        Ok(ok(resp).await?.bytes().await?.to_vec())
+    }
+}
+
+/// Percent-encodes a path segment.
+fn encode(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// Passes a successful response through; turns any other into a classified error.
 pub(crate) async fn ok(resp: reqwest::Response) -> Result<reqwest::Response> {
     let status = resp.status();

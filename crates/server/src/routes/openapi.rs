@@ -47,6 +47,7 @@ pub(crate) fn document() -> Value {
             "/api/v1/recordings/{id}": {"get": op("A recording's metadata, timeline and receipts", true)},
             "/api/v1/recordings/{id}/audio": {"get": op("A recording's audio (HTTP Range)", true)},
             "/api/v1/recordings/{id}/receipts/{order_id}/{seq}/audio": {"get": op("A receipt take's audio (HTTP Range)", true)},
+            "/api/v1/contacts/{contact}/calls": {"get": op("A contact's calls in the caller's projects, each marked playable or not", true)},
             "/api/v1/audit": {"get": op("The audit log (admin)", true)},
             "/api/v1/openapi.json": {"get": op("This document", false)}
         }

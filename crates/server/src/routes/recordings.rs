@@ -30,6 +30,7 @@ pub(super) fn routes() -> Router<AppState> {
             "/api/v1/recordings/{id}/receipts/{order_id}/{seq}/audio",
             get(receipt_audio),
         )
+        .route("/api/v1/contacts/{contact}/calls", get(contact_calls))
 }
 
 /// Whether the project lets agents hear each other now (false for a deleted project).
@@ -172,6 +173,54 @@ async fn list(
                 })
                 .flatten();
             Ok(Json(RecordingList { items, next_cursor }))
+        })
+        .await
+}
+
+/// A contact's call history: the calls of that contact in the caller's projects (all, for an
+/// admin), newest first, each marked playable only where the caller may hear it. Dates,
+/// agents and durations are shown to the project's members; audio only per POLICY.md 8.
+async fn contact_calls(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(contact): Path<String>,
+) -> Result<Json<Vec<callrec_protocol::HistoryEntry>>> {
+    state
+        .run(move |db, _| {
+            let scope = match caller.0.role {
+                Role::Admin => Scope::All,
+                _ => Scope::Own {
+                    agent_id: caller.0.id.clone(),
+                    projects: caller.0.projects.clone(),
+                },
+            };
+            let query = ListQuery {
+                scope,
+                project: None,
+                agent: None,
+                contact: Some(contact),
+                from: None,
+                to: None,
+                limit: 200,
+                after: None,
+            };
+            let now = OffsetDateTime::now_utc();
+            let mut out = Vec::new();
+            for summary in db.list(&query)?.into_iter().filter(|r| r.expires_at > now) {
+                let Some(rec) = db.recording(&summary.id)? else {
+                    continue;
+                };
+                let playable = rec.summary.has_audio && allowed(db, &caller, &rec)?;
+                let agent = db
+                    .user(&summary.agent_id)?
+                    .map_or_else(|| summary.agent_id.clone(), |u| u.username);
+                out.push(callrec_protocol::HistoryEntry {
+                    summary,
+                    agent,
+                    playable,
+                });
+            }
+            Ok(Json(out))
         })
         .await
 }
