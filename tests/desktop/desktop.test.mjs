@@ -93,7 +93,8 @@ before(async () => {
   }
   const admin = (await api("POST", "/login", null, { username: "admin", password: ADMIN })).body.token;
   assert.equal((await api("POST", "/projects", admin, { id: "sales", name: "Sales", kind: "contact_center", record_mode: "agent_only_receipts_allow_customer" })).status, 201);
-  assert.equal((await api("POST", "/users", admin, { username: "alice", password: "password-123", role: "agent", projects: ["sales"] })).status, 201);
+  assert.equal((await api("POST", "/projects", admin, { id: "orders", name: "Orders", kind: "contact_center", record_mode: "agent_only_receipts_forbid_customer" })).status, 201);
+  assert.equal((await api("POST", "/users", admin, { username: "alice", password: "password-123", role: "agent", projects: ["sales", "orders"] })).status, 201);
 
   // A display number no other X server holds.
   let n = 90;
@@ -239,3 +240,17 @@ async function untilAlert() {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+test("in a receipts-only project the customer toggle is refused, and a receipt records the customer", async () => {
+  await submit("dial", { number: "+358402222222", project: "orders" });
+  await until(`return document.getElementById("customer-on")`, "the call view");
+  assert.equal(await exec(`return document.getElementById("customer-on").disabled`), true);
+  assert.match(await exec(`return document.getElementById("customer-on-why").innerText`), /does not allow you to record the customer/);
+  assert.match(await sideText("customer"), /Not recorded[\s\S]*does not record the customer's voice/);
+  await startReceipt("C-3");
+  await until(`return !document.querySelector('[data-side="customer"]').innerText.includes("Not recorded")`, "the customer recorded in the receipt");
+  await click("receipt-stop");
+  await until(`return document.querySelector('[data-side="customer"]').innerText.includes("Not recorded")`, "the customer off again");
+  await click("hang-up");
+  await until(`return document.getElementById("dial")`, "back to ready");
+});
