@@ -1,0 +1,280 @@
+"use strict";
+(() => {
+  // src/text.ts
+  function esc(v) {
+    return String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c);
+  }
+  var WHY = {
+    recorded: "Recorded now.",
+    no_call: "No call.",
+    project_records_nothing: "This project does not record calls.",
+    stopped_by_conference: "Recording stopped for the rest of the call when a third party joined.",
+    discarded_by_conference: "Not recorded: this project keeps no recording of conference calls.",
+    paused: "Recording is paused.",
+    consent_declined: "The customer declined to be recorded.",
+    forbidden_by_project: "This project does not record the customer's voice.",
+    switched_off: "Customer voice recording is off.",
+    receipt_without_customer: "This voice receipt holds your voice only.",
+    no_third_parties: "No third party in the call.",
+    third_parties_not_recorded: "This project does not record third parties.",
+    follows_customer: "Third parties are recorded only while the customer is."
+  };
+  function sideWhy(reason) {
+    return WHY[reason] ?? reason;
+  }
+  function sideLabel(recorded) {
+    return recorded ? "Recording" : "Not recorded";
+  }
+  function warningText(w) {
+    return w === "receipt_without_customer" ? "This voice receipt will not include the customer's voice." : "Starting a new voice receipt for this order replaces the previous one. Continue?";
+  }
+  function formatTimer(ms) {
+    const s = Math.floor(ms / 1e3);
+    const h = Math.floor(s / 3600);
+    const mm = String(Math.floor(s % 3600 / 60)).padStart(2, "0");
+    const ss = String(s % 60).padStart(2, "0");
+    return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+  }
+
+  // src/main.ts
+  var tauri = window.__TAURI__;
+  var invoke = tauri.core.invoke;
+  var PAUSE_WARNING_MS = Number(localStorage.getItem("pauseWarningMs") ?? 6e4);
+  var snapshot = null;
+  var incoming = null;
+  var message = null;
+  var pausedSince = null;
+  var card = null;
+  async function loadHistory(contact) {
+    card = { contact, entries: null };
+    render();
+    try {
+      card = { contact, entries: await invoke("history", { contact }) };
+    } catch (e) {
+      card = { contact, entries: [], error: errorText(e) };
+    }
+    render();
+  }
+  function contactCard() {
+    if (!card) return "";
+    const rows = (card.entries ?? []).map((h) => `<tr><td>${esc(new Date(h.started_at).toLocaleString())}</td><td>${esc(h.agent)}</td>
+    <td>${formatTimer(h.duration_ms)}</td><td>${h.receipts}</td>
+    <td>${h.playable ? `<button type="button" data-play="${esc(h.id)}">Play</button>` : '<span class="muted">not yours to hear</span>'}</td></tr>`).join("");
+    return `<section class="card" id="contact-card"><h2>Contact card \xB7 ${esc(card.contact)}</h2>
+    ${card.error ? `<p class="alert">${esc(card.error)}</p>` : ""}
+    ${card.entries === null ? '<p class="muted">Loading the call history\u2026</p>' : rows ? `<table><thead><tr><th>Date</th><th>Agent</th><th>Duration</th><th>Receipts</th><th></th></tr></thead><tbody>${rows}</tbody></table>` : '<p class="muted">No earlier calls with this contact.</p>'}</section>`;
+  }
+  async function play(id) {
+    const player = document.getElementById("player");
+    try {
+      const bytes = await invoke("play", { id });
+      const url = URL.createObjectURL(new Blob([bytes], { type: "audio/wav" }));
+      player.innerHTML = `<span>Recording ${esc(id.slice(0, 8))}</span><audio controls autoplay id="audio" src="${url}"></audio><button type="button" id="close-player">Close</button>`;
+      player.hidden = false;
+      document.getElementById("close-player")?.addEventListener("click", () => {
+        player.hidden = true;
+        player.innerHTML = "";
+        URL.revokeObjectURL(url);
+      });
+    } catch (e) {
+      message = { kind: "alert", text: errorText(e) };
+      render();
+    }
+  }
+  function wireCard() {
+    app().querySelectorAll("[data-play]").forEach((b) => b.addEventListener("click", () => play(b.dataset.play ?? "")));
+  }
+  var app = () => document.getElementById("app");
+  function errorText(e) {
+    if (e && typeof e === "object" && "message" in e) return String(e.message);
+    return String(e);
+  }
+  async function act(work) {
+    try {
+      message = null;
+      return await work();
+    } catch (e) {
+      message = { kind: "alert", text: errorText(e) };
+      render();
+      return void 0;
+    }
+  }
+  function renderSignIn() {
+    const server = localStorage.getItem("server") ?? "http://127.0.0.1:8640";
+    app().innerHTML = `
+    <h1>Sign in</h1>
+    ${message ? `<p class="${message.kind}" role="alert">${esc(message.text)}</p>` : ""}
+    <form class="card" id="signin">
+      <div class="field"><label for="server">Server</label><input id="server" value="${esc(server)}" required></div>
+      <div class="field"><label for="username">User name</label><input id="username" autocomplete="username" required></div>
+      <div class="field"><label for="password">Password</label><input id="password" type="password" autocomplete="current-password" required></div>
+      <button type="submit">Sign in</button>
+    </form>`;
+    document.getElementById("signin")?.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const value = (id) => document.getElementById(id).value;
+      localStorage.setItem("server", value("server"));
+      await act(() => invoke("sign_in", { server: value("server"), username: value("username"), password: value("password") }));
+      await refresh();
+    });
+  }
+  function side(title, s, level) {
+    const meter = level ? `<div class="meter" aria-label="${esc(title)} level"><div style="width:${Math.min(100, level[1] * 100).toFixed(0)}%"></div></div>` : "";
+    return `<div class="side ${s.recorded ? "on" : "off"}" data-side="${esc(title.toLowerCase())}">
+    <div>${esc(title)}</div>
+    <div class="state">${s.recorded ? "Recording" : "Not recorded"}</div>
+    <div class="why">${esc(sideWhy(s.reason))}</div>${meter}</div>`;
+  }
+  function control(id, label, c, extra = "") {
+    return `<div class="control">
+    <button type="button" id="${id}"${c.enabled ? "" : " disabled"}${c.enabled ? "" : ` aria-describedby="${id}-why"`}>${esc(label)}</button>
+    ${c.enabled ? "" : `<p class="reason" id="${id}-why">${esc(c.message ?? "")}</p>`}${extra}</div>`;
+  }
+  function renderCall(call) {
+    const paused = call.status.agent.reason === "paused";
+    if (paused && pausedSince === null) pausedSince = Date.now();
+    if (!paused) pausedSince = null;
+    const pauseTooLong = pausedSince !== null && Date.now() - pausedSince > PAUSE_WARNING_MS;
+    const toggle = control("customer-on", "Record customer voice", call.controls.customer_on) + control("customer-off", "Stop recording customer voice", call.controls.customer_off);
+    const pauseControl = paused ? control("resume", "Resume recording", call.controls.resume) : control("pause", "Pause recording", call.controls.pause);
+    const inReceipt = call.controls.receipt_stop.enabled;
+    const receipt = inReceipt ? control("receipt-stop", "Stop voice receipt", call.controls.receipt_stop) : control(
+      "receipt-start",
+      "Start voice receipt",
+      call.controls.receipt_start,
+      `<div class="field"><label for="order">Order id</label><input id="order" ${call.controls.receipt_start.enabled ? "" : "disabled"}></div>
+       ${call.controls.warnings.map((w) => `<p class="warning">${esc(warningText(w))}</p>`).join("")}`
+    );
+    const takes = call.takes.map((t) => `<tr><td>${esc(t.order_id)}</td><td>${t.seq}</td><td>${formatTimer(t.from_ms)}</td>
+    <td>${t.to_ms === null ? "recording\u2026" : formatTimer(t.to_ms)}</td><td>${t.customer ? "agent and customer" : "agent only"}</td><td>${esc(t.status)}</td></tr>`).join("");
+    app().innerHTML = `
+    <section class="card">
+      <div class="bar">
+        <strong id="contact">${esc(call.request.contact ?? "unknown contact")}</strong>
+        <span>${esc(call.request.project)}</span>
+        <span>${call.request.direction === "inbound" ? "Inbound" : "Outbound"}</span>
+        <span class="badge ${call.request.consent === "declined" ? "declined" : ""}" id="consent">consent: ${esc(call.request.consent.replace("_", " "))}</span>
+        <span id="timer">${formatTimer(call.elapsed_ms)}</span>
+        ${call.policy_source === "cache" ? '<span class="badge">offline: cached recording settings</span>' : ""}
+      </div>
+    </section>
+    ${message ? `<p class="${message.kind}" role="alert">${esc(message.text)}</p>` : ""}
+    ${pauseTooLong ? `<p class="warning" role="alert" id="pause-warning">Recording has been paused for over ${Math.round(PAUSE_WARNING_MS / 1e3)} seconds. Resume when the sensitive part is over.</p>` : ""}
+    <div class="sides">
+      ${side("Agent", call.status.agent, call.mic_level)}
+      ${side("Customer", call.status.customer, call.call_level)}
+      ${side("Third parties", call.status.third_parties)}
+    </div>
+    <h2>Controls</h2>
+    <div class="controls">${toggle}${pauseControl}${receipt}</div>
+    ${takes ? `<h2>Voice receipts</h2><table><thead><tr><th>Order</th><th>Take</th><th>From</th><th>To</th><th>Voices</th><th>Status</th></tr></thead><tbody>${takes}</tbody></table>` : ""}
+    <div class="actions" style="margin-top:1.2rem"><button type="button" class="danger" id="hang-up">Hang up</button></div>
+    ${contactCard()}`;
+    wireCard();
+    if (call.request.contact && card?.contact !== call.request.contact) void loadHistory(call.request.contact);
+    const on = (id, intent) => document.getElementById(id)?.addEventListener("click", () => sendIntent(intent));
+    on("customer-on", { intent: "customer_on" });
+    on("customer-off", { intent: "customer_off" });
+    on("pause", { intent: "pause" });
+    on("resume", { intent: "resume" });
+    on("receipt-stop", { intent: "receipt_stop" });
+    document.getElementById("receipt-start")?.addEventListener("click", () => {
+      const order = document.getElementById("order").value.trim();
+      if (!order) {
+        message = { kind: "alert", text: "Type the order id first." };
+        render();
+        return;
+      }
+      if (call.replaces.includes(order) && !confirm(warningText("receipt_replaces_previous"))) return;
+      sendIntent({ intent: "receipt_start", order_id: order });
+    });
+    document.getElementById("hang-up")?.addEventListener("click", async () => {
+      await act(() => invoke("end_call"));
+      await refresh();
+    });
+  }
+  async function sendIntent(intent) {
+    const answer = await act(() => invoke("intent", { intent }));
+    if (answer && !answer.accepted) message = { kind: "alert", text: answer.message ?? "Refused." };
+    await refresh();
+  }
+  function renderIdle(s) {
+    const ring = incoming ? `<section class="ring" role="alert" id="ring"><strong>Incoming call</strong> from ${esc(incoming.contact ?? "unknown")} \xB7 ${esc(incoming.project)}
+      ${incoming.consent === "declined" ? '<span class="badge declined">declined recording</span>' : ""}
+      <div class="actions" style="margin-top:.6rem"><button type="button" id="accept">Accept</button> <button type="button" class="danger" id="reject">Reject</button></div></section>` : "";
+    const uploads = s.uploads.map((u) => `<tr><td>${esc(u.call_id)}</td><td>${esc(u.state)}</td><td>${u.attempts}</td><td>${esc(u.last_error ?? "")}</td></tr>`).join("");
+    app().innerHTML = `
+    <h1>Ready <span class="muted">\xB7 ${esc(s.user ?? "")}</span></h1>
+    ${ring}
+    ${message ? `<p class="${message.kind}" role="alert">${esc(message.text)}</p>` : ""}
+    <form class="card" id="dial">
+      <div class="field"><label for="number">Number or contact</label><input id="number" required></div>
+      <div class="field"><label for="project">Project</label><input id="project" value="${esc(localStorage.getItem("project") ?? "")}" required></div>
+      <button type="submit">Call</button>
+    </form>
+    <form class="card" id="lookup">
+      <div class="field"><label for="lookup-contact">Contact card</label><input id="lookup-contact" placeholder="number or contact id"></div>
+      <button type="submit">Show call history</button>
+    </form>
+    ${contactCard()}
+    <h2>Uploads</h2>
+    ${uploads ? `<table id="uploads"><thead><tr><th>Call</th><th>State</th><th>Attempts</th><th>Last error</th></tr></thead><tbody>${uploads}</tbody></table>
+      <div class="actions" style="margin-top:.6rem"><button type="button" id="retry">Upload now</button></div>` : '<p class="muted" id="uploads">Every recording is in the store.</p>'}`;
+    wireCard();
+    document.getElementById("lookup")?.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const contact = document.getElementById("lookup-contact").value.trim();
+      if (contact) void loadHistory(contact);
+    });
+    document.getElementById("dial")?.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const value = (id) => document.getElementById(id).value.trim();
+      localStorage.setItem("project", value("project"));
+      await act(() => invoke("start_call", { request: { project: value("project"), contact: value("number"), direction: "outbound", consent: "not_asked" } }));
+      await refresh();
+    });
+    document.getElementById("accept")?.addEventListener("click", async () => {
+      const call = incoming;
+      incoming = null;
+      await act(() => invoke("accept_call", { call }));
+      await refresh();
+    });
+    document.getElementById("reject")?.addEventListener("click", () => {
+      incoming = null;
+      render();
+    });
+    document.getElementById("retry")?.addEventListener("click", async () => {
+      await act(() => invoke("upload_now"));
+      await refresh();
+    });
+  }
+  function render() {
+    const focused = document.activeElement?.id;
+    const typed = /* @__PURE__ */ new Map();
+    app().querySelectorAll("input").forEach((i) => {
+      if (i.id) typed.set(i.id, i.value);
+    });
+    if (!snapshot?.user) renderSignIn();
+    else if (snapshot.call) renderCall(snapshot.call);
+    else renderIdle(snapshot);
+    app().querySelectorAll("input").forEach((i) => {
+      const value = typed.get(i.id);
+      if (value !== void 0 && !i.disabled) i.value = value;
+    });
+    if (focused) document.getElementById(focused)?.focus();
+  }
+  async function refresh() {
+    const s = await act(() => invoke("snapshot"));
+    if (s) snapshot = s;
+    render();
+  }
+  tauri.event.listen("snapshot", (e) => {
+    snapshot = e.payload;
+    render();
+  });
+  tauri.event.listen("incoming_call", (e) => {
+    incoming = e.payload;
+    render();
+  });
+  void refresh();
+})();
