@@ -268,9 +268,26 @@
     if (s) snapshot = s;
     render();
   }
+  function structure(s) {
+    if (!s) return "";
+    const call = s.call ? { ...s.call, elapsed_ms: 0, mic_level: [0, 0], call_level: [0, 0] } : null;
+    return JSON.stringify({ ...s, call });
+  }
+  function patchLive(call) {
+    const timer = document.getElementById("timer");
+    if (timer) timer.textContent = formatTimer(call.elapsed_ms);
+    const meters = [["agent", call.mic_level], ["customer", call.call_level]];
+    for (const [side2, level] of meters) {
+      const bar = document.querySelector(`[data-side="${side2}"] .meter > div`);
+      if (bar) bar.style.width = `${Math.min(100, level[1] * 100).toFixed(0)}%`;
+    }
+    if (pausedSince !== null && Date.now() - pausedSince > PAUSE_WARNING_MS && !document.getElementById("pause-warning")) render();
+  }
   tauri.event.listen("snapshot", (e) => {
+    const same = structure(e.payload) === structure(snapshot) && message === null;
     snapshot = e.payload;
-    render();
+    if (same && snapshot.call) patchLive(snapshot.call);
+    else render();
   });
   tauri.event.listen("incoming_call", (e) => {
     incoming = e.payload;

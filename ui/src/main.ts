@@ -246,7 +246,32 @@ async function refresh() {
   render();
 }
 
-tauri.event.listen<Snapshot>("snapshot", (e) => { snapshot = e.payload; render(); });
+/// The snapshot without what changes every tick (timer, meters): when only those changed,
+/// the view is patched in place instead of rebuilt (a call refreshes several times a second).
+function structure(s: Snapshot | null): string {
+  if (!s) return "";
+  const call = s.call ? { ...s.call, elapsed_ms: 0, mic_level: [0, 0], call_level: [0, 0] } : null;
+  return JSON.stringify({ ...s, call });
+}
+
+function patchLive(call: CallView) {
+  const timer = document.getElementById("timer");
+  if (timer) timer.textContent = formatTimer(call.elapsed_ms);
+  const meters: [string, [number, number]][] = [["agent", call.mic_level], ["customer", call.call_level]];
+  for (const [side, level] of meters) {
+    const bar = document.querySelector<HTMLElement>(`[data-side="${side}"] .meter > div`);
+    if (bar) bar.style.width = `${Math.min(100, level[1] * 100).toFixed(0)}%`;
+  }
+  // A pause that has just become too long needs the full view (its warning).
+  if (pausedSince !== null && Date.now() - pausedSince > PAUSE_WARNING_MS && !document.getElementById("pause-warning")) render();
+}
+
+tauri.event.listen<Snapshot>("snapshot", (e) => {
+  const same = structure(e.payload) === structure(snapshot) && message === null;
+  snapshot = e.payload;
+  if (same && snapshot.call) patchLive(snapshot.call);
+  else render();
+});
 tauri.event.listen<IncomingCall>("incoming_call", (e) => { incoming = e.payload; render(); });
 void refresh();
 export { sideLabel };
