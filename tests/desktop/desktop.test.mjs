@@ -131,6 +131,9 @@ test("an agent signs in, records a call with a voice receipt, and the upload arr
   await until(`return document.getElementById("signin")`, "the sign-in form");
   await submit("signin", { server: base, username: "alice", password: "password-123" });
   await until(`return document.getElementById("dial")`, "the dial form");
+  // The audio device pickers list the machine's inputs (here PulseAudio's test devices).
+  const options = await until(`const o = [...document.querySelectorAll("#mic-device option")].map((o) => o.textContent); return o.length > 1 && o`, "the device list");
+  assert.ok(options.includes("callrec test microphone"), options.join(", "));
   shot("ready");
 
   await submit("dial", { number: "+358401234567", project: "sales" });

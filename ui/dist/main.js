@@ -193,6 +193,28 @@
       await refresh();
     });
   }
+  var devices = null;
+  async function fillDevices() {
+    if (devices === null) {
+      devices = await invoke("devices").catch(() => []);
+      const mic = localStorage.getItem("mic");
+      const callAudio = localStorage.getItem("callAudio");
+      if (mic !== null || callAudio !== null) await invoke("set_devices", { mic: mic || null, call: callAudio || null }).catch(() => {
+      });
+    }
+    for (const [id, key] of [["mic-device", "mic"], ["call-device", "callAudio"]]) {
+      const select = document.getElementById(id);
+      if (!select || select.options.length) continue;
+      const chosen = localStorage.getItem(key) ?? "";
+      select.innerHTML = `<option value="">System default</option>` + devices.map((d) => `<option value="${esc(d.name)}"${d.name === chosen ? " selected" : ""}>${esc(d.name)}${d.default ? " (default)" : ""}</option>`).join("");
+      select.addEventListener("change", async () => {
+        localStorage.setItem(key, select.value);
+        const mic = document.getElementById("mic-device").value;
+        const call = document.getElementById("call-device").value;
+        await act(() => invoke("set_devices", { mic: mic || null, call: call || null }));
+      });
+    }
+  }
   async function sendIntent(intent) {
     const answer = await act(() => invoke("intent", { intent }));
     if (answer && !answer.accepted) message = { kind: "alert", text: answer.message ?? "Refused." };
@@ -217,10 +239,16 @@
       <button type="submit">Show call history</button>
     </form>
     ${contactCard()}
+    <details class="card" id="settings"><summary>Audio devices</summary>
+      <div class="field"><label for="mic-device">Microphone</label><select id="mic-device"></select></div>
+      <div class="field"><label for="call-device">Call audio (e.g. the monitor of the headset output)</label><select id="call-device"></select></div>
+      <p class="muted">Used from the next call on.</p>
+    </details>
     <h2>Uploads</h2>
     ${uploads ? `<table id="uploads"><thead><tr><th>Call</th><th>State</th><th>Attempts</th><th>Last error</th></tr></thead><tbody>${uploads}</tbody></table>
       <div class="actions" style="margin-top:.6rem"><button type="button" id="retry">Upload now</button></div>` : '<p class="muted" id="uploads">Every recording is in the store.</p>'}`;
     wireCard();
+    void fillDevices();
     document.getElementById("lookup")?.addEventListener("submit", (ev) => {
       ev.preventDefault();
       const contact = document.getElementById("lookup-contact").value.trim();

@@ -173,6 +173,31 @@ function renderCall(call: CallView) {
   document.getElementById("hang-up")?.addEventListener("click", async () => { await act(() => invoke("end_call")); await refresh(); });
 }
 
+interface Device { name: string; default: boolean }
+let devices: Device[] | null = null;
+
+/// The device pickers: the machine's inputs, the choice kept for the next start.
+async function fillDevices() {
+  if (devices === null) {
+    devices = await invoke<Device[]>("devices").catch(() => []);
+    const mic = localStorage.getItem("mic");
+    const callAudio = localStorage.getItem("callAudio");
+    if (mic !== null || callAudio !== null) await invoke("set_devices", { mic: mic || null, call: callAudio || null }).catch(() => {});
+  }
+  for (const [id, key] of [["mic-device", "mic"], ["call-device", "callAudio"]] as const) {
+    const select = document.getElementById(id) as HTMLSelectElement | null;
+    if (!select || select.options.length) continue;
+    const chosen = localStorage.getItem(key) ?? "";
+    select.innerHTML = `<option value="">System default</option>` + devices.map((d) => `<option value="${esc(d.name)}"${d.name === chosen ? " selected" : ""}>${esc(d.name)}${d.default ? " (default)" : ""}</option>`).join("");
+    select.addEventListener("change", async () => {
+      localStorage.setItem(key, select.value);
+      const mic = (document.getElementById("mic-device") as HTMLSelectElement).value;
+      const call = (document.getElementById("call-device") as HTMLSelectElement).value;
+      await act(() => invoke("set_devices", { mic: mic || null, call: call || null }));
+    });
+  }
+}
+
 async function sendIntent(intent: Intent) {
   const answer = await act(() => invoke<IntentAnswer>("intent", { intent }));
   if (answer && !answer.accepted) message = { kind: "alert", text: answer.message ?? "Refused." };
@@ -198,10 +223,16 @@ function renderIdle(s: Snapshot) {
       <button type="submit">Show call history</button>
     </form>
     ${contactCard()}
+    <details class="card" id="settings"><summary>Audio devices</summary>
+      <div class="field"><label for="mic-device">Microphone</label><select id="mic-device"></select></div>
+      <div class="field"><label for="call-device">Call audio (e.g. the monitor of the headset output)</label><select id="call-device"></select></div>
+      <p class="muted">Used from the next call on.</p>
+    </details>
     <h2>Uploads</h2>
     ${uploads ? `<table id="uploads"><thead><tr><th>Call</th><th>State</th><th>Attempts</th><th>Last error</th></tr></thead><tbody>${uploads}</tbody></table>
       <div class="actions" style="margin-top:.6rem"><button type="button" id="retry">Upload now</button></div>` : '<p class="muted" id="uploads">Every recording is in the store.</p>'}`;
   wireCard();
+  void fillDevices();
   document.getElementById("lookup")?.addEventListener("submit", (ev) => {
     ev.preventDefault();
     const contact = (document.getElementById("lookup-contact") as HTMLInputElement).value.trim();
