@@ -221,6 +221,18 @@ impl Session {
         Ok(())
     }
 
+    /// Queues a recorded call folder (e.g. from `callrec record`) for upload; queuing the same
+    /// call again changes nothing.
+    pub fn queue(&self, dir: &Path) -> Result<()> {
+        lock(&self.outbox).enqueue(dir, OffsetDateTime::now_utc())?;
+        Ok(())
+    }
+
+    /// Every recording in the local queue, as `callrec outbox` lists it.
+    pub fn queue_entries(&self) -> Result<Vec<callrec_outbox::Entry>> {
+        Ok(lock(&self.outbox).list()?)
+    }
+
     /// Signs in and remembers the session.
     pub async fn sign_in(&self, server: &str, username: &str, password: &str) -> Result<UserInfo> {
         let client = Client::new(server)?;

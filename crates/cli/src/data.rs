@@ -1,16 +1,10 @@
 //! Where the agent machine keeps its data: `$CALLREC_DATA`, else the platform data
-//! directory's `callrec/` (`$XDG_DATA_HOME/callrec` or `~/.local/share/callrec`).
+//! directory's `callrec/` (`$XDG_DATA_HOME/callrec` or `~/.local/share/callrec`). The CLI
+//! opens the same agent [`Session`] as the desktop app over it.
 
 use std::path::PathBuf;
 
-use callrec_outbox::Outbox;
-
-/// Setting keys the CLI keeps in the outbox.
-pub const SERVER: &str = "server";
-/// The session token.
-pub const TOKEN: &str = "token";
-/// Who signed in.
-pub const USER: &str = "user";
+use callrec_agent::Session;
 
 /// The data folder.
 pub fn dir() -> PathBuf {
@@ -26,8 +20,9 @@ pub fn dir() -> PathBuf {
     home.join(".local/share/callrec")
 }
 
-/// The outbox database, `callrec.db` in the data folder.
-pub fn outbox() -> Result<Outbox, String> {
-    let path = dir().join("callrec.db");
-    Outbox::open(&path).map_err(|e| format!("{}: {e}", path.display()))
+/// The agent's session over the data folder (the recording rate matters only for calls,
+/// which the CLI's session does not make).
+pub fn session() -> Result<Session, String> {
+    let dir = dir();
+    Session::open(&dir, 16_000).map_err(|e| format!("{}: {e}", dir.display()))
 }

@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-use callrec_uploader::Client;
-
 use crate::data;
 
 /// Sign in to the central store. The password comes from CALLREC_PASSWORD, or is asked for
@@ -30,36 +28,19 @@ pub fn run(args: &Args) -> ExitCode {
             Err(e) => return crate::fail(&format!("cannot read the password: {e}"), 1),
         },
     };
+    let session = match data::session() {
+        Ok(s) => s,
+        Err(e) => return crate::fail(&e, 1),
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => return crate::fail(&format!("cannot start the async runtime: {e}"), 1),
     };
-    let result = runtime.block_on(async {
-        let client = Client::new(&args.server).map_err(|e| e.to_string())?;
-        client
-            .login(&args.user, &password)
-            .await
-            .map_err(|e| e.to_string())
-    });
-    let login = match result {
-        Ok(l) => l,
-        Err(e) => return crate::fail(&e, 1),
-    };
-    let saved = data::outbox().and_then(|outbox| {
-        for (key, value) in [
-            (data::SERVER, args.server.as_str()),
-            (data::TOKEN, &login.token),
-            (data::USER, &login.user.username),
-        ] {
-            outbox.set_setting(key, value).map_err(|e| e.to_string())?;
-        }
-        Ok(())
-    });
-    if let Err(e) = saved {
-        return crate::fail(&e, 1);
+    match runtime.block_on(session.sign_in(&args.server, &args.user, &password)) {
+        Ok(user) => crate::print(&format!(
+            "signed in to {} as {} ({})",
+            args.server, user.username, user.role
+        )),
+        Err(e) => crate::fail(&e.to_string(), 1),
     }
-    crate::print(&format!(
-        "signed in to {} as {} ({})",
-        args.server, login.user.username, login.user.role
-    ))
 }

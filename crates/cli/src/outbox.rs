@@ -13,10 +13,11 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: &Args) -> ExitCode {
-    let entries = match crate::data::outbox().and_then(|o| o.list().map_err(|e| e.to_string())) {
-        Ok(e) => e,
-        Err(e) => return crate::fail(&e, 1),
-    };
+    let entries =
+        match crate::data::session().and_then(|s| s.queue_entries().map_err(|e| e.to_string())) {
+            Ok(e) => e,
+            Err(e) => return crate::fail(&e, 1),
+        };
     if args.json {
         return match serde_json::to_string_pretty(&entries) {
             Ok(json) => crate::print(&json),
