@@ -849,3 +849,34 @@ async fn a_contacts_history_shows_the_projects_calls_and_plays_only_what_one_may
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_project_is_audited_and_a_second_delete_finds_nothing() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    project(&admin, "gone", json!({})).await;
+    let agent = server.user(&admin, "dave", "agent", &["gone"]).await;
+    let path = "/api/v1/projects/gone";
+    assert_eq!(
+        agent.call(Method::DELETE, path, None).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        admin.call(Method::DELETE, path, None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        admin.call(Method::GET, path, None).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        admin.call(Method::DELETE, path, None).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, log) = admin
+        .call(Method::GET, "/api/v1/audit?limit=1000", None)
+        .await;
+    let deletions = log.as_array().expect("log").iter();
+    let deletions = deletions.filter(|e| e["action"] == "project_deleted" && e["target"] == "gone");
+    assert_eq!(deletions.count(), 1);
+}

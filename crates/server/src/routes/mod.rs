@@ -69,6 +69,31 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// Deletes one resource (`delete` says whether it existed) and audits it as `action`: the
+/// shared tail of every admin DELETE.
+pub(crate) async fn delete_audited(
+    state: &AppState,
+    caller: crate::auth::Caller,
+    id: String,
+    action: &'static str,
+    delete: fn(&dyn crate::db::Database, &str) -> crate::error::Result<bool>,
+) -> crate::error::Result<StatusCode> {
+    state
+        .run(move |db, _| {
+            if !delete(db, &id)? {
+                return Err(AppError::NotFound);
+            }
+            db.audit(&crate::db::NewAudit {
+                actor: Some(&caller.0.id),
+                action,
+                target: Some(&id),
+                detail: serde_json::json!({}),
+            })?;
+            Ok(StatusCode::NO_CONTENT)
+        })
+        .await
+}
+
 /// Query parameters whose rejection is answered in the store's error format.
 pub(crate) struct QueryParams<T>(pub T);
 

@@ -225,20 +225,10 @@ async fn remove(
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
     caller.admin("delete projects")?;
-    state
-        .run(move |db, _| {
-            if !db.delete_project(&id)? {
-                return Err(AppError::NotFound);
-            }
-            db.audit(&NewAudit {
-                actor: Some(&caller.0.id),
-                action: "project_deleted",
-                target: Some(&id),
-                detail: json!({}),
-            })?;
-            Ok(StatusCode::NO_CONTENT)
-        })
-        .await
+    super::delete_audited(&state, caller, id, "project_deleted", |db, id| {
+        db.delete_project(id)
+    })
+    .await
 }
 
 async fn policy(

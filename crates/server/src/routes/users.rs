@@ -159,18 +159,8 @@ async fn remove(
             "an admin cannot delete their own account",
         ));
     }
-    state
-        .run(move |db, _| {
-            if !db.delete_user(&id)? {
-                return Err(AppError::NotFound);
-            }
-            db.audit(&NewAudit {
-                actor: Some(&caller.0.id),
-                action: "user_deleted",
-                target: Some(&id),
-                detail: json!({}),
-            })?;
-            Ok(StatusCode::NO_CONTENT)
-        })
-        .await
+    super::delete_audited(&state, caller, id, "user_deleted", |db, id| {
+        db.delete_user(id)
+    })
+    .await
 }
