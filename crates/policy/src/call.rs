@@ -30,6 +30,45 @@ impl Sides {
     pub fn any(self) -> bool {
         self.agent || self.customer || self.third_parties
     }
+
+    /// Whether a remote input that carries every remote voice mixed (a call-audio device)
+    /// may be recorded: only when each voice in it may be, so the customer must be recorded,
+    /// and third parties too if any is in the call. Records less rather than leak one voice.
+    pub fn mixed_remote(self, parties_present: bool) -> bool {
+        self.customer && (!parties_present || self.third_parties)
+    }
+
+    /// Whether one third party's own input may be recorded: third parties are, and this one
+    /// is in the call.
+    pub fn party(self, present: bool) -> bool {
+        self.third_parties && present
+    }
+}
+
+#[cfg(test)]
+mod sides_tests {
+    use super::Sides;
+
+    #[test]
+    fn a_mixed_remote_input_is_recorded_only_when_every_voice_in_it_may_be() {
+        let s = |customer, third_parties| Sides {
+            agent: true,
+            customer,
+            third_parties,
+        };
+        assert!(s(true, false).mixed_remote(false), "customer alone");
+        assert!(
+            !s(true, false).mixed_remote(true),
+            "a third party who may not be recorded is in the mix"
+        );
+        assert!(s(true, true).mixed_remote(true));
+        assert!(!s(false, false).mixed_remote(false));
+        assert!(
+            s(false, true).party(true)
+                && !s(false, true).party(false)
+                && !s(true, false).party(true)
+        );
+    }
 }
 
 /// Where the call is in its life.

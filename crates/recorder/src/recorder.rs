@@ -55,14 +55,12 @@ impl Gate {
         }
     }
 
-    /// Whether `input` is heard under this gate.
+    /// Whether `input` is heard under this gate (the rules are the policy's).
     fn passes(&self, input: &Remote) -> bool {
         match input {
             Remote::Customer => self.sides.customer,
-            Remote::Party(id) => self.sides.third_parties && self.parties.contains(id),
-            Remote::Mixed => {
-                self.sides.customer && (self.parties.is_empty() || self.sides.third_parties)
-            }
+            Remote::Party(id) => self.sides.party(self.parties.contains(id)),
+            Remote::Mixed => self.sides.mixed_remote(!self.parties.is_empty()),
         }
     }
 }
