@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use callrec_audio::{Aligned, AtRate, CaptureSource, MonotonicClock, Source};
+use callrec_audio::{AtRate, Source, live_input};
 use callrec_outbox::{Outbox, State};
 use callrec_policy::{Consent, Direction, Event, Policy, Refusal};
 use callrec_protocol::{IncomingCall, UserInfo};
@@ -354,15 +354,11 @@ impl Session {
         match audio {
             Audio::Sources { agent, remote } => Ok((conform(agent)?, conform(remote)?)),
             Audio::Devices { mic, call } => {
-                let open = |name: Option<&str>| -> Result<Box<dyn Source>> {
-                    let device =
-                        CaptureSource::open(name).map_err(callrec_recorder::RecorderError::from)?;
-                    let at_rate =
-                        AtRate::new(device, rate).map_err(callrec_recorder::RecorderError::from)?;
-                    // Each device kept on the machine's clock, so the sides stay aligned.
-                    Ok(Box::new(Aligned::new(at_rate, MonotonicClock::start())))
+                let open = |name: Option<String>| -> Result<Box<dyn Source>> {
+                    Ok(live_input(name.as_deref(), rate)
+                        .map_err(callrec_recorder::RecorderError::from)?)
                 };
-                Ok((open(mic.as_deref())?, open(call.as_deref())?))
+                Ok((open(mic)?, open(call)?))
             }
         }
     }

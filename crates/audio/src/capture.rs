@@ -258,3 +258,14 @@ impl Source for CaptureSource {
         }
     }
 }
+
+/// A live input at the recording rate, ready for a call: the device opened by name (or the
+/// default), resampled to `rate`, and kept on the machine's monotonic clock (the clock events
+/// are timed with) so two devices stay aligned however long the call. Not real-time safe.
+pub fn live_input(name: Option<&str>, rate: u32) -> Result<Box<dyn Source>> {
+    let device = crate::resample::AtRate::new(CaptureSource::open(name)?, rate)?;
+    Ok(Box::new(crate::drift::Aligned::new(
+        device,
+        crate::drift::MonotonicClock::start(),
+    )))
+}

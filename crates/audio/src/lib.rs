@@ -23,7 +23,7 @@ mod source;
 mod wav;
 
 pub use capture::{
-    CaptureHealth, CaptureSource, DeviceInfo, default_input_device, list_input_devices,
+    CaptureHealth, CaptureSource, DeviceInfo, default_input_device, list_input_devices, live_input,
 };
 pub use drift::{Aligned, Clock, ManualClock, MonotonicClock};
 pub use error::{AudioError, Result};

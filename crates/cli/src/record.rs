@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use callrec_audio::{Aligned, AtRate, CaptureSource, MonotonicClock, Source};
+use callrec_audio::{Source, live_input};
 use callrec_recorder::{CallInfo, RecorderError, ReplayInputs, Sidecar, record_live, replay};
 
 use crate::EXIT_UNREADABLE;
@@ -122,15 +122,9 @@ pub fn run(args: &Args) -> ExitCode {
 type Sources = (Box<dyn Source>, Box<dyn Source>);
 
 fn open_live(args: &Args) -> callrec_recorder::Result<Sources> {
-    // Each device at the recording rate, kept on the machine's clock (the one events are
-    // timed with) so the two sides stay aligned however long the call.
-    let open = |name: Option<&str>| -> callrec_recorder::Result<Box<dyn Source>> {
-        let device = AtRate::new(CaptureSource::open(name)?, args.rate)?;
-        Ok(Box::new(Aligned::new(device, MonotonicClock::start())))
-    };
     Ok((
-        open(args.agent_device.as_deref())?,
-        open(args.customer_device.as_deref())?,
+        live_input(args.agent_device.as_deref(), args.rate)?,
+        live_input(args.customer_device.as_deref(), args.rate)?,
     ))
 }
 
