@@ -2,6 +2,10 @@
 
 const COMMANDS: &[&str] = &[
     "sign_in",
+    "sign_out",
+    "set_rate",
+    "test_devices",
+    "recordings",
     "snapshot",
     "start_call",
     "accept_call",

@@ -28,6 +28,34 @@ pub async fn sign_in(
         .username)
 }
 
+/// Signs out (not during a call); queued recordings stay queued.
+#[tauri::command]
+pub fn sign_out(state: State<'_, AppState>) -> CommandResult<()> {
+    Ok(state.session.sign_out()?)
+}
+
+/// Chooses the recording rate of the next calls.
+#[tauri::command]
+pub fn set_rate(state: State<'_, AppState>, rate: u32) -> CommandResult<()> {
+    Ok(state.session.set_rate(rate)?)
+}
+
+/// Starts (`on`) or stops metering the chosen devices outside a call.
+#[tauri::command]
+pub fn test_devices(state: State<'_, AppState>, on: bool) -> CommandResult<()> {
+    let devices = on.then(|| state.devices.lock().map(|d| d.clone()).unwrap_or_default());
+    Ok(state.session.test_devices(devices)?)
+}
+
+/// Recordings the user may hear, filtered (the supervisors' view).
+#[tauri::command]
+pub async fn recordings(
+    state: State<'_, AppState>,
+    query: callrec_protocol::RecordingQuery,
+) -> CommandResult<callrec_protocol::RecordingList> {
+    Ok(state.session.recordings(&query).await?)
+}
+
 /// The session as the window shows it.
 #[tauri::command]
 pub fn snapshot(state: State<'_, AppState>) -> CommandResult<Snapshot> {

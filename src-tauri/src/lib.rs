@@ -20,6 +20,10 @@ pub fn run_app<R: Runtime>(builder: Builder<R>) -> tauri::Result<tauri::App<R>> 
         })
         .invoke_handler(tauri::generate_handler![
             commands::sign_in,
+            commands::sign_out,
+            commands::set_rate,
+            commands::test_devices,
+            commands::recordings,
             commands::snapshot,
             commands::start_call,
             commands::accept_call,

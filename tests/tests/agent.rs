@@ -346,3 +346,236 @@ async fn an_inbound_call_offered_by_the_platform_rings_its_agent_only() {
         StatusCode::FORBIDDEN
     );
 }
+
+/// A short call of `agent`'s in `sales`, hung up and uploaded.
+async fn short_call(session: &Session, contact: &str) -> uuid::Uuid {
+    let mut req = request("sales", Consent::Granted);
+    req.contact = Some(contact.into());
+    let call = session.start_call(req, audio()).await.expect("call");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    session.end_call().expect("hang up");
+    let report = session.upload_once(true).await.expect("upload");
+    assert_eq!(report.stored, 1);
+    call.call_id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervisors_find_their_projects_recordings_by_agent_contact_and_date() {
+    let server = TestServer::start().await;
+    let admin = setup(&server).await;
+    server.user(&admin, "bob", "agent", &["sales"]).await;
+    server.user(&admin, "sue", "supervisor", &["sales"]).await;
+    let mut ids = Vec::new();
+    for (agent, contact) in [("alice", "c-1"), ("bob", "c-2"), ("alice", "c-2")] {
+        let data = tempfile::tempdir().expect("tmp");
+        let session = Session::open(data.path(), 16_000).expect("open");
+        session
+            .sign_in(&server.url(), agent, "password-123")
+            .await
+            .expect("sign in");
+        ids.push(short_call(&session, contact).await);
+    }
+    let data = tempfile::tempdir().expect("tmp");
+    let sue = Session::open(data.path(), 16_000).expect("open");
+    sue.sign_in(&server.url(), "sue", "password-123")
+        .await
+        .expect("sign in");
+    assert_eq!(
+        sue.snapshot().expect("snapshot").role.as_deref(),
+        Some("supervisor")
+    );
+    let query = |agent: Option<&str>, contact: Option<&str>| callrec_protocol::RecordingQuery {
+        agent: agent.map(str::to_owned),
+        contact: contact.map(str::to_owned),
+        ..Default::default()
+    };
+
+    // By the agent's user name (what a supervisor types), newest first, with names.
+    let list = sue
+        .recordings(&query(Some("alice"), None))
+        .await
+        .expect("list");
+    let got: Vec<_> = list.items.iter().map(|i| i.summary.id).collect();
+    assert_eq!(got, vec![ids[2], ids[0]]);
+    assert!(list.items.iter().all(|i| i.agent == "alice" && i.playable));
+    let list = sue
+        .recordings(&query(None, Some("c-2")))
+        .await
+        .expect("list");
+    let agents: Vec<_> = list.items.iter().map(|i| i.agent.as_str()).collect();
+    assert_eq!(agents, vec!["alice", "bob"]);
+
+    // Dates: nothing started tomorrow; a date that is not one is named.
+    let tomorrow = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format");
+    let later = callrec_protocol::RecordingQuery {
+        from: Some(tomorrow),
+        ..Default::default()
+    };
+    assert!(sue.recordings(&later).await.expect("list").items.is_empty());
+    let bad = callrec_protocol::RecordingQuery {
+        from: Some("yesterday".into()),
+        ..Default::default()
+    };
+    let err = sue.recordings(&bad).await.expect_err("bad date");
+    assert!(
+        err.to_string().contains("`from`") && err.to_string().contains("RFC 3339"),
+        "{err}"
+    );
+
+    // bob, an agent in a project that keeps others' calls from him, lists only his own.
+    let data = tempfile::tempdir().expect("tmp");
+    let bob = Session::open(data.path(), 16_000).expect("open");
+    bob.sign_in(&server.url(), "bob", "password-123")
+        .await
+        .expect("sign in");
+    let list = bob.recordings(&query(None, None)).await.expect("list");
+    let got: Vec<_> = list.items.iter().map(|i| i.summary.id).collect();
+    assert_eq!(got, vec![ids[1]]);
+    assert!(matches!(
+        bob.recording_audio(ids[0]).await,
+        Err(AgentError::Store(
+            callrec_uploader::UploadError::Refused { .. }
+        ))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_status_follows_outages_and_a_revoked_session() {
+    use callrec_agent::StoreState;
+    let server = TestServer::start().await;
+    setup(&server).await;
+    let data = tempfile::tempdir().expect("tmp");
+    let session = Session::open(data.path(), 16_000).expect("open");
+    let state = |s: &Session| s.snapshot().expect("snapshot").store;
+    assert_eq!(state(&session).state, StoreState::Unknown);
+    session
+        .sign_in(&server.url(), "alice", "password-123")
+        .await
+        .expect("sign in");
+    session.policy("sales").await.expect("fetched");
+    assert_eq!(state(&session).state, StoreState::Online);
+
+    // The store goes away: offline, since the first failure, with the cause.
+    drop(server);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (_, source) = session.policy("sales").await.expect("cached");
+    assert_eq!(source, PolicySource::Cache);
+    let offline = state(&session);
+    assert_eq!(offline.state, StoreState::Offline);
+    assert!(offline.message.is_some());
+    session.history("c-1").await.expect_err("offline");
+    assert_eq!(
+        state(&session).since,
+        offline.since,
+        "one outage, one start"
+    );
+
+    // Another store, where alice's account is deleted while she is signed in.
+    let server = TestServer::start().await;
+    let admin = setup(&server).await;
+    session.sign_out().expect("sign out");
+    assert_eq!(state(&session).state, StoreState::Unknown);
+    let alice = session
+        .sign_in(&server.url(), "alice", "password-123")
+        .await
+        .expect("sign in to the new store");
+    assert_eq!(state(&session).state, StoreState::Online);
+    let (status, body) = admin
+        .call(Method::DELETE, &format!("/api/v1/users/{}", alice.id), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    session.history("c-1").await.expect_err("revoked");
+    assert_eq!(state(&session).state, StoreState::SessionExpired);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recordings_waiting_for_one_store_are_not_sent_to_another() {
+    let server = TestServer::start().await;
+    setup(&server).await;
+    let other = TestServer::start().await;
+    setup(&other).await;
+    let data = tempfile::tempdir().expect("tmp");
+    let session = Session::open(data.path(), 16_000).expect("open");
+    session
+        .sign_in(&server.url(), "alice", "password-123")
+        .await
+        .expect("sign in");
+    session
+        .start_call(request("sales", Consent::Granted), audio())
+        .await
+        .expect("call");
+    assert!(matches!(
+        session.sign_out(),
+        Err(AgentError::CallInProgress)
+    ));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    session.end_call().expect("hang up");
+
+    // Queued for the first store: signing in to the other is refused, and says why.
+    session.sign_out().expect("sign out");
+    let snap = session.snapshot().expect("snapshot");
+    assert_eq!(
+        (snap.user, snap.uploads.len()),
+        (None, 1),
+        "the queue stays"
+    );
+    let err = session
+        .sign_in(&other.url(), "alice", "password-123")
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(err, AgentError::PendingForOtherServer { count: 1, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains(&server.url()), "{err}");
+
+    // Back on the first store the recording uploads; then the other store is fine.
+    session
+        .sign_in(&format!("{}/", server.url()), "alice", "password-123")
+        .await
+        .expect("same store, trailing slash and all");
+    assert_eq!(session.upload_once(true).await.expect("upload").stored, 1);
+    session.sign_out().expect("sign out");
+    session
+        .sign_in(&other.url(), "alice", "password-123")
+        .await
+        .expect("now allowed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recording_rate_is_checked_remembered_and_used_for_the_next_call() {
+    let server = TestServer::start().await;
+    setup(&server).await;
+    let data = tempfile::tempdir().expect("tmp");
+    {
+        let session = Session::open(data.path(), 16_000).expect("open");
+        let err = session.set_rate(12_345).expect_err("not offered");
+        assert_eq!(
+            err.to_string(),
+            "recording rate 12345 Hz is not offered; choose one of 8000, 16000, 24000, 32000, 44100, 48000"
+        );
+        assert_eq!(session.rate(), 16_000, "unchanged");
+        session.set_rate(8_000).expect("rate");
+    }
+    let session = Session::open(data.path(), 16_000).expect("reopen");
+    assert_eq!(session.snapshot().expect("snapshot").rate, 8_000);
+    session
+        .sign_in(&server.url(), "alice", "password-123")
+        .await
+        .expect("sign in");
+    let call = session
+        .start_call(request("sales", Consent::Granted), audio())
+        .await
+        .expect("call");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    session.end_call().expect("hang up");
+    let wav = data
+        .path()
+        .join("recordings")
+        .join(call.call_id.to_string())
+        .join("recording.wav");
+    let spec = hound::WavReader::open(&wav).expect("wav").spec();
+    assert_eq!((spec.sample_rate, spec.channels), (8_000, 2));
+}

@@ -23,6 +23,24 @@ pub enum AgentError {
     /// No call is in progress.
     #[error("no call is in progress")]
     NoCall,
+    /// A recording rate the app does not offer.
+    #[error("recording rate {rate} Hz is not offered; choose one of {allowed}")]
+    InvalidRate {
+        /// The rate asked for.
+        rate: u32,
+        /// The rates offered, in words.
+        allowed: String,
+    },
+    /// Recordings are waiting for another store: signing in elsewhere would send them there.
+    #[error(
+        "{count} recording(s) are still waiting to upload to {server}; sign in to that store until they are uploaded, then change the server"
+    )]
+    PendingForOtherServer {
+        /// The store they belong to.
+        server: String,
+        /// How many.
+        count: usize,
+    },
     /// The store refused or could not be reached.
     #[error(transparent)]
     Store(#[from] callrec_uploader::UploadError),
@@ -36,13 +54,15 @@ pub enum AgentError {
 
 impl AgentError {
     /// A stable machine name for the UI: `not_signed_in`, `no_policy`, `call_in_progress`,
-    /// `no_call`, `store`, `recorder`, `outbox`.
+    /// `no_call`, `invalid_rate`, `pending_for_other_server`, `store`, `recorder`, `outbox`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::NotSignedIn => "not_signed_in",
             Self::NoPolicy { .. } => "no_policy",
             Self::CallInProgress => "call_in_progress",
             Self::NoCall => "no_call",
+            Self::InvalidRate { .. } => "invalid_rate",
+            Self::PendingForOtherServer { .. } => "pending_for_other_server",
             Self::Store(_) => "store",
             Self::Recorder(_) => "recorder",
             Self::Outbox(_) => "outbox",

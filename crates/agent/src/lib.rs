@@ -7,10 +7,15 @@
 //! it shows its state as a [`Snapshot`]. No policy means nothing is recorded, and the error
 //! says why. It decides no rule itself: those are `callrec-policy`'s.
 
+mod device_test;
 mod error;
 mod session;
+mod store_status;
 
+pub use device_test::{DeviceLevel, DeviceTestView};
 pub use error::{AgentError, Result};
 pub use session::{
-    Audio, CallRequest, CallView, Intent, PolicySource, Session, Snapshot, UploadReport, UploadView,
+    Audio, CallRequest, CallView, Intent, PolicySource, RATES, Session, Snapshot, UploadReport,
+    UploadView,
 };
+pub use store_status::{StoreState, StoreView};

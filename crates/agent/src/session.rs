@@ -1,8 +1,10 @@
 //! One agent's session: signed in to one store, one call at a time, recordings queued and
 //! uploaded.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use callrec_audio::{AtRate, Source, live_input};
 use callrec_outbox::{Outbox, State};
@@ -14,11 +16,18 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::device_test::{DeviceTest, DeviceTestView};
 use crate::error::{AgentError, Result};
+use crate::store_status::{StoreState, StoreView};
 
 const SERVER: &str = "server";
 const TOKEN: &str = "token";
 const USER: &str = "user";
+const ROLE: &str = "role";
+const RATE: &str = "rate";
+
+/// The recording rates the app offers (Hz): telephone, wideband and full band.
+pub const RATES: [u32; 6] = [8_000, 16_000, 24_000, 32_000, 44_100, 48_000];
 
 /// Where a call's audio comes from.
 pub enum Audio {
@@ -138,6 +147,10 @@ pub struct UploadView {
     pub attempts: u32,
     /// Why the last attempt failed.
     pub last_error: Option<String>,
+    /// Bytes the store holds, while uploading.
+    pub sent_bytes: u64,
+    /// Bytes of the whole call, once an upload has begun.
+    pub total_bytes: Option<u64>,
 }
 
 /// Everything the window shows.
@@ -145,8 +158,16 @@ pub struct UploadView {
 pub struct Snapshot {
     /// Who is signed in, and where.
     pub user: Option<String>,
+    /// Their role: agent, supervisor or admin.
+    pub role: Option<String>,
     /// The store's address.
     pub server: Option<String>,
+    /// Whether the store can be reached.
+    pub store: StoreView,
+    /// The recording rate of the next call (Hz).
+    pub rate: u32,
+    /// The device test, while it runs.
+    pub device_test: Option<DeviceTestView>,
     /// The call in progress.
     pub call: Option<CallView>,
     /// Recordings not yet confirmed by the store (and recent ones that were).
@@ -169,10 +190,14 @@ pub struct UploadReport {
 /// The engine of one agent's app. All methods are safe to call from any thread.
 pub struct Session {
     data: PathBuf,
-    rate: u32,
+    rate: AtomicU32,
     outbox: Mutex<Outbox>,
     client: Mutex<Option<Client>>,
     call: Mutex<Option<ActiveCall>>,
+    store: Mutex<StoreView>,
+    /// Upload progress of the calls being uploaded: (bytes the store holds, total).
+    progress: Mutex<HashMap<Uuid, (u64, u64)>>,
+    device_test: Mutex<Option<DeviceTest>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -181,31 +206,40 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Session {
     /// Opens the agent's data folder: the outbox, the remembered session, and any call a
-    /// crash interrupted (repaired and queued like any recording).
+    /// crash interrupted (repaired and queued like any recording). `rate` is the recording
+    /// rate until the agent chooses another ([`Session::set_rate`]).
     pub fn open(data: &Path, rate: u32) -> Result<Self> {
         let outbox = Outbox::open(&data.join("callrec.db"))?;
         let client = match (outbox.setting(SERVER)?, outbox.setting(TOKEN)?) {
             (Some(server), Some(token)) => Some(Client::new(&server)?.with_token(&token)),
             _ => None,
         };
+        let rate = outbox
+            .setting(RATE)?
+            .and_then(|r| r.parse().ok())
+            .filter(|r| RATES.contains(r))
+            .unwrap_or(rate);
         let session = Self {
             data: data.to_owned(),
-            rate,
+            rate: AtomicU32::new(rate),
             outbox: Mutex::new(outbox),
             client: Mutex::new(client),
             call: Mutex::new(None),
+            store: Mutex::new(StoreView::default()),
+            progress: Mutex::new(HashMap::new()),
+            device_test: Mutex::new(None),
         };
         session.recover_interrupted()?;
         Ok(session)
     }
 
-    fn recordings(&self) -> PathBuf {
+    fn recordings_dir(&self) -> PathBuf {
         self.data.join("recordings")
     }
 
     /// Completes and queues every call folder a crash left behind.
     fn recover_interrupted(&self) -> Result<()> {
-        let Ok(entries) = std::fs::read_dir(self.recordings()) else {
+        let Ok(entries) = std::fs::read_dir(self.recordings_dir()) else {
             return Ok(());
         };
         let now = OffsetDateTime::now_utc();
@@ -233,18 +267,95 @@ impl Session {
         Ok(lock(&self.outbox).list()?)
     }
 
-    /// Signs in and remembers the session.
+    /// Signs in and remembers the session. Recordings still queued for another store keep
+    /// the app on that store until they are uploaded: a recording goes to the store whose
+    /// policy it was made under.
     pub async fn sign_in(&self, server: &str, username: &str, password: &str) -> Result<UserInfo> {
+        let server = server.trim().trim_end_matches('/');
+        {
+            let outbox = lock(&self.outbox);
+            if let Some(old) = outbox.setting(SERVER)?
+                && old.trim_end_matches('/') != server
+            {
+                let count = outbox
+                    .list()?
+                    .iter()
+                    .filter(|e| matches!(e.state, State::Queued | State::Uploading))
+                    .count();
+                if count > 0 {
+                    return Err(AgentError::PendingForOtherServer { server: old, count });
+                }
+            }
+        }
         let client = Client::new(server)?;
-        let login = client.login(username, password).await?;
+        let login = self.seen(client.login(username, password).await)?;
         {
             let outbox = lock(&self.outbox);
             outbox.set_setting(SERVER, server)?;
             outbox.set_setting(TOKEN, &login.token)?;
             outbox.set_setting(USER, &login.user.username)?;
+            outbox.set_setting(ROLE, &login.user.role.to_string())?;
         }
         *lock(&self.client) = Some(client.with_token(&login.token));
         Ok(login.user)
+    }
+
+    /// Signs out: the session is forgotten, the store's address and the queued recordings
+    /// stay (they upload after the next sign-in). Not during a call.
+    pub fn sign_out(&self) -> Result<()> {
+        if lock(&self.call).is_some() {
+            return Err(AgentError::CallInProgress);
+        }
+        {
+            let outbox = lock(&self.outbox);
+            for key in [TOKEN, USER, ROLE] {
+                outbox.remove_setting(key)?;
+            }
+        }
+        *lock(&self.client) = None;
+        *lock(&self.store) = StoreView::default();
+        Ok(())
+    }
+
+    /// Records what a request to the store found out (reachable, offline, session expired)
+    /// and passes its result on.
+    fn seen<T>(
+        &self,
+        result: std::result::Result<T, UploadError>,
+    ) -> std::result::Result<T, UploadError> {
+        lock(&self.store).note(&result, OffsetDateTime::now_utc());
+        result
+    }
+
+    /// The recording rate of the next call (Hz).
+    pub fn rate(&self) -> u32 {
+        self.rate.load(Ordering::Relaxed)
+    }
+
+    /// Chooses the recording rate of the next calls (one of [`RATES`]), remembered.
+    pub fn set_rate(&self, rate: u32) -> Result<()> {
+        if !RATES.contains(&rate) {
+            return Err(AgentError::InvalidRate {
+                rate,
+                allowed: RATES.map(|r| r.to_string()).join(", "),
+            });
+        }
+        lock(&self.outbox).set_setting(RATE, &rate.to_string())?;
+        self.rate.store(rate, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Starts metering the devices (outside a call), or stops with `None`. A call stops it.
+    pub fn test_devices(&self, devices: Option<(Option<String>, Option<String>)>) -> Result<()> {
+        // The old test releases its devices before the new one opens them.
+        drop(lock(&self.device_test).take());
+        if let Some((mic, call)) = devices {
+            if lock(&self.call).is_some() {
+                return Err(AgentError::CallInProgress);
+            }
+            *lock(&self.device_test) = Some(DeviceTest::start(mic, call));
+        }
+        Ok(())
     }
 
     fn client(&self) -> Result<Client> {
@@ -258,11 +369,11 @@ impl Session {
         let cached = lock(&self.outbox).cached_policy(project)?;
         let parse = |json: &str| serde_json::from_str::<Policy>(json).ok();
         let fetched = match self.client() {
-            Ok(client) => {
+            Ok(client) => self.seen(
                 client
                     .policy(project, cached.as_ref().map(|c| c.0.as_str()))
-                    .await
-            }
+                    .await,
+            ),
             Err(e) => {
                 return cached
                     .and_then(|c| parse(&c.1))
@@ -302,6 +413,8 @@ impl Session {
         if lock(&self.call).is_some() {
             return Err(AgentError::CallInProgress);
         }
+        // A device test would hold the devices the call needs.
+        drop(lock(&self.device_test).take());
         let (policy, policy_source) = self.policy(&request.project).await?;
         let version = lock(&self.outbox)
             .cached_policy(&request.project)?
@@ -317,8 +430,8 @@ impl Session {
             contact: request.contact.clone(),
             origin_at: OffsetDateTime::now_utc(),
         };
-        let dir = self.recordings().join(call_id.to_string());
-        let live = LiveCall::start(&dir, policy, info, self.rate, agent, remote)?;
+        let dir = self.recordings_dir().join(call_id.to_string());
+        let live = LiveCall::start(&dir, policy, info, self.rate(), agent, remote)?;
         let started = live.event(Event::CallStarted {
             direction: request.direction,
             consent: request.consent,
@@ -345,7 +458,7 @@ impl Session {
     }
 
     fn sources(&self, audio: Audio) -> Result<(Box<dyn Source>, Box<dyn Source>)> {
-        let rate = self.rate;
+        let rate = self.rate();
         let conform = |s: Box<dyn Source>| -> Result<Box<dyn Source>> {
             Ok(Box::new(
                 AtRate::new(s, rate).map_err(callrec_recorder::RecorderError::from)?,
@@ -366,7 +479,20 @@ impl Session {
     /// Listens for calls the telephony platform offers this agent; each is handed to
     /// `on_call` (the window rings). Returns when the connection ends or `on_call` says stop.
     pub async fn watch_calls(&self, on_call: impl FnMut(IncomingCall) -> bool) -> Result<()> {
-        Ok(self.client()?.watch_calls(on_call).await?)
+        let client = self.client()?;
+        let on_open = || {
+            lock(&self.store).set(StoreState::Online, None, OffsetDateTime::now_utc());
+        };
+        let result = client.watch_calls_with(on_open, on_call).await;
+        // The stream only ends when the connection does: until it is back, the store is
+        // out of reach.
+        let result = result.and(Err(UploadError::Transient(
+            "the connection to the store closed".into(),
+        )));
+        match self.seen(result) {
+            Err(UploadError::Transient(_)) | Ok(()) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Accepts an offered call: recorded under its project's policy, with its consent.
@@ -383,12 +509,24 @@ impl Session {
     /// A contact's call history (date, agent, duration, receipts), each call marked playable
     /// only where this agent may hear it.
     pub async fn history(&self, contact: &str) -> Result<Vec<callrec_protocol::HistoryEntry>> {
-        Ok(self.client()?.contact_history(contact).await?)
+        let client = self.client()?;
+        Ok(self.seen(client.contact_history(contact).await)?)
+    }
+
+    /// Recordings this user may hear (a supervisor's projects; an agent's own, and others'
+    /// where the project allows), filtered by project, agent, contact and date.
+    pub async fn recordings(
+        &self,
+        query: &callrec_protocol::RecordingQuery,
+    ) -> Result<callrec_protocol::RecordingList> {
+        let client = self.client()?;
+        Ok(self.seen(client.recordings(query).await)?)
     }
 
     /// A recording's audio, for the window's player.
     pub async fn recording_audio(&self, id: Uuid) -> Result<Vec<u8>> {
-        Ok(self.client()?.recording_audio(&id).await?)
+        let client = self.client()?;
+        Ok(self.seen(client.recording_audio(&id).await)?)
     }
 
     /// Applies an agent's action now. A refusal (with its reason) is an answer, not an error.
@@ -414,7 +552,7 @@ impl Session {
     /// Hangs up: the recording is completed and queued for upload.
     pub fn end_call(&self) -> Result<Sidecar> {
         let call = lock(&self.call).take().ok_or(AgentError::NoCall)?;
-        let dir = self.recordings().join(call.call_id.to_string());
+        let dir = self.recordings_dir().join(call.call_id.to_string());
         let sidecar = call.live.finish()?;
         lock(&self.outbox).enqueue(&dir, OffsetDateTime::now_utc())?;
         Ok(sidecar)
@@ -435,7 +573,14 @@ impl Session {
         for entry in due {
             let entry =
                 lock(&self.outbox).start_attempt(entry.call_id, OffsetDateTime::now_utc())?;
-            let result = client.upload_call(&entry.dir, |_| {}).await;
+            let id = entry.call_id;
+            let result = client
+                .upload_call(&entry.dir, |p| {
+                    lock(&self.progress).insert(id, (p.sent, p.total));
+                })
+                .await;
+            lock(&self.progress).remove(&id);
+            let result = self.seen(result);
             let outbox = lock(&self.outbox);
             match result {
                 Ok(_) => {
@@ -461,21 +606,34 @@ impl Session {
     /// Everything the window shows, now.
     pub fn snapshot(&self) -> Result<Snapshot> {
         let call = lock(&self.call).as_ref().map(view);
+        let device_test = lock(&self.device_test).as_ref().map(DeviceTest::view);
+        let progress = lock(&self.progress).clone();
         let outbox = lock(&self.outbox);
         let uploads = outbox
             .list()?
             .into_iter()
             .filter(|e| e.state != State::Deleted)
-            .map(|e| UploadView {
-                call_id: e.call_id,
-                state: e.state.as_str().to_owned(),
-                attempts: e.attempts,
-                last_error: e.last_error,
+            .map(|e| {
+                let (sent_bytes, total_bytes) = progress
+                    .get(&e.call_id)
+                    .map_or((0, None), |&(sent, total)| (sent, Some(total)));
+                UploadView {
+                    call_id: e.call_id,
+                    state: e.state.as_str().to_owned(),
+                    attempts: e.attempts,
+                    last_error: e.last_error,
+                    sent_bytes,
+                    total_bytes,
+                }
             })
             .collect();
         Ok(Snapshot {
             user: outbox.setting(USER)?,
+            role: outbox.setting(ROLE)?,
             server: outbox.setting(SERVER)?,
+            store: lock(&self.store).clone(),
+            rate: self.rate(),
+            device_test,
             call,
             uploads,
         })

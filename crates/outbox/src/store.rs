@@ -65,6 +65,14 @@ impl Outbox {
         Ok(())
     }
 
+    /// Forgets the app setting `key` (nothing happens if it was never set).
+    pub fn remove_setting(&self, key: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM settings WHERE key = ?1", params![key])
+            .map_err(OutboxError::sql("removing a setting", &self.db))?;
+        Ok(())
+    }
+
     /// The app setting `key`, if it was ever set.
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
         self.conn
@@ -116,6 +124,24 @@ mod tests {
             .expect("read")
             .expect("cached");
         assert_eq!((version.as_str(), fetched_at), ("v7", first));
+    }
+
+    #[test]
+    fn a_removed_setting_is_gone_and_others_stay() {
+        let outbox = outbox();
+        outbox.set_setting("session_token", "t0k3n").expect("set");
+        outbox
+            .set_setting("server_url", "https://rec.example")
+            .expect("set");
+        outbox.remove_setting("session_token").expect("remove");
+        outbox
+            .remove_setting("never_set")
+            .expect("remove a missing one");
+        assert_eq!(outbox.setting("session_token").expect("read"), None);
+        assert_eq!(
+            outbox.setting("server_url").expect("read").as_deref(),
+            Some("https://rec.example")
+        );
     }
 
     #[test]

@@ -300,10 +300,37 @@ pub struct HistoryEntry {
 /// `GET /recordings`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordingList {
-    /// The recordings, newest first.
-    pub items: Vec<RecordingSummary>,
+    /// The recordings, newest first, each with its agent's user name.
+    pub items: Vec<HistoryEntry>,
     /// Pass as `cursor` for the next page; absent on the last.
     pub next_cursor: Option<String>,
+}
+
+/// `GET /recordings` filters: every one optional; dates are RFC 3339 instants.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordingQuery {
+    /// One project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// One agent, by user name or id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// One contact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    /// Calls started at or after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Calls started at or before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
 }
 
 /// `POST /calls`: a call the telephony platform offers to an agent (admin role).

@@ -9,7 +9,17 @@ impl Client {
     /// Listens for calls offered to the signed-in agent and hands each to `on_call`, until the
     /// connection ends (then the caller reconnects, after a delay). Ends early when `on_call`
     /// returns `false`.
-    pub async fn watch_calls(&self, mut on_call: impl FnMut(IncomingCall) -> bool) -> Result<()> {
+    pub async fn watch_calls(&self, on_call: impl FnMut(IncomingCall) -> bool) -> Result<()> {
+        self.watch_calls_with(|| {}, on_call).await
+    }
+
+    /// [`Client::watch_calls`], calling `on_open` once the store has accepted the connection
+    /// (from then on, offered calls arrive as they are made).
+    pub async fn watch_calls_with(
+        &self,
+        on_open: impl FnOnce(),
+        mut on_call: impl FnMut(IncomingCall) -> bool,
+    ) -> Result<()> {
         let resp = self
             .authed(self.http.get(self.url(paths::CALL_EVENTS)))
             .header(reqwest::header::ACCEPT, "text/event-stream")
@@ -17,6 +27,7 @@ impl Client {
             .send()
             .await?;
         let mut resp = ok(resp).await?;
+        on_open();
         let mut pending = String::new();
         while let Some(chunk) = resp.chunk().await? {
             pending.push_str(&String::from_utf8_lossy(&chunk));

@@ -118,6 +118,19 @@ impl Client {
         Ok(ok(resp).await?.json().await?)
     }
 
+    /// Recordings the signed-in user may hear, newest first, filtered.
+    pub async fn recordings(
+        &self,
+        query: &callrec_protocol::RecordingQuery,
+    ) -> Result<callrec_protocol::RecordingList> {
+        let resp = self
+            .authed(self.http.get(self.url(paths::RECORDINGS)))
+            .query(query)
+            .send()
+            .await?;
+        Ok(ok(resp).await?.json().await?)
+    }
+
     /// A recording's audio (the store refuses, as "not found", what the user may not hear).
     pub async fn recording_audio(&self, id: &uuid::Uuid) -> Result<Vec<u8>> {
         let resp = self

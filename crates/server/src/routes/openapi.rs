@@ -43,7 +43,7 @@ pub(crate) fn document() -> Value {
             "/api/v1/calls/events": {"get": op("Server-sent events: calls offered to the signed-in agent", true)},
             "/api/v1/calls/{id}": {"put": op("Start or resume a call's upload with its manifest", true)},
             "/api/v1/calls/{id}/files/{index}": {"head": op("Bytes held of a file (Upload-Offset)", true), "patch": op("Append bytes at Upload-Offset", true)},
-            "/api/v1/recordings": {"get": op("Recordings the caller may hear (project, agent, contact, from, to, limit, cursor)", true)},
+            "/api/v1/recordings": {"get": op("Recordings the caller may hear (project, agent: user name or id, contact, from, to, limit, cursor)", true)},
             "/api/v1/recordings/{id}": {"get": op("A recording's metadata, timeline and receipts", true)},
             "/api/v1/recordings/{id}/audio": {"get": op("A recording's audio (HTTP Range)", true)},
             "/api/v1/recordings/{id}/receipts/{order_id}/{seq}/audio": {"get": op("A receipt take's audio (HTTP Range)", true)},

@@ -149,10 +149,15 @@ async fn list(
                     }
                 }
             };
+            // `agent` is a user name (what people type) or a user id (what links carry).
+            let agent = match q.agent {
+                Some(a) => Some(db.user_by_name(&a)?.map_or(a, |u| u.id)),
+                None => None,
+            };
             let query = ListQuery {
                 scope,
                 project: q.project,
-                agent: q.agent,
+                agent,
                 contact: q.contact,
                 from,
                 to,
@@ -160,18 +165,31 @@ async fn list(
                 after,
             };
             let now = OffsetDateTime::now_utc();
-            let items: Vec<_> = db
-                .list(&query)?
-                .into_iter()
-                .filter(|r| r.expires_at > now)
-                .collect();
-            let next_cursor = (items.len() == limit as usize)
+            let summaries = db.list(&query)?;
+            let next_cursor = (summaries.len() == limit as usize)
                 .then(|| {
-                    items
+                    summaries
                         .last()
                         .map(|r| format!("{}_{}", ms(r.started_at), r.id))
                 })
                 .flatten();
+            // The list's scope is exactly what the caller may hear (POLICY.md 8), so every
+            // call with audio is playable.
+            let mut names = std::collections::HashMap::new();
+            let mut items = Vec::with_capacity(summaries.len());
+            for summary in summaries.into_iter().filter(|r| r.expires_at > now) {
+                if !names.contains_key(&summary.agent_id) {
+                    let name = db
+                        .user(&summary.agent_id)?
+                        .map_or_else(|| summary.agent_id.clone(), |u| u.username);
+                    names.insert(summary.agent_id.clone(), name);
+                }
+                items.push(callrec_protocol::HistoryEntry {
+                    agent: names[&summary.agent_id].clone(),
+                    playable: summary.has_audio,
+                    summary,
+                });
+            }
             Ok(Json(RecordingList { items, next_cursor }))
         })
         .await
