@@ -12,6 +12,7 @@ const COMMANDS: &[&str] = &[
     "intent",
     "end_call",
     "upload_now",
+    "retry_upload",
     "devices",
     "set_devices",
     "history",

@@ -120,6 +120,20 @@ pub async fn upload_now(state: State<'_, AppState>) -> CommandResult<UploadRepor
     Ok(state.session.upload_once(true).await?)
 }
 
+/// Tries one recording's upload again now.
+#[tauri::command]
+pub async fn retry_upload(
+    state: State<'_, AppState>,
+    call_id: String,
+) -> CommandResult<UploadReport> {
+    let id = call_id.parse().map_err(|_| CommandError {
+        kind: "invalid",
+        message: format!("{call_id:?} is not a call id"),
+    })?;
+    state.session.retry_upload(id)?;
+    Ok(state.session.upload_once(false).await?)
+}
+
 /// An input device for the settings page.
 #[derive(Debug, Serialize)]
 pub struct Device {

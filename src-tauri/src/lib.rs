@@ -30,6 +30,7 @@ pub fn run_app<R: Runtime>(builder: Builder<R>) -> tauri::Result<tauri::App<R>> 
             commands::intent,
             commands::end_call,
             commands::upload_now,
+            commands::retry_upload,
             commands::devices,
             commands::set_devices,
             commands::history,

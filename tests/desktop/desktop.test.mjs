@@ -18,7 +18,7 @@ const DESKTOP = process.env.CALLREC_DESKTOP;
 const PULSE = process.env.CALLREC_PULSE_DIR;
 const ADMIN = "admin-password-1";
 const SHOTS = process.env.CALLREC_SCREENSHOTS;
-let dir, server, driver, base, session, display;
+let dir, server, startServer, driver, base, session, display;
 // tauri-driver listens on a free port of its own (not the default 4444, which another run
 // may hold).
 let WD;
@@ -87,14 +87,18 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), "callrec-desktop-"));
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  server = spawn(BIN, ["server", "--data", join(dir, "store"), "--listen", `127.0.0.1:${port}`], { env: { ...process.env, CALLREC_ADMIN_PASSWORD: ADMIN }, stdio: "ignore" });
+  startServer = () => spawn(BIN, ["server", "--data", join(dir, "store"), "--listen", `127.0.0.1:${port}`], { env: { ...process.env, CALLREC_ADMIN_PASSWORD: ADMIN }, stdio: "ignore" });
+  server = startServer();
   for (let i = 0; i < 200; i++) {
     try { await fetch(`${base}/api/v1/openapi.json`); break; } catch { await new Promise((r) => setTimeout(r, 50)); }
   }
+  execFileSync("sox", ["-n", "-r", "16000", "-c", "1", join(dir, "tone.wav"), "synth", "20", "sine", "440", "vol", "0.5"]);
   const admin = (await api("POST", "/login", null, { username: "admin", password: ADMIN })).body.token;
   assert.equal((await api("POST", "/projects", admin, { id: "sales", name: "Sales", kind: "contact_center", record_mode: "agent_only_receipts_allow_customer" })).status, 201);
   assert.equal((await api("POST", "/projects", admin, { id: "orders", name: "Orders", kind: "contact_center", record_mode: "agent_only_receipts_forbid_customer" })).status, 201);
   assert.equal((await api("POST", "/users", admin, { username: "alice", password: "password-123", role: "agent", projects: ["sales", "orders"] })).status, 201);
+  assert.equal((await api("POST", "/users", admin, { username: "bob", password: "password-123", role: "agent", projects: ["sales"] })).status, 201);
+  assert.equal((await api("POST", "/users", admin, { username: "sue", password: "password-123", role: "supervisor", projects: ["sales", "orders"] })).status, 201);
 
   // A display number no other X server holds.
   let n = 90;
@@ -131,10 +135,26 @@ test("an agent signs in, records a call with a voice receipt, and the upload arr
   await until(`return document.getElementById("signin")`, "the sign-in form");
   await submit("signin", { server: base, username: "alice", password: "password-123" });
   await until(`return document.getElementById("dial")`, "the dial form");
-  // The audio device pickers list the machine's inputs (here PulseAudio's test devices).
+  shot("ready");
+  // Settings: the device pickers list the machine's inputs (here PulseAudio's test devices),
+  // and a device test shows each input's level live, outside any call.
+  await openTab("settings");
   const options = await until(`const o = [...document.querySelectorAll("#mic-device option")].map((o) => o.textContent); return o.length > 1 && o`, "the device list");
   assert.ok(options.includes("callrec test microphone"), options.join(", "));
-  shot("ready");
+  const tone = spawn("paplay", ["-d", "mic", join(dir, "tone.wav")], { stdio: "ignore" });
+  try {
+    await click("test-start");
+    const level = await until(`const m = document.querySelector("#test-mic [role=meter]"); const v = m && Number(m.getAttribute("aria-valuenow")); return v > 5 && v`, "the microphone's test meter to move");
+    assert.ok(level > 5, `${level}`);
+    assert.match(await exec(`return document.getElementById("test-mic").innerText`), /callrec test microphone/);
+    assert.ok(Number(await exec(`return document.querySelector("#test-call [role=meter]").getAttribute("aria-valuenow")`)) < 5, "the silent call audio stays low");
+    shot("settings");
+    await click("test-stop");
+    await until(`return !document.getElementById("device-test")`, "the test stopped");
+  } finally {
+    tone.kill();
+  }
+  await openTab("phone");
 
   await submit("dial", { number: "+358401234567", project: "sales" });
   await until(`const e = document.querySelector('[data-side="agent"]'); return e && e.innerText.includes("Recording")`, "the agent side recording");
@@ -159,8 +179,12 @@ test("an agent signs in, records a call with a voice receipt, and the upload arr
   await new Promise((r) => setTimeout(r, 500));
   await click("hang-up");
   await until(`return document.getElementById("dial")`, "back to ready");
+  // The uploads view: the call waits with its bar, then the store confirms it.
+  await openTab("uploads");
+  await until(`return document.querySelector("#uploads progress")`, "the call in the upload queue");
   await click("retry");
   await until(`return document.getElementById("uploads")?.innerText.includes("Every recording is in the store")`, "the upload confirmed", 30_000);
+  await openTab("phone");
 
   const admin = (await api("POST", "/login", null, { username: "admin", password: ADMIN })).body.token;
   const { body } = await api("GET", "/recordings", admin);
@@ -256,4 +280,81 @@ test("in a receipts-only project the customer toggle is refused, and a receipt r
   await until(`return document.querySelector('[data-side="customer"]').innerText.includes("Not recorded")`, "the customer off again");
   await click("hang-up");
   await until(`return document.getElementById("dial")`, "back to ready");
+});
+
+async function openTab(name) {
+  await until(`return document.querySelector('[data-tab="${name}"]')`, `the ${name} tab`);
+  await exec(`document.querySelector('[data-tab="${name}"]').click(); return true;`);
+  await until(`return document.querySelector('[data-tab="${name}"][aria-current="page"]')`, `the ${name} view`);
+}
+
+async function signInAs(username) {
+  await openTab("settings");
+  await click("sign-out");
+  await until(`return document.getElementById("signin")`, "the sign-in form");
+  await submit("signin", { server: base, username, password: "password-123" });
+  await until(`return document.getElementById("dial")`, `${username} signed in`);
+}
+
+test("another agent sees the call in the contact card but cannot play it; a supervisor finds and plays it", async () => {
+  const admin = (await api("POST", "/login", null, { username: "admin", password: ADMIN })).body.token;
+  const { body } = await api("GET", "/recordings?agent=alice&contact=%2B358401234567", admin);
+  const id = body.items[0].id;
+
+  // bob, an agent of the same project (which keeps others' calls from agents).
+  await signInAs("bob");
+  assert.equal(await exec(`return document.querySelector('[data-tab="recordings"]')`), null, "no recordings view for agents");
+  await submit("lookup", { "lookup-contact": "+358401234567" });
+  await until(`return document.getElementById("contact-card")?.innerText.includes("alice")`, "alice's call in bob's contact card");
+  assert.equal(await exec(`return document.querySelector("#contact-card [data-play]")`), null, "no play button");
+  assert.match(await exec(`return document.getElementById("contact-card").innerText`), /not yours to hear/);
+  // Asking anyway, from the window and straight at the store: refused.
+  const refused = await wd("POST", `/session/${session}/execute/async`, {
+    script: `const done = arguments[arguments.length - 1]; window.__TAURI__.core.invoke("play", { id: arguments[0] }).then(() => done("played"), (e) => done(e.message));`,
+    args: [id],
+  });
+  assert.notEqual(refused, "played");
+  assert.match(refused, /cannot be played.*may not listen/);
+  const bob = (await api("POST", "/login", null, { username: "bob", password: "password-123" })).body.token;
+  assert.equal((await fetch(`${base}/api/v1/recordings/${id}/audio`, { headers: { authorization: `Bearer ${bob}` } })).status, 404);
+
+  // sue, the project's supervisor: the recordings view, filtered by agent, plays it.
+  await signInAs("sue");
+  await openTab("recordings");
+  await submit("search", { "f-agent": "alice", "f-contact": "", "f-project": "", "f-from": "", "f-to": "" });
+  await until(`return document.querySelector("#recordings [data-play]")`, "alice's recordings");
+  const rows = await exec(`return [...document.querySelectorAll("#recordings tbody tr")].map((r) => r.innerText)`);
+  assert.ok(rows.length >= 1 && rows.every((r) => r.includes("alice")), rows.join(" | "));
+  assert.ok(rows.some((r) => r.includes("+358401234567")), rows.join(" | "));
+  await submit("search", { "f-agent": "bob", "f-contact": "", "f-project": "", "f-from": "", "f-to": "" });
+  await until(`return document.getElementById("recordings")?.innerText.includes("No recordings match")`, "nothing for bob");
+  await submit("search", { "f-agent": "alice", "f-contact": "+358401234567", "f-project": "", "f-from": "", "f-to": "" });
+  await until(`return document.querySelectorAll("#recordings tbody tr").length === 1`, "one call with that contact");
+  shot("recordings");
+  await exec(`document.querySelector("#recordings [data-play]").click(); return true;`);
+  const duration = await until(`const a = document.getElementById("audio"); return a && a.duration > 1 && a.duration`, "the player");
+  assert.ok(duration > 1.5, `${duration} s`);
+  await exec(`document.getElementById("close-player")?.click(); return true;`);
+});
+
+test("when the store goes down the window says so, keeps recording, and recovers on its own", async () => {
+  await signInAs("alice");
+  await openTab("phone");
+  server.kill("SIGTERM");
+  await until(`return document.getElementById("offline-banner")`, "the offline banner");
+  assert.match(await exec(`return document.getElementById("offline-banner").innerText`), /Offline since .*cached recording settings/s);
+  shot("offline");
+  // A call in a project whose policy is cached is still recorded, and waits for upload.
+  await submit("dial", { number: "+358403333333", project: "sales" });
+  await until(`return document.querySelector('[data-side="agent"]')?.innerText.includes("Recording")`, "the call recording offline");
+  assert.match(await exec(`return document.querySelector(".bar").innerText`), /cached recording settings/);
+  await new Promise((r) => setTimeout(r, 500));
+  await click("hang-up");
+  await until(`return document.getElementById("dial")`, "back to ready");
+  await openTab("uploads");
+  await until(`return document.querySelector("#uploads progress")`, "the call waiting");
+  server = startServer();
+  await until(`return !document.getElementById("offline-banner")`, "the banner gone once the store is back", 30_000);
+  await click("retry");
+  await until(`return document.getElementById("uploads")?.innerText.includes("Every recording is in the store")`, "the upload confirmed", 30_000);
 });

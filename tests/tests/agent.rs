@@ -433,12 +433,9 @@ async fn supervisors_find_their_projects_recordings_by_agent_contact_and_date() 
     let list = bob.recordings(&query(None, None)).await.expect("list");
     let got: Vec<_> = list.items.iter().map(|i| i.summary.id).collect();
     assert_eq!(got, vec![ids[1]]);
-    assert!(matches!(
-        bob.recording_audio(ids[0]).await,
-        Err(AgentError::Store(
-            callrec_uploader::UploadError::Refused { .. }
-        ))
-    ));
+    let err = bob.recording_audio(ids[0]).await.expect_err("not his");
+    assert!(matches!(err, AgentError::RecordingUnavailable), "{err}");
+    assert!(err.to_string().contains("may not listen"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -578,4 +575,63 @@ async fn the_recording_rate_is_checked_remembered_and_used_for_the_next_call() {
         .join("recording.wav");
     let spec = hound::WavReader::open(&wav).expect("wav").spec();
     assert_eq!((spec.sample_rate, spec.channels), (8_000, 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_shared_desk_each_call_is_uploaded_as_the_agent_who_recorded_it() {
+    let server = TestServer::start().await;
+    let admin = setup(&server).await;
+    server.user(&admin, "bob", "agent", &["sales"]).await;
+    server.user(&admin, "sue", "supervisor", &["sales"]).await;
+    let data = tempfile::tempdir().expect("tmp");
+    let session = Session::open(data.path(), 16_000).expect("open");
+    session
+        .sign_in(&server.url(), "alice", "password-123")
+        .await
+        .expect("sign in");
+    session
+        .start_call(request("sales", Consent::Granted), audio())
+        .await
+        .expect("call");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    session.end_call().expect("hang up");
+    session.sign_out().expect("sign out");
+
+    // bob at the same desk: alice's call waits for her, and says so.
+    session
+        .sign_in(&server.url(), "bob", "password-123")
+        .await
+        .expect("bob");
+    let report = session.upload_once(true).await.expect("pass");
+    assert_eq!((report.stored, report.failed), (0, 0));
+    let uploads = session.snapshot().expect("snapshot").uploads;
+    assert_eq!(uploads[0].waiting_for.as_deref(), Some("alice"));
+    assert_eq!(uploads[0].attempts, 0, "not even tried");
+    session.sign_out().expect("sign out");
+
+    // A supervisor takes no calls (the store accepts recordings from agents only).
+    session
+        .sign_in(&server.url(), "sue", "password-123")
+        .await
+        .expect("sue");
+    let err = session
+        .start_call(request("sales", Consent::Granted), audio())
+        .await
+        .expect_err("not an agent");
+    assert_eq!(
+        err.to_string(),
+        "only agents take calls here; you are signed in as a supervisor"
+    );
+    session.sign_out().expect("sign out");
+
+    session
+        .sign_in(&server.url(), "alice", "password-123")
+        .await
+        .expect("alice again");
+    assert_eq!(session.upload_once(true).await.expect("pass").stored, 1);
+    let (_, list) = admin
+        .call(Method::GET, "/api/v1/recordings?agent=alice", None)
+        .await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(list["items"][0]["agent"], "alice");
 }

@@ -22,9 +22,6 @@
   function sideWhy(reason) {
     return WHY[reason] ?? reason;
   }
-  function sideLabel(recorded) {
-    return recorded ? "Recording" : "Not recorded";
-  }
   function warningText(w) {
     return w === "receipt_without_customer" ? "This voice receipt will not include the customer's voice." : "Starting a new voice receipt for this order replaces the previous one. Continue?";
   }
@@ -35,16 +32,81 @@
     const ss = String(s % 60).padStart(2, "0");
     return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
   }
+  function storeBanner(store, time = (t) => new Date(t).toLocaleTimeString()) {
+    if (store.state === "offline") {
+      const since = store.since ? ` since ${time(store.since)}` : "";
+      return { kind: "offline", text: `Offline${since}: the central store cannot be reached. Calls are still recorded under the cached recording settings, and recordings wait on this computer until the store is back.` };
+    }
+    if (store.state === "session_expired") {
+      return { kind: "expired", text: "Your session has ended: sign in again. Recordings wait on this computer until you do." };
+    }
+    return null;
+  }
+  function uploadProgress(u) {
+    if (u.waiting_for) return { percent: 0, label: `Waiting for ${u.waiting_for} to sign in on this computer` };
+    switch (u.state) {
+      case "uploading": {
+        if (!u.total_bytes) return { percent: 0, label: "Uploading\u2026" };
+        const percent = Math.min(100, Math.floor(u.sent_bytes * 100 / u.total_bytes));
+        return { percent, label: `Uploading ${percent}% of ${formatBytes(u.total_bytes)}` };
+      }
+      case "uploaded":
+      case "deleted":
+        return { percent: 100, label: "In the store" };
+      case "failed":
+        return { percent: 0, label: "Refused by the store: needs a person" };
+      default:
+        return { percent: 0, label: u.attempts > 0 ? `Waiting to retry (attempt ${u.attempts + 1} next)` : "Waiting to upload" };
+    }
+  }
+  function formatBytes(n) {
+    if (n < 1024) return `${n} B`;
+    if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KiB`;
+    return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  }
+  var RATE_NOTES = {
+    8e3: "telephone quality, smallest files",
+    16e3: "wideband (recommended)",
+    48e3: "full band, largest files"
+  };
+  function rateLabel(rate) {
+    const khz = `${(rate / 1e3).toLocaleString("en", { maximumFractionDigits: 1 })} kHz`;
+    return RATE_NOTES[rate] ? `${khz} \xB7 ${RATE_NOTES[rate]}` : khz;
+  }
+  function dayRange(from, to) {
+    const out = {};
+    if (from) out.from = (/* @__PURE__ */ new Date(`${from}T00:00:00`)).toISOString();
+    if (to) out.to = (/* @__PURE__ */ new Date(`${to}T23:59:59.999`)).toISOString();
+    return out;
+  }
 
   // src/main.ts
   var tauri = window.__TAURI__;
   var invoke = tauri.core.invoke;
-  var PAUSE_WARNING_MS = Number(localStorage.getItem("pauseWarningMs") ?? 6e4);
+  var pauseWarningMs = () => Number(localStorage.getItem("pauseWarningMs") ?? 6e4);
   var snapshot = null;
+  var tab = "phone";
   var incoming = null;
   var message = null;
   var pausedSince = null;
   var card = null;
+  var search = null;
+  var app = () => document.getElementById("app");
+  function errorText(e) {
+    if (e && typeof e === "object" && "message" in e) return String(e.message);
+    return String(e);
+  }
+  async function act(work) {
+    try {
+      message = null;
+      return await work();
+    } catch (e) {
+      message = { kind: "alert", text: errorText(e) };
+      render();
+      return void 0;
+    }
+  }
+  var messageHtml = () => message ? `<p class="${message.kind}" role="alert">${esc(message.text)}</p>` : "";
   async function loadHistory(contact) {
     card = { contact, entries: null };
     render();
@@ -55,11 +117,11 @@
     }
     render();
   }
+  var playCell = (h) => h.playable ? `<button type="button" data-play="${esc(h.id)}">Play</button>` : `<span class="muted">${h.has_audio ? "not yours to hear" : "no audio"}</span>`;
   function contactCard() {
     if (!card) return "";
     const rows = (card.entries ?? []).map((h) => `<tr><td>${esc(new Date(h.started_at).toLocaleString())}</td><td>${esc(h.agent)}</td>
-    <td>${formatTimer(h.duration_ms)}</td><td>${h.receipts}</td>
-    <td>${h.playable ? `<button type="button" data-play="${esc(h.id)}">Play</button>` : '<span class="muted">not yours to hear</span>'}</td></tr>`).join("");
+    <td>${formatTimer(h.duration_ms)}</td><td>${h.receipts}</td><td>${playCell(h)}</td></tr>`).join("");
     return `<section class="card" id="contact-card"><h2>Contact card \xB7 ${esc(card.contact)}</h2>
     ${card.error ? `<p class="alert">${esc(card.error)}</p>` : ""}
     ${card.entries === null ? '<p class="muted">Loading the call history\u2026</p>' : rows ? `<table><thead><tr><th>Date</th><th>Agent</th><th>Duration</th><th>Receipts</th><th></th></tr></thead><tbody>${rows}</tbody></table>` : '<p class="muted">No earlier calls with this contact.</p>'}</section>`;
@@ -81,49 +143,83 @@
       render();
     }
   }
-  function wireCard() {
+  function wirePlay() {
     app().querySelectorAll("[data-play]").forEach((b) => b.addEventListener("click", () => play(b.dataset.play ?? "")));
   }
-  var app = () => document.getElementById("app");
-  function errorText(e) {
-    if (e && typeof e === "object" && "message" in e) return String(e.message);
-    return String(e);
-  }
-  async function act(work) {
+  async function runSearch(query, more = false) {
+    const previous = more ? search?.list?.items ?? [] : [];
+    search = { query, list: more ? search?.list ?? null : null };
+    render();
     try {
-      message = null;
-      return await work();
+      const list = await invoke("recordings", { query });
+      search = { query, list: { items: [...previous, ...list.items], next_cursor: list.next_cursor } };
     } catch (e) {
-      message = { kind: "alert", text: errorText(e) };
-      render();
-      return void 0;
+      search = { query, list: { items: previous, next_cursor: null }, error: errorText(e) };
     }
+    render();
+  }
+  function renderRecordings() {
+    const rows = (search?.list?.items ?? []).map((h) => `<tr><td>${esc(new Date(h.started_at).toLocaleString())}</td><td>${esc(h.project_id)}</td>
+    <td>${esc(h.agent)}</td><td>${esc(h.contact ?? "")}</td><td>${formatTimer(h.duration_ms)}</td><td>${h.receipts}</td>
+    <td>${esc(new Date(h.expires_at).toLocaleDateString())}</td><td>${playCell(h)}</td></tr>`).join("");
+    const list = !search ? "" : search.list === null ? '<p class="muted">Searching\u2026</p>' : rows ? `<table id="recordings"><thead><tr><th>Date</th><th>Project</th><th>Agent</th><th>Contact</th><th>Duration</th><th>Receipts</th><th>Kept until</th><th></th></tr></thead><tbody>${rows}</tbody></table>
+      ${search.list.next_cursor ? '<div class="actions"><button type="button" id="more">More</button></div>' : ""}` : '<p class="muted" id="recordings">No recordings match.</p>';
+    return `<h1>Recordings</h1>
+    <p class="muted">Calls in your projects that you may listen to, newest first.</p>
+    <form class="card filters" id="search">
+      <div class="field"><label for="f-agent">Agent</label><input id="f-agent" placeholder="user name"></div>
+      <div class="field"><label for="f-contact">Contact</label><input id="f-contact" placeholder="number or contact id"></div>
+      <div class="field"><label for="f-project">Project</label><input id="f-project" placeholder="project id"></div>
+      <div class="field"><label for="f-from">From</label><input id="f-from" type="date"></div>
+      <div class="field"><label for="f-to">To</label><input id="f-to" type="date"></div>
+      <button type="submit">Search</button>
+    </form>
+    ${search?.error ? `<p class="alert" role="alert">${esc(search.error)}</p>` : ""}
+    ${list}`;
+  }
+  function wireRecordings() {
+    document.getElementById("search")?.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const value = (id) => document.getElementById(id).value.trim();
+      const query = { ...dayRange(value("f-from"), value("f-to")), limit: 50 };
+      if (value("f-agent")) query.agent = value("f-agent");
+      if (value("f-contact")) query.contact = value("f-contact");
+      if (value("f-project")) query.project = value("f-project");
+      void runSearch(query);
+    });
+    document.getElementById("more")?.addEventListener("click", () => {
+      if (search?.list?.next_cursor) void runSearch({ ...search.query, cursor: search.list.next_cursor }, true);
+    });
   }
   function renderSignIn() {
-    const server = localStorage.getItem("server") ?? "http://127.0.0.1:8640";
+    const server = snapshot?.server ?? localStorage.getItem("server") ?? "http://127.0.0.1:8640";
     app().innerHTML = `
     <h1>Sign in</h1>
-    ${message ? `<p class="${message.kind}" role="alert">${esc(message.text)}</p>` : ""}
+    ${messageHtml()}
     <form class="card" id="signin">
       <div class="field"><label for="server">Server</label><input id="server" value="${esc(server)}" required></div>
       <div class="field"><label for="username">User name</label><input id="username" autocomplete="username" required></div>
       <div class="field"><label for="password">Password</label><input id="password" type="password" autocomplete="current-password" required></div>
       <button type="submit">Sign in</button>
-    </form>`;
+    </form>
+    ${snapshot && snapshot.uploads.some((u) => u.state === "queued" || u.state === "uploading" || u.state === "failed") ? `<p class="muted">${snapshot.uploads.length} recording(s) wait on this computer; they upload after you sign in.</p>` : ""}`;
     document.getElementById("signin")?.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const value = (id) => document.getElementById(id).value;
       localStorage.setItem("server", value("server"));
-      await act(() => invoke("sign_in", { server: value("server"), username: value("username"), password: value("password") }));
+      const user = await act(() => invoke("sign_in", { server: value("server"), username: value("username"), password: value("password") }));
+      if (user !== void 0) tab = "phone";
       await refresh();
     });
   }
+  function meter(label, level) {
+    return `<div class="meter" role="meter" aria-label="${esc(label)}" aria-valuemin="0" aria-valuemax="100" aria-valuenow="${Math.round(Math.min(1, level[1]) * 100)}"><div style="width:${Math.min(100, level[1] * 100).toFixed(0)}%"></div></div>`;
+  }
   function side(title, s, level) {
-    const meter = level ? `<div class="meter" aria-label="${esc(title)} level"><div style="width:${Math.min(100, level[1] * 100).toFixed(0)}%"></div></div>` : "";
     return `<div class="side ${s.recorded ? "on" : "off"}" data-side="${esc(title.toLowerCase())}">
     <div>${esc(title)}</div>
     <div class="state">${s.recorded ? "Recording" : "Not recorded"}</div>
-    <div class="why">${esc(sideWhy(s.reason))}</div>${meter}</div>`;
+    <div class="why">${esc(sideWhy(s.reason))}</div>${level ? meter(`${title} level`, level) : ""}</div>`;
   }
   function control(id, label, c, extra = "") {
     return `<div class="control">
@@ -134,7 +230,7 @@
     const paused = call.status.agent.reason === "paused";
     if (paused && pausedSince === null) pausedSince = Date.now();
     if (!paused) pausedSince = null;
-    const pauseTooLong = pausedSince !== null && Date.now() - pausedSince > PAUSE_WARNING_MS;
+    const pauseTooLong = pausedSince !== null && Date.now() - pausedSince > pauseWarningMs();
     const toggle = control("customer-on", "Record customer voice", call.controls.customer_on) + control("customer-off", "Stop recording customer voice", call.controls.customer_off);
     const pauseControl = paused ? control("resume", "Resume recording", call.controls.resume) : control("pause", "Pause recording", call.controls.pause);
     const inReceipt = call.controls.receipt_stop.enabled;
@@ -147,7 +243,7 @@
     );
     const takes = call.takes.map((t) => `<tr><td>${esc(t.order_id)}</td><td>${t.seq}</td><td>${formatTimer(t.from_ms)}</td>
     <td>${t.to_ms === null ? "recording\u2026" : formatTimer(t.to_ms)}</td><td>${t.customer ? "agent and customer" : "agent only"}</td><td>${esc(t.status)}</td></tr>`).join("");
-    app().innerHTML = `
+    return `
     <section class="card">
       <div class="bar">
         <strong id="contact">${esc(call.request.contact ?? "unknown contact")}</strong>
@@ -158,8 +254,8 @@
         ${call.policy_source === "cache" ? '<span class="badge">offline: cached recording settings</span>' : ""}
       </div>
     </section>
-    ${message ? `<p class="${message.kind}" role="alert">${esc(message.text)}</p>` : ""}
-    ${pauseTooLong ? `<p class="warning" role="alert" id="pause-warning">Recording has been paused for over ${Math.round(PAUSE_WARNING_MS / 1e3)} seconds. Resume when the sensitive part is over.</p>` : ""}
+    ${messageHtml()}
+    ${pauseTooLong ? `<p class="warning" role="alert" id="pause-warning">Recording has been paused for over ${Math.round(pauseWarningMs() / 1e3)} seconds. Resume when the sensitive part is over.</p>` : ""}
     <div class="sides">
       ${side("Agent", call.status.agent, call.mic_level)}
       ${side("Customer", call.status.customer, call.call_level)}
@@ -170,7 +266,8 @@
     ${takes ? `<h2>Voice receipts</h2><table><thead><tr><th>Order</th><th>Take</th><th>From</th><th>To</th><th>Voices</th><th>Status</th></tr></thead><tbody>${takes}</tbody></table>` : ""}
     <div class="actions" style="margin-top:1.2rem"><button type="button" class="danger" id="hang-up">Hang up</button></div>
     ${contactCard()}`;
-    wireCard();
+  }
+  function wireCall(call) {
     if (call.request.contact && card?.contact !== call.request.contact) void loadHistory(call.request.contact);
     const on = (id, intent) => document.getElementById(id)?.addEventListener("click", () => sendIntent(intent));
     on("customer-on", { intent: "customer_on" });
@@ -193,6 +290,85 @@
       await refresh();
     });
   }
+  async function sendIntent(intent) {
+    const answer = await act(() => invoke("intent", { intent }));
+    if (answer && !answer.accepted) message = { kind: "alert", text: answer.message ?? "Refused." };
+    await refresh();
+  }
+  function renderReady(s) {
+    const agent = s.role === null || s.role === "agent";
+    return `
+    <h1>${agent ? "Ready" : "Contact cards"} <span class="muted">\xB7 ${esc(s.user ?? "")}</span></h1>
+    ${messageHtml()}
+    ${agent ? "" : `<p class="muted" id="no-calls">Only agents take calls; as a ${esc(s.role)} you look up contacts here and listen in Recordings.</p>`}
+    <form class="card" id="dial"${agent ? "" : " hidden"}>
+      <div class="field"><label for="number">Number or contact</label><input id="number" required></div>
+      <div class="field"><label for="project">Project</label><input id="project" value="${esc(localStorage.getItem("project") ?? "")}" required></div>
+      <button type="submit">Call</button>
+    </form>
+    <form class="card" id="lookup">
+      <div class="field"><label for="lookup-contact">Contact card</label><input id="lookup-contact" placeholder="number or contact id"></div>
+      <button type="submit">Show call history</button>
+    </form>
+    ${contactCard()}`;
+  }
+  function wireReady() {
+    document.getElementById("lookup")?.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const contact = document.getElementById("lookup-contact").value.trim();
+      if (contact) void loadHistory(contact);
+    });
+    document.getElementById("dial")?.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const value = (id) => document.getElementById(id).value.trim();
+      localStorage.setItem("project", value("project"));
+      await act(() => invoke("start_call", { request: { project: value("project"), contact: value("number"), direction: "outbound", consent: "not_asked" } }));
+      await refresh();
+    });
+  }
+  function ringHtml() {
+    if (!incoming) return "";
+    return `<section class="ring" role="alert" id="ring"><strong>Incoming call</strong> from ${esc(incoming.contact ?? "unknown")} \xB7 ${esc(incoming.project)}
+    ${incoming.consent === "declined" ? '<span class="badge declined">declined recording</span>' : ""}
+    <div class="actions" style="margin-top:.6rem"><button type="button" id="accept">Accept</button> <button type="button" class="danger" id="reject">Reject</button></div></section>`;
+  }
+  function wireRing() {
+    document.getElementById("accept")?.addEventListener("click", async () => {
+      const call = incoming;
+      incoming = null;
+      tab = "phone";
+      await act(() => invoke("accept_call", { call }));
+      await refresh();
+    });
+    document.getElementById("reject")?.addEventListener("click", () => {
+      incoming = null;
+      render();
+    });
+  }
+  function progressHtml(u) {
+    const p = uploadProgress(u);
+    return `<progress max="100" value="${p.percent}" aria-label="upload of ${esc(u.call_id)}"></progress> <span class="progress-label">${esc(p.label)}</span>`;
+  }
+  function renderUploads(s) {
+    const rows = s.uploads.map((u) => `<tr data-upload="${esc(u.call_id)}"><td title="${esc(u.call_id)}">${esc(u.call_id.slice(0, 8))}\u2026</td>
+    <td class="progress">${progressHtml(u)}</td><td>${u.attempts}</td><td>${esc(u.last_error ?? "")}</td>
+    <td>${u.state === "failed" || u.state === "queued" && u.attempts > 0 ? `<button type="button" data-retry="${esc(u.call_id)}">Retry</button>` : ""}</td></tr>`).join("");
+    return `<h1>Uploads</h1>
+    ${messageHtml()}
+    <p class="muted">Every recording stays on this computer until the central store confirms it (or it expires).</p>
+    ${rows ? `<table id="uploads"><thead><tr><th>Call</th><th>Progress</th><th>Attempts</th><th>Last error</th><th></th></tr></thead><tbody>${rows}</tbody></table>
+      <div class="actions" style="margin-top:.6rem"><button type="button" id="retry">Upload now</button></div>` : '<p class="muted" id="uploads">Every recording is in the store.</p>'}`;
+  }
+  function wireUploads() {
+    document.getElementById("retry")?.addEventListener("click", async () => {
+      await act(() => invoke("upload_now"));
+      await refresh();
+    });
+    app().querySelectorAll("[data-retry]").forEach((b) => b.addEventListener("click", async () => {
+      await act(() => invoke("retry_upload", { callId: b.dataset.retry }));
+      await refresh();
+    }));
+  }
   var devices = null;
   async function fillDevices() {
     if (devices === null) {
@@ -212,82 +388,120 @@
         const mic = document.getElementById("mic-device").value;
         const call = document.getElementById("call-device").value;
         await act(() => invoke("set_devices", { mic: mic || null, call: call || null }));
+        if (snapshot?.device_test) await act(() => invoke("test_devices", { on: true }));
       });
     }
   }
-  async function sendIntent(intent) {
-    const answer = await act(() => invoke("intent", { intent }));
-    if (answer && !answer.accepted) message = { kind: "alert", text: answer.message ?? "Refused." };
-    await refresh();
+  function deviceLevel(id, title, d) {
+    return `<div class="device-level" id="${id}"><strong>${esc(title)}</strong> <span class="muted">${esc(d.device ?? "")}</span>
+    ${d.error ? `<p class="alert">${esc(d.error)}</p>` : meter(`${title} test level`, d.level)}</div>`;
   }
-  function renderIdle(s) {
-    const ring = incoming ? `<section class="ring" role="alert" id="ring"><strong>Incoming call</strong> from ${esc(incoming.contact ?? "unknown")} \xB7 ${esc(incoming.project)}
-      ${incoming.consent === "declined" ? '<span class="badge declined">declined recording</span>' : ""}
-      <div class="actions" style="margin-top:.6rem"><button type="button" id="accept">Accept</button> <button type="button" class="danger" id="reject">Reject</button></div></section>` : "";
-    const uploads = s.uploads.map((u) => `<tr><td>${esc(u.call_id)}</td><td>${esc(u.state)}</td><td>${u.attempts}</td><td>${esc(u.last_error ?? "")}</td></tr>`).join("");
-    app().innerHTML = `
-    <h1>Ready <span class="muted">\xB7 ${esc(s.user ?? "")}</span></h1>
-    ${ring}
-    ${message ? `<p class="${message.kind}" role="alert">${esc(message.text)}</p>` : ""}
-    <form class="card" id="dial">
-      <div class="field"><label for="number">Number or contact</label><input id="number" required></div>
-      <div class="field"><label for="project">Project</label><input id="project" value="${esc(localStorage.getItem("project") ?? "")}" required></div>
-      <button type="submit">Call</button>
-    </form>
-    <form class="card" id="lookup">
-      <div class="field"><label for="lookup-contact">Contact card</label><input id="lookup-contact" placeholder="number or contact id"></div>
-      <button type="submit">Show call history</button>
-    </form>
-    ${contactCard()}
-    <details class="card" id="settings"><summary>Audio devices</summary>
+  function renderSettings(s) {
+    const inCall = s.call !== null;
+    const test = s.device_test;
+    const notInCall = inCall ? '<p class="reason">Not during a call: the call is using the devices.</p>' : "";
+    return `<h1>Settings</h1>
+    ${messageHtml()}
+    <section class="card" id="settings">
+      <h2>Audio devices</h2>
       <div class="field"><label for="mic-device">Microphone</label><select id="mic-device"></select></div>
       <div class="field"><label for="call-device">Call audio (e.g. the monitor of the headset output)</label><select id="call-device"></select></div>
       <p class="muted">Used from the next call on.</p>
-    </details>
-    <h2>Uploads</h2>
-    ${uploads ? `<table id="uploads"><thead><tr><th>Call</th><th>State</th><th>Attempts</th><th>Last error</th></tr></thead><tbody>${uploads}</tbody></table>
-      <div class="actions" style="margin-top:.6rem"><button type="button" id="retry">Upload now</button></div>` : '<p class="muted" id="uploads">Every recording is in the store.</p>'}`;
-    wireCard();
+      <div class="actions">${test ? '<button type="button" id="test-stop">Stop the test</button>' : `<button type="button" id="test-start"${inCall ? " disabled" : ""}>Test devices</button>`}</div>
+      ${notInCall}
+      ${test ? `<div id="device-test"><p class="muted">Speak into the microphone and play something through the call audio: each bar should move. Nothing is recorded.</p>
+        ${deviceLevel("test-mic", "Microphone", test.mic)}${deviceLevel("test-call", "Call audio", test.call)}</div>` : ""}
+    </section>
+    <section class="card">
+      <h2>Recording</h2>
+      <div class="field"><label for="rate">Recording rate</label><select id="rate">${s.rates.map((r) => `<option value="${r}"${r === s.rate ? " selected" : ""}>${esc(rateLabel(r))}</option>`).join("")}</select></div>
+      <p class="muted">Used from the next call on.</p>
+      <div class="field"><label for="pause-warning-s">Remind me to resume after a pause of (seconds)</label><input id="pause-warning-s" type="number" min="10" max="3600" value="${Math.round(pauseWarningMs() / 1e3)}"></div>
+    </section>
+    <section class="card">
+      <h2>Central store</h2>
+      <p>Signed in as <strong id="whoami">${esc(s.user ?? "")}</strong> (${esc(s.role ?? "")}) at <code id="server-address">${esc(s.server ?? "")}</code>.</p>
+      <button type="button" id="sign-out"${inCall ? " disabled" : ""}>Sign out</button>
+      ${inCall ? '<p class="reason">Not during a call.</p>' : '<p class="muted">To use another store, sign out and sign in there. Recordings waiting for this store must upload first.</p>'}
+    </section>`;
+  }
+  function wireSettings() {
     void fillDevices();
-    document.getElementById("lookup")?.addEventListener("submit", (ev) => {
-      ev.preventDefault();
-      const contact = document.getElementById("lookup-contact").value.trim();
-      if (contact) void loadHistory(contact);
-    });
-    document.getElementById("dial")?.addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      const value = (id) => document.getElementById(id).value.trim();
-      localStorage.setItem("project", value("project"));
-      await act(() => invoke("start_call", { request: { project: value("project"), contact: value("number"), direction: "outbound", consent: "not_asked" } }));
+    document.getElementById("test-start")?.addEventListener("click", async () => {
+      await act(() => invoke("test_devices", { on: true }));
       await refresh();
     });
-    document.getElementById("accept")?.addEventListener("click", async () => {
-      const call = incoming;
-      incoming = null;
-      await act(() => invoke("accept_call", { call }));
+    document.getElementById("test-stop")?.addEventListener("click", async () => {
+      await act(() => invoke("test_devices", { on: false }));
       await refresh();
     });
-    document.getElementById("reject")?.addEventListener("click", () => {
-      incoming = null;
-      render();
-    });
-    document.getElementById("retry")?.addEventListener("click", async () => {
-      await act(() => invoke("upload_now"));
+    document.getElementById("rate")?.addEventListener("change", async (ev) => {
+      await act(() => invoke("set_rate", { rate: Number(ev.target.value) }));
       await refresh();
     });
+    document.getElementById("pause-warning-s")?.addEventListener("change", (ev) => {
+      const seconds = Number(ev.target.value);
+      if (!Number.isFinite(seconds) || seconds < 10 || seconds > 3600) {
+        message = { kind: "alert", text: "The pause reminder takes 10 to 3600 seconds." };
+        render();
+        return;
+      }
+      localStorage.setItem("pauseWarningMs", String(seconds * 1e3));
+    });
+    document.getElementById("sign-out")?.addEventListener("click", async () => {
+      await act(() => invoke("sign_out"));
+      card = null;
+      search = null;
+      await refresh();
+    });
+  }
+  function tabs(s) {
+    const waiting = s.uploads.filter((u) => u.state !== "deleted" && u.state !== "uploaded").length;
+    const list = [["phone", s.call ? "Call" : "Phone"]];
+    if (s.role === "supervisor" || s.role === "admin") list.push(["recordings", "Recordings"]);
+    list.push(["uploads", waiting ? `Uploads (${waiting})` : "Uploads"], ["settings", "Settings"]);
+    return list;
+  }
+  function frame(s, body) {
+    const banner = storeBanner(s.store);
+    const bannerHtml = !banner ? "" : banner.kind === "offline" ? `<p class="warning" role="status" id="offline-banner">${esc(banner.text)}${s.store.message ? `<br><span class="muted">${esc(s.store.message)}</span>` : ""}</p>` : `<p class="alert" role="alert" id="expired-banner">${esc(banner.text)} <button type="button" id="sign-in-again">Sign in again</button></p>`;
+    const nav = tabs(s).map(([t, label]) => `<button type="button" class="tab" data-tab="${t}"${t === tab ? ' aria-current="page"' : ""}>${esc(label)}</button>`).join("");
+    return `<nav class="tabs" aria-label="Views">${nav}<span class="who muted">${esc(s.user ?? "")} \xB7 ${esc(s.server ?? "")}</span></nav>
+    ${bannerHtml}${ringHtml()}${body}`;
   }
   function render() {
     const focused = document.activeElement?.id;
     const typed = /* @__PURE__ */ new Map();
-    app().querySelectorAll("input").forEach((i) => {
+    app().querySelectorAll("input, select").forEach((i) => {
       if (i.id) typed.set(i.id, i.value);
     });
-    if (!snapshot?.user) renderSignIn();
-    else if (snapshot.call) renderCall(snapshot.call);
-    else renderIdle(snapshot);
-    app().querySelectorAll("input").forEach((i) => {
+    const s = snapshot;
+    if (!s?.user) {
+      renderSignIn();
+    } else {
+      if (tab === "recordings" && !tabs(s).some(([t]) => t === "recordings")) tab = "phone";
+      const body = tab === "recordings" ? renderRecordings() : tab === "uploads" ? renderUploads(s) : tab === "settings" ? renderSettings(s) : s.call ? renderCall(s.call) : renderReady(s);
+      app().innerHTML = frame(s, body);
+      app().querySelectorAll("[data-tab]").forEach((b) => b.addEventListener("click", () => {
+        tab = b.dataset.tab;
+        message = null;
+        render();
+      }));
+      document.getElementById("sign-in-again")?.addEventListener("click", async () => {
+        await act(() => invoke("sign_out"));
+        await refresh();
+      });
+      wireRing();
+      wirePlay();
+      if (tab === "recordings") wireRecordings();
+      else if (tab === "uploads") wireUploads();
+      else if (tab === "settings") wireSettings();
+      else if (s.call) wireCall(s.call);
+      else wireReady();
+    }
+    app().querySelectorAll("input, select").forEach((i) => {
       const value = typed.get(i.id);
-      if (value !== void 0 && !i.disabled) i.value = value;
+      if (value !== void 0 && !i.disabled && !(i instanceof HTMLSelectElement && i.options.length === 0)) i.value = value;
     });
     if (focused) document.getElementById(focused)?.focus();
   }
@@ -299,22 +513,40 @@
   function structure(s) {
     if (!s) return "";
     const call = s.call ? { ...s.call, elapsed_ms: 0, mic_level: [0, 0], call_level: [0, 0] } : null;
-    return JSON.stringify({ ...s, call });
+    const quiet = (d) => ({ ...d, level: [0, 0] });
+    const device_test = s.device_test ? { mic: quiet(s.device_test.mic), call: quiet(s.device_test.call) } : null;
+    const uploads = s.uploads.map((u) => ({ ...u, sent_bytes: 0 }));
+    return JSON.stringify({ ...s, call, device_test, uploads });
   }
-  function patchLive(call) {
-    const timer = document.getElementById("timer");
-    if (timer) timer.textContent = formatTimer(call.elapsed_ms);
-    const meters = [["agent", call.mic_level], ["customer", call.call_level]];
-    for (const [side2, level] of meters) {
-      const bar = document.querySelector(`[data-side="${side2}"] .meter > div`);
-      if (bar) bar.style.width = `${Math.min(100, level[1] * 100).toFixed(0)}%`;
+  function setMeter(selector, level) {
+    const bar = document.querySelector(selector);
+    if (!bar) return;
+    const percent = Math.min(100, level[1] * 100);
+    bar.firstElementChild?.style.setProperty("width", `${percent.toFixed(0)}%`);
+    bar.setAttribute("aria-valuenow", percent.toFixed(0));
+  }
+  function patchLive(s) {
+    if (s.call) {
+      const timer = document.getElementById("timer");
+      if (timer) timer.textContent = formatTimer(s.call.elapsed_ms);
+      setMeter('[data-side="agent"] .meter', s.call.mic_level);
+      setMeter('[data-side="customer"] .meter', s.call.call_level);
+      if (pausedSince !== null && Date.now() - pausedSince > pauseWarningMs() && !document.getElementById("pause-warning")) render();
     }
-    if (pausedSince !== null && Date.now() - pausedSince > PAUSE_WARNING_MS && !document.getElementById("pause-warning")) render();
+    if (s.device_test) {
+      setMeter("#test-mic .meter", s.device_test.mic.level);
+      setMeter("#test-call .meter", s.device_test.call.level);
+    }
+    for (const u of s.uploads) {
+      const cell = document.querySelector(`[data-upload="${CSS.escape(u.call_id)}"] .progress`);
+      if (cell) cell.innerHTML = progressHtml(u);
+    }
   }
   tauri.event.listen("snapshot", (e) => {
     const same = structure(e.payload) === structure(snapshot) && message === null;
+    if (e.payload.call && !snapshot?.call) tab = "phone";
     snapshot = e.payload;
-    if (same && snapshot.call) patchLive(snapshot.call);
+    if (same) patchLive(snapshot);
     else render();
   });
   tauri.event.listen("incoming_call", (e) => {

@@ -1,5 +1,5 @@
 // Words the agent reads. Pure functions: unit-tested without a window.
-import type { SideReason, Warning } from "./types";
+import type { SideReason, StoreView, UploadView, Warning } from "./types";
 
 export function esc(v: unknown): string {
   return String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c);
@@ -41,4 +41,64 @@ export function formatTimer(ms: number): string {
   const mm = String(Math.floor((s % 3600) / 60)).padStart(2, "0");
   const ss = String(s % 60).padStart(2, "0");
   return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+/// The banner over every view when the store is out of reach or the session has ended;
+/// `null` while all is well. `time` formats the outage's start (injected for tests).
+export function storeBanner(store: StoreView, time: (iso: string) => string = (t) => new Date(t).toLocaleTimeString()):
+  { kind: "offline" | "expired"; text: string } | null {
+  if (store.state === "offline") {
+    const since = store.since ? ` since ${time(store.since)}` : "";
+    return { kind: "offline", text: `Offline${since}: the central store cannot be reached. Calls are still recorded under the cached recording settings, and recordings wait on this computer until the store is back.` };
+  }
+  if (store.state === "session_expired") {
+    return { kind: "expired", text: "Your session has ended: sign in again. Recordings wait on this computer until you do." };
+  }
+  return null;
+}
+
+/// An upload's bar: how full, and what it says.
+export function uploadProgress(u: UploadView): { percent: number; label: string } {
+  if (u.waiting_for) return { percent: 0, label: `Waiting for ${u.waiting_for} to sign in on this computer` };
+  switch (u.state) {
+    case "uploading": {
+      if (!u.total_bytes) return { percent: 0, label: "Uploading…" };
+      const percent = Math.min(100, Math.floor((u.sent_bytes * 100) / u.total_bytes));
+      return { percent, label: `Uploading ${percent}% of ${formatBytes(u.total_bytes)}` };
+    }
+    case "uploaded":
+    case "deleted":
+      return { percent: 100, label: "In the store" };
+    case "failed":
+      return { percent: 0, label: "Refused by the store: needs a person" };
+    default:
+      return { percent: 0, label: u.attempts > 0 ? `Waiting to retry (attempt ${u.attempts + 1} next)` : "Waiting to upload" };
+  }
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+const RATE_NOTES: Record<number, string> = {
+  8000: "telephone quality, smallest files",
+  16000: "wideband (recommended)",
+  48000: "full band, largest files",
+};
+
+/// A recording rate (one of those the engine offers) in words.
+export function rateLabel(rate: number): string {
+  const khz = `${(rate / 1000).toLocaleString("en", { maximumFractionDigits: 1 })} kHz`;
+  return RATE_NOTES[rate] ? `${khz} · ${RATE_NOTES[rate]}` : khz;
+}
+
+/// A date-picker day range (`YYYY-MM-DD`, the agent's own time zone) as the store's
+/// RFC 3339 bounds: from the first millisecond of `from` to the last of `to`.
+export function dayRange(from: string, to: string): { from?: string; to?: string } {
+  const out: { from?: string; to?: string } = {};
+  if (from) out.from = new Date(`${from}T00:00:00`).toISOString();
+  if (to) out.to = new Date(`${to}T23:59:59.999`).toISOString();
+  return out;
 }

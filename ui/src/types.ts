@@ -21,8 +21,20 @@ export interface CallView {
   status: { agent: SideStatus; customer: SideStatus; third_parties: SideStatus };
   controls: Controls; mic_level: [number, number]; call_level: [number, number]; takes: Take[]; replaces: string[];
 }
-export interface UploadView { call_id: string; state: string; attempts: number; last_error: string | null }
-export interface Snapshot { user: string | null; server: string | null; call: CallView | null; uploads: UploadView[] }
+export interface UploadView {
+  call_id: string; state: "queued" | "uploading" | "uploaded" | "deleted" | "failed"; attempts: number; last_error: string | null; waiting_for: string | null;
+  sent_bytes: number; total_bytes: number | null;
+}
+export type StoreState = "unknown" | "online" | "offline" | "session_expired";
+export interface StoreView { state: StoreState; since: string | null; message: string | null }
+export interface DeviceLevel { device: string | null; level: [number, number]; error: string | null }
+export interface DeviceTestView { mic: DeviceLevel; call: DeviceLevel }
+export interface Snapshot {
+  user: string | null; role: "agent" | "supervisor" | "admin" | null; server: string | null; store: StoreView; rate: number; rates: number[];
+  device_test: DeviceTestView | null; call: CallView | null; uploads: UploadView[];
+}
+export interface RecordingQuery { project?: string; agent?: string; contact?: string; from?: string; to?: string; limit?: number; cursor?: string }
+export interface RecordingList { items: HistoryEntry[]; next_cursor: string | null }
 export interface IncomingCall { id: string; agent_id: string; contact: string | null; project: string; direction: "inbound" | "outbound"; consent: "granted" | "declined" | "not_asked"; offered_at: string }
 export interface IntentAnswer { accepted: boolean; reason: Reason | null; message: string | null }
 export type Intent =

@@ -1,7 +1,7 @@
 // Unit tests of the window's wording logic (built from src/text.ts by `npm test`).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { esc, sideWhy, warningText, formatTimer } from "../.test/text.mjs";
+import { esc, sideWhy, warningText, formatTimer, storeBanner, uploadProgress, dayRange, formatBytes, rateLabel } from "../.test/text.mjs";
 
 test("escapes everything the engine or the agent typed", () => {
   assert.equal(esc(`<img src=x onerror="alert(1)">&'`), "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;&#39;");
@@ -28,4 +28,45 @@ test("the call timer reads like a clock", () => {
   assert.equal(formatTimer(0), "00:00");
   assert.equal(formatTimer(61_999), "01:01");
   assert.equal(formatTimer(3_600_000 + 5_000), "1:00:05");
+});
+
+test("the banner says offline since when, and what still works; nothing while online", () => {
+  const at = (t) => `at ${t.slice(11, 16)}`;
+  assert.equal(storeBanner({ state: "online", since: null, message: null }, at), null);
+  assert.equal(storeBanner({ state: "unknown", since: null, message: null }, at), null);
+  const off = storeBanner({ state: "offline", since: "2026-11-29T09:15:00Z", message: "connection refused" }, at);
+  assert.equal(off.kind, "offline");
+  assert.match(off.text, /^Offline since at 09:15: /);
+  assert.match(off.text, /still recorded under the cached recording settings/);
+  const expired = storeBanner({ state: "session_expired", since: null, message: null }, at);
+  assert.equal(expired.kind, "expired");
+  assert.match(expired.text, /sign in again/);
+});
+
+test("an upload's bar fills with the bytes the store holds", () => {
+  const u = (state, sent, total, attempts = 1, waiting_for = null) => uploadProgress({ call_id: "c", state, attempts, last_error: null, waiting_for, sent_bytes: sent, total_bytes: total });
+  assert.equal(u("queued", 0, null, 0, "alice").label, "Waiting for alice to sign in on this computer");
+  assert.deepEqual(u("uploading", 512 * 1024, 2 * 1024 * 1024), { percent: 25, label: "Uploading 25% of 2.0 MiB" });
+  assert.deepEqual(u("uploading", 0, null), { percent: 0, label: "Uploading…" });
+  assert.equal(u("uploading", 5, 4).percent, 100, "never past full");
+  assert.equal(u("uploaded", 0, null).percent, 100);
+  assert.equal(u("queued", 0, null, 0).label, "Waiting to upload");
+  assert.equal(u("queued", 0, null, 2).label, "Waiting to retry (attempt 3 next)");
+  assert.match(u("failed", 0, null).label, /needs a person/);
+  assert.equal(formatBytes(1000), "1000 B");
+  assert.equal(formatBytes(2048), "2 KiB");
+});
+
+test("a day range covers both days whole, in the agent's time zone", () => {
+  const r = dayRange("2026-11-01", "2026-11-02");
+  assert.equal(new Date(r.from).getTime(), new Date(2026, 10, 1, 0, 0, 0, 0).getTime());
+  assert.equal(new Date(r.to).getTime(), new Date(2026, 10, 2, 23, 59, 59, 999).getTime());
+  assert.deepEqual(dayRange("", ""), {});
+  assert.deepEqual(Object.keys(dayRange("", "2026-11-02")), ["to"]);
+});
+
+test("recording rates read in kHz, with a word on the common ones", () => {
+  assert.equal(rateLabel(16000), "16 kHz · wideband (recommended)");
+  assert.equal(rateLabel(44100), "44.1 kHz");
+  assert.equal(rateLabel(8000), "8 kHz · telephone quality, smallest files");
 });

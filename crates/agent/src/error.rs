@@ -17,6 +17,12 @@ pub enum AgentError {
         /// The project.
         project: String,
     },
+    /// Only agents take recorded calls (the store accepts recordings from agents only).
+    #[error("only agents take calls here; you are signed in as a {role}")]
+    NotAnAgent {
+        /// The user's role.
+        role: String,
+    },
     /// A call is already in progress.
     #[error("a call is already in progress; end it first")]
     CallInProgress,
@@ -41,6 +47,12 @@ pub enum AgentError {
         /// How many.
         count: usize,
     },
+    /// The store has no recording by that id that this user may hear (POLICY.md 8: the
+    /// store does not say which).
+    #[error(
+        "this recording cannot be played: it does not exist, it has expired, or you may not listen to it"
+    )]
+    RecordingUnavailable,
     /// The store refused or could not be reached.
     #[error(transparent)]
     Store(#[from] callrec_uploader::UploadError),
@@ -53,16 +65,19 @@ pub enum AgentError {
 }
 
 impl AgentError {
-    /// A stable machine name for the UI: `not_signed_in`, `no_policy`, `call_in_progress`,
-    /// `no_call`, `invalid_rate`, `pending_for_other_server`, `store`, `recorder`, `outbox`.
+    /// A stable machine name for the UI: `not_signed_in`, `no_policy`, `not_an_agent`, `call_in_progress`,
+    /// `no_call`, `invalid_rate`, `pending_for_other_server`,
+    /// `recording_unavailable`, `store`, `recorder`, `outbox`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::NotSignedIn => "not_signed_in",
             Self::NoPolicy { .. } => "no_policy",
+            Self::NotAnAgent { .. } => "not_an_agent",
             Self::CallInProgress => "call_in_progress",
             Self::NoCall => "no_call",
             Self::InvalidRate { .. } => "invalid_rate",
             Self::PendingForOtherServer { .. } => "pending_for_other_server",
+            Self::RecordingUnavailable => "recording_unavailable",
             Self::Store(_) => "store",
             Self::Recorder(_) => "recorder",
             Self::Outbox(_) => "outbox",

@@ -147,6 +147,9 @@ pub struct UploadView {
     pub attempts: u32,
     /// Why the last attempt failed.
     pub last_error: Option<String>,
+    /// The agent who recorded it, when another user is signed in now: it waits for them
+    /// (a recording is uploaded under its own agent's session only).
+    pub waiting_for: Option<String>,
     /// Bytes the store holds, while uploading.
     pub sent_bytes: u64,
     /// Bytes of the whole call, once an upload has begun.
@@ -166,6 +169,8 @@ pub struct Snapshot {
     pub store: StoreView,
     /// The recording rate of the next call (Hz).
     pub rate: u32,
+    /// The rates the agent may choose from ([`RATES`]).
+    pub rates: &'static [u32],
     /// The device test, while it runs.
     pub device_test: Option<DeviceTestView>,
     /// The call in progress.
@@ -198,6 +203,8 @@ pub struct Session {
     /// Upload progress of the calls being uploaded: (bytes the store holds, total).
     progress: Mutex<HashMap<Uuid, (u64, u64)>>,
     device_test: Mutex<Option<DeviceTest>>,
+    /// Who recorded each queued call (read once from its sidecar).
+    owners: Mutex<HashMap<Uuid, String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -228,6 +235,7 @@ impl Session {
             store: Mutex::new(StoreView::default()),
             progress: Mutex::new(HashMap::new()),
             device_test: Mutex::new(None),
+            owners: Mutex::new(HashMap::new()),
         };
         session.recover_interrupted()?;
         Ok(session)
@@ -413,6 +421,12 @@ impl Session {
         if lock(&self.call).is_some() {
             return Err(AgentError::CallInProgress);
         }
+        self.client()?;
+        if let Some(role) = lock(&self.outbox).setting(ROLE)?
+            && role != "agent"
+        {
+            return Err(AgentError::NotAnAgent { role });
+        }
         // A device test would hold the devices the call needs.
         drop(lock(&self.device_test).take());
         let (policy, policy_source) = self.policy(&request.project).await?;
@@ -526,7 +540,12 @@ impl Session {
     /// A recording's audio, for the window's player.
     pub async fn recording_audio(&self, id: Uuid) -> Result<Vec<u8>> {
         let client = self.client()?;
-        Ok(self.seen(client.recording_audio(&id).await)?)
+        match self.seen(client.recording_audio(&id).await) {
+            Err(UploadError::Refused { code, .. }) if code == "not_found" => {
+                Err(AgentError::RecordingUnavailable)
+            }
+            other => Ok(other?),
+        }
     }
 
     /// Applies an agent's action now. A refusal (with its reason) is an answer, not an error.
@@ -569,8 +588,14 @@ impl Session {
         } else {
             now
         };
+        let user = lock(&self.outbox).setting(USER)?.unwrap_or_default();
         let due = lock(&self.outbox).due(horizon)?;
-        for entry in due {
+        // Another agent's calls (a shared desk) wait for that agent: the store files a
+        // recording under whoever uploads it.
+        for entry in due
+            .into_iter()
+            .filter(|e| self.owner_other_than(e, &user).is_none())
+        {
             let entry =
                 lock(&self.outbox).start_attempt(entry.call_id, OffsetDateTime::now_utc())?;
             let id = entry.call_id;
@@ -603,12 +628,35 @@ impl Session {
         Ok(report)
     }
 
+    /// Puts one recording back in line now (a failed one, once what the store refused is
+    /// fixed, or a queued one waiting for its backoff); the next upload pass takes it.
+    pub fn retry_upload(&self, call_id: Uuid) -> Result<()> {
+        lock(&self.outbox).retry(call_id, OffsetDateTime::now_utc())?;
+        Ok(())
+    }
+
+    /// The agent who recorded a queued call, if that is someone other than `user` (calls
+    /// recorded outside a session, with no agent, belong to whoever uploads them).
+    fn owner_other_than(&self, entry: &callrec_outbox::Entry, user: &str) -> Option<String> {
+        let mut owners = lock(&self.owners);
+        let agent = match owners.entry(entry.call_id) {
+            std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                let json = std::fs::read(entry.dir.join(callrec_recorder::SIDECAR)).ok()?;
+                let sidecar: Sidecar = serde_json::from_slice(&json).ok()?;
+                slot.insert(sidecar.info.agent)
+            }
+        };
+        (!agent.is_empty() && agent != user).then(|| agent.clone())
+    }
+
     /// Everything the window shows, now.
     pub fn snapshot(&self) -> Result<Snapshot> {
         let call = lock(&self.call).as_ref().map(view);
         let device_test = lock(&self.device_test).as_ref().map(DeviceTest::view);
         let progress = lock(&self.progress).clone();
         let outbox = lock(&self.outbox);
+        let user = outbox.setting(USER)?.unwrap_or_default();
         let uploads = outbox
             .list()?
             .into_iter()
@@ -617,7 +665,13 @@ impl Session {
                 let (sent_bytes, total_bytes) = progress
                     .get(&e.call_id)
                     .map_or((0, None), |&(sent, total)| (sent, Some(total)));
+                let waiting_for = e
+                    .state
+                    .is_pending()
+                    .then(|| self.owner_other_than(&e, &user))
+                    .flatten();
                 UploadView {
+                    waiting_for,
                     call_id: e.call_id,
                     state: e.state.as_str().to_owned(),
                     attempts: e.attempts,
@@ -633,6 +687,7 @@ impl Session {
             server: outbox.setting(SERVER)?,
             store: lock(&self.store).clone(),
             rate: self.rate(),
+            rates: &RATES,
             device_test,
             call,
             uploads,

@@ -56,6 +56,18 @@ impl Outbox {
         )
     }
 
+    /// A person asks to try a `failed` (or waiting) entry again now, e.g. once an admin has
+    /// fixed what the store refused: back to `queued`, due at `now`, its last error kept.
+    pub fn retry(&self, call_id: Uuid, now: OffsetDateTime) -> Result<Entry> {
+        self.step(
+            call_id,
+            "retry",
+            &[State::Failed, State::Queued],
+            "state = 'queued', next_attempt_at = ?3",
+            &[&stamp::encode("now", now)?],
+        )
+    }
+
     /// The central store confirmed `call_id` at `now`: the entry becomes `uploaded`, its
     /// folder is removed (one already gone is fine), then it becomes `deleted`.
     ///

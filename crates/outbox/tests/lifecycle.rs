@@ -16,6 +16,7 @@ enum Op {
     GiveUp,
     Uploaded,
     Expired,
+    RetryNow,
 }
 
 fn apply(m: &Machine, op: Op) -> Result<Entry> {
@@ -26,6 +27,7 @@ fn apply(m: &Machine, op: Op) -> Result<Entry> {
         Op::GiveUp => o.attempt_failed(id(1), "403 forbidden", None),
         Op::Uploaded => o.uploaded(id(1), at(10)),
         Op::Expired => o.expired(id(1)),
+        Op::RetryNow => o.retry(id(1), at(30)),
     }
 }
 
@@ -50,6 +52,10 @@ fn apply(m: &Machine, op: Op) -> Result<Entry> {
 #[case(State::Uploading, Op::Expired, Some(State::Deleted))]
 #[case(State::Failed, Op::Expired, Some(State::Deleted))]
 #[case(State::Deleted, Op::Expired, Some(State::Deleted))]
+#[case(State::Queued, Op::RetryNow, Some(State::Queued))]
+#[case(State::Uploading, Op::RetryNow, None)]
+#[case(State::Failed, Op::RetryNow, Some(State::Queued))]
+#[case(State::Deleted, Op::RetryNow, None)]
 fn transitions(#[case] from: State, #[case] op: Op, #[case] to: Option<State>) {
     let m = Machine::new();
     let before = m.in_state(1, from);
