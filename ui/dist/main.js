@@ -79,6 +79,14 @@
     if (to) out.to = (/* @__PURE__ */ new Date(`${to}T23:59:59.999`)).toISOString();
     return out;
   }
+  function deviceHealthText(device, h) {
+    if (!h) return null;
+    if (h.lost) {
+      return { kind: "alert", text: `${device} lost: the recording holds silence for it until it is back. Reconnecting every second${h.error ? ` (${h.error})` : ""}.` };
+    }
+    const times = h.losses === 1 ? "once" : `${h.losses} times`;
+    return { kind: "note", text: `${device} was lost ${times} during this call and is back; the recording notes the gap.` };
+  }
 
   // src/main.ts
   var tauri = window.__TAURI__;
@@ -215,11 +223,13 @@
   function meter(label, level) {
     return `<div class="meter" role="meter" aria-label="${esc(label)}" aria-valuemin="0" aria-valuemax="100" aria-valuenow="${Math.round(Math.min(1, level[1]) * 100)}"><div style="width:${Math.min(100, level[1] * 100).toFixed(0)}%"></div></div>`;
   }
-  function side(title, s, level) {
+  function side(title, s, level, device) {
+    const health = device ? deviceHealthText(device[0], device[1]) : null;
     return `<div class="side ${s.recorded ? "on" : "off"}" data-side="${esc(title.toLowerCase())}">
     <div>${esc(title)}</div>
     <div class="state">${s.recorded ? "Recording" : "Not recorded"}</div>
-    <div class="why">${esc(sideWhy(s.reason))}</div>${level ? meter(`${title} level`, level) : ""}</div>`;
+    <div class="why">${esc(sideWhy(s.reason))}</div>${level ? meter(`${title} level`, level) : ""}
+    ${health ? `<p class="${health.kind === "alert" ? "alert" : "reason"} device-health" role="${health.kind === "alert" ? "alert" : "status"}">${esc(health.text)}</p>` : ""}</div>`;
   }
   function control(id, label, c, extra = "") {
     return `<div class="control">
@@ -257,8 +267,8 @@
     ${messageHtml()}
     ${pauseTooLong ? `<p class="warning" role="alert" id="pause-warning">Recording has been paused for over ${Math.round(pauseWarningMs() / 1e3)} seconds. Resume when the sensitive part is over.</p>` : ""}
     <div class="sides">
-      ${side("Agent", call.status.agent, call.mic_level)}
-      ${side("Customer", call.status.customer, call.call_level)}
+      ${side("Agent", call.status.agent, call.mic_level, ["Microphone", call.mic_health])}
+      ${side("Customer", call.status.customer, call.call_level, ["Call audio", call.call_health])}
       ${side("Third parties", call.status.third_parties)}
     </div>
     <h2>Controls</h2>

@@ -4,10 +4,10 @@
 // with what changes every tick (timer, meters, progress) patched in place.
 
 import type {
-  CallView, Control, DeviceLevel, HistoryEntry, IncomingCall, Intent, IntentAnswer, RecordingList, RecordingQuery,
+  CallView, Control, DeviceHealth, DeviceLevel, HistoryEntry, IncomingCall, Intent, IntentAnswer, RecordingList, RecordingQuery,
   SideStatus, Snapshot, UploadView,
 } from "./types";
-import { dayRange, esc, formatTimer, rateLabel, sideWhy, storeBanner, uploadProgress, warningText } from "./text";
+import { dayRange, deviceHealthText, esc, formatTimer, rateLabel, sideWhy, storeBanner, uploadProgress, warningText } from "./text";
 
 interface Tauri {
   core: { invoke<T>(cmd: string, args?: Record<string, unknown>): Promise<T> };
@@ -179,11 +179,13 @@ function meter(label: string, level: [number, number]): string {
   return `<div class="meter" role="meter" aria-label="${esc(label)}" aria-valuemin="0" aria-valuemax="100" aria-valuenow="${Math.round(Math.min(1, level[1]) * 100)}"><div style="width:${Math.min(100, level[1] * 100).toFixed(0)}%"></div></div>`;
 }
 
-function side(title: string, s: SideStatus, level?: [number, number]): string {
+function side(title: string, s: SideStatus, level?: [number, number], device?: [string, DeviceHealth | null]): string {
+  const health = device ? deviceHealthText(device[0], device[1]) : null;
   return `<div class="side ${s.recorded ? "on" : "off"}" data-side="${esc(title.toLowerCase())}">
     <div>${esc(title)}</div>
     <div class="state">${s.recorded ? "Recording" : "Not recorded"}</div>
-    <div class="why">${esc(sideWhy(s.reason))}</div>${level ? meter(`${title} level`, level) : ""}</div>`;
+    <div class="why">${esc(sideWhy(s.reason))}</div>${level ? meter(`${title} level`, level) : ""}
+    ${health ? `<p class="${health.kind === "alert" ? "alert" : "reason"} device-health" role="${health.kind === "alert" ? "alert" : "status"}">${esc(health.text)}</p>` : ""}</div>`;
 }
 
 function control(id: string, label: string, c: Control, extra = ""): string {
@@ -223,8 +225,8 @@ function renderCall(call: CallView): string {
     ${messageHtml()}
     ${pauseTooLong ? `<p class="warning" role="alert" id="pause-warning">Recording has been paused for over ${Math.round(pauseWarningMs() / 1000)} seconds. Resume when the sensitive part is over.</p>` : ""}
     <div class="sides">
-      ${side("Agent", call.status.agent, call.mic_level)}
-      ${side("Customer", call.status.customer, call.call_level)}
+      ${side("Agent", call.status.agent, call.mic_level, ["Microphone", call.mic_health])}
+      ${side("Customer", call.status.customer, call.call_level, ["Call audio", call.call_health])}
       ${side("Third parties", call.status.third_parties)}
     </div>
     <h2>Controls</h2>

@@ -1,5 +1,5 @@
 // Words the agent reads. Pure functions: unit-tested without a window.
-import type { SideReason, StoreView, UploadView, Warning } from "./types";
+import type { DeviceHealth, SideReason, StoreView, UploadView, Warning } from "./types";
 
 export function esc(v: unknown): string {
   return String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c);
@@ -101,4 +101,14 @@ export function dayRange(from: string, to: string): { from?: string; to?: string
   if (from) out.from = new Date(`${from}T00:00:00`).toISOString();
   if (to) out.to = new Date(`${to}T23:59:59.999`).toISOString();
   return out;
+}
+
+/// What the agent is told about a device lost during the call; `null` when it never was.
+export function deviceHealthText(device: string, h: DeviceHealth | null): { kind: "alert" | "note"; text: string } | null {
+  if (!h) return null;
+  if (h.lost) {
+    return { kind: "alert", text: `${device} lost: the recording holds silence for it until it is back. Reconnecting every second${h.error ? ` (${h.error})` : ""}.` };
+  }
+  const times = h.losses === 1 ? "once" : `${h.losses} times`;
+  return { kind: "note", text: `${device} was lost ${times} during this call and is back; the recording notes the gap.` };
 }

@@ -19,8 +19,10 @@ export interface CallRequest { project: string; contact: string | null; directio
 export interface CallView {
   call_id: string; request: CallRequest; policy_source: "store" | "cache"; elapsed_ms: number;
   status: { agent: SideStatus; customer: SideStatus; third_parties: SideStatus };
-  controls: Controls; mic_level: [number, number]; call_level: [number, number]; takes: Take[]; replaces: string[];
+  controls: Controls; mic_level: [number, number]; call_level: [number, number];
+  mic_health: DeviceHealth | null; call_health: DeviceHealth | null; takes: Take[]; replaces: string[];
 }
+export interface DeviceHealth { lost: boolean; losses: number; reconnects: number; error: string | null }
 export interface UploadView {
   call_id: string; state: "queued" | "uploading" | "uploaded" | "deleted" | "failed"; attempts: number; last_error: string | null; waiting_for: string | null;
   sent_bytes: number; total_bytes: number | null;

@@ -1,7 +1,7 @@
 // Unit tests of the window's wording logic (built from src/text.ts by `npm test`).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { esc, sideWhy, warningText, formatTimer, storeBanner, uploadProgress, dayRange, formatBytes, rateLabel } from "../.test/text.mjs";
+import { esc, sideWhy, warningText, formatTimer, storeBanner, uploadProgress, dayRange, formatBytes, rateLabel, deviceHealthText } from "../.test/text.mjs";
 
 test("escapes everything the engine or the agent typed", () => {
   assert.equal(esc(`<img src=x onerror="alert(1)">&'`), "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;&#39;");
@@ -69,4 +69,14 @@ test("recording rates read in kHz, with a word on the common ones", () => {
   assert.equal(rateLabel(16000), "16 kHz · wideband (recommended)");
   assert.equal(rateLabel(44100), "44.1 kHz");
   assert.equal(rateLabel(8000), "8 kHz · telephone quality, smallest files");
+});
+
+test("a lost device is explained while it is lost, and noted once it is back", () => {
+  assert.equal(deviceHealthText("Microphone", null), null);
+  const lost = deviceHealthText("Microphone", { lost: true, losses: 1, reconnects: 0, error: "the device delivered nothing for 520 ms" });
+  assert.equal(lost.kind, "alert");
+  assert.match(lost.text, /^Microphone lost: the recording holds silence for it until it is back\. Reconnecting every second \(the device delivered nothing for 520 ms\)\.$/);
+  const back = deviceHealthText("Call audio", { lost: false, losses: 2, reconnects: 2, error: null });
+  assert.equal(back.kind, "note");
+  assert.match(back.text, /lost 2 times during this call and is back/);
 });

@@ -15,7 +15,7 @@ mod store_status;
 pub use device_test::{DeviceLevel, DeviceTestView};
 pub use error::{AgentError, Result};
 pub use session::{
-    Audio, CallRequest, CallView, Intent, PolicySource, RATES, Session, Snapshot, UploadReport,
-    UploadView,
+    Audio, CallRequest, CallView, DeviceHealth, Intent, PolicySource, RATES, Session, Snapshot,
+    UploadReport, UploadView,
 };
 pub use store_status::{StoreState, StoreView};

@@ -130,10 +130,37 @@ pub struct CallView {
     pub mic_level: (f32, f32),
     /// Call audio level.
     pub call_level: (f32, f32),
+    /// The microphone's device, when it was lost during the call.
+    pub mic_health: Option<DeviceHealth>,
+    /// The call audio's device, when it was lost during the call.
+    pub call_health: Option<DeviceHealth>,
     /// Voice receipt takes so far.
     pub takes: Vec<callrec_policy::Take>,
     /// Order ids whose next voice receipt would replace a kept take: confirm before.
     pub replaces: Vec<String>,
+}
+
+/// An input device that was lost during the call: silence stands in for it while it is,
+/// and the recording lists the gap.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceHealth {
+    /// Lost now (reconnecting every second).
+    pub lost: bool,
+    /// Times it was lost in this call.
+    pub losses: u32,
+    /// Times it came back.
+    pub reconnects: u32,
+    /// What the device said.
+    pub error: Option<String>,
+}
+
+fn device_health(h: Option<callrec_audio::InputHealth>) -> Option<DeviceHealth> {
+    h.filter(|h| h.losses > 0).map(|h| DeviceHealth {
+        lost: h.lost,
+        losses: h.losses,
+        reconnects: h.reconnects,
+        error: h.error,
+    })
 }
 
 /// One recording in the upload queue.
@@ -704,6 +731,8 @@ fn view(call: &ActiveCall) -> CallView {
         remote_level,
         takes,
         replaces,
+        agent_health,
+        remote_health,
         ..
     } = call.live.state();
     CallView {
@@ -715,6 +744,8 @@ fn view(call: &ActiveCall) -> CallView {
         controls,
         mic_level: (agent_level.rms, agent_level.peak),
         call_level: (remote_level.rms, remote_level.peak),
+        mic_health: device_health(agent_health),
+        call_health: device_health(remote_health),
         takes,
         replaces,
     }

@@ -262,10 +262,22 @@ impl Source for CaptureSource {
 /// A live input at the recording rate, ready for a call: the device opened by name (or the
 /// default), resampled to `rate`, and kept on the machine's monotonic clock (the clock events
 /// are timed with) so two devices stay aligned however long the call. Not real-time safe.
+///
+/// A device lost during the call (unplugged, its server restarted) is replaced by exact
+/// silence on the same clock and reopened every second ([`crate::Steady`]); the source's
+/// [`Source::health`] says so.
 pub fn live_input(name: Option<&str>, rate: u32) -> Result<Box<dyn Source>> {
-    let device = crate::resample::AtRate::new(CaptureSource::open(name)?, rate)?;
-    Ok(Box::new(crate::drift::Aligned::new(
-        device,
+    let name = name.map(str::to_owned);
+    let open: crate::steady::Opener = Box::new(move || {
+        let device = crate::resample::AtRate::new(CaptureSource::open(name.as_deref())?, rate)?;
+        Ok(Box::new(crate::drift::Aligned::new(
+            device,
+            crate::drift::MonotonicClock::start(),
+        )) as Box<dyn Source>)
+    });
+    Ok(Box::new(crate::steady::Steady::new(
+        open,
+        rate,
         crate::drift::MonotonicClock::start(),
-    )))
+    )?))
 }

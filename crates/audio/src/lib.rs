@@ -7,6 +7,8 @@
 //!   compensated so that sample `n` of the output is instant `n / rate` of the input.
 //! - [`Aligned`]: a live source kept on the reference clock, so two devices whose crystals
 //!   differ stay aligned over long calls.
+//! - [`Steady`]: a live input that keeps time when its device is lost (silence in its
+//!   place, reopened every second), with an [`InputHealth`] the window shows.
 //! - [`Meter`] (RMS and peak levels for the UI) and [`Limiter`] (sums that never clip hard).
 //!
 //! This crate knows nothing of policies, calls or files other than WAV inputs. Every public
@@ -20,6 +22,7 @@ mod limiter;
 mod meter;
 mod resample;
 mod source;
+mod steady;
 mod wav;
 
 pub use capture::{
@@ -31,4 +34,5 @@ pub use limiter::Limiter;
 pub use meter::{Level, Meter};
 pub use resample::AtRate;
 pub use source::{Read, Source, Tone};
+pub use steady::{InputHealth, Opener, RETRY, STALL, STARTUP, Steady};
 pub use wav::WavSource;

@@ -23,6 +23,12 @@ pub trait Source: Send {
 
     /// Reads up to `out.len()` samples into `out`.
     fn read(&mut self, out: &mut [f32]) -> Result<Read>;
+
+    /// How a live input is doing (lost, reconnected); `None` for sources that cannot be
+    /// lost (files, tones).
+    fn health(&self) -> Option<crate::steady::InputHealth> {
+        None
+    }
 }
 
 impl<S: Source + ?Sized> Source for Box<S> {
@@ -32,6 +38,10 @@ impl<S: Source + ?Sized> Source for Box<S> {
 
     fn read(&mut self, out: &mut [f32]) -> Result<Read> {
         (**self).read(out)
+    }
+
+    fn health(&self) -> Option<crate::steady::InputHealth> {
+        (**self).health()
     }
 }
 

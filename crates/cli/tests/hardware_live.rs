@@ -202,3 +202,182 @@ fn hardware_live_capture_records_what_was_played_and_nothing_while_paused() {
     let energy = |x: &[f32]| x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32;
     assert!(energy(&left[RATE..p0]) > 0.01, "agent tone missing");
 }
+
+/// A private PulseAudio (its own socket and null sinks) that a test may kill and restart.
+struct Pulse {
+    dir: std::path::PathBuf,
+    daemon: std::process::Child,
+}
+
+impl Pulse {
+    fn start(dir: &Path) -> Self {
+        std::fs::create_dir_all(dir.join("home")).expect("mkdir");
+        std::fs::write(
+            dir.join("pa.pa"),
+            format!(
+                "load-module module-native-protocol-unix auth-anonymous=1 socket={}/native\n\
+                 load-module module-null-sink sink_name=mic\n\
+                 load-module module-null-sink sink_name=callaudio\n",
+                dir.display()
+            ),
+        )
+        .expect("pa.pa");
+        std::fs::write(
+            dir.join("home/.asoundrc"),
+            "pcm.!default { type pulse }\nctl.!default { type pulse }\n\
+             pcm.callrec_mic { type pulse\n device \"mic.monitor\"\n hint { show on description \"callrec test microphone\" } }\n\
+             pcm.callrec_call { type pulse\n device \"callaudio.monitor\"\n hint { show on description \"callrec test call audio\" } }\n",
+        )
+        .expect("asoundrc");
+        let mut pulse = Self {
+            dir: dir.to_owned(),
+            daemon: Command::new("true").spawn().expect("placeholder"),
+        };
+        pulse.restart();
+        pulse
+    }
+
+    fn server(&self) -> String {
+        format!("unix:{}/native", self.dir.display())
+    }
+
+    fn restart(&mut self) {
+        let _ = self.daemon.wait();
+        let _ = std::fs::remove_file(self.dir.join("native"));
+        self.daemon = Command::new("pulseaudio")
+            .args(["-n", "-F"])
+            .arg(self.dir.join("pa.pa"))
+            .args(["--exit-idle-time=-1", "--daemonize=no", "--use-pid-file=no"])
+            .env("HOME", self.dir.join("home"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("pulseaudio");
+        let start = Instant::now();
+        while !self.dir.join("native").exists() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "pulseaudio did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+    }
+
+    fn play(&self, file: &Path, sink: &str) -> std::process::Child {
+        Command::new("paplay")
+            .args(["-d", sink])
+            .arg(file)
+            .env("PULSE_SERVER", self.server())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("paplay")
+    }
+}
+
+impl Drop for Pulse {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[test]
+fn hardware_live_capture_survives_the_sound_server_dying_mid_call() {
+    if pulse_dir().is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let mut pulse = Pulse::start(&dir.join("pulse"));
+    run(Command::new("sox")
+        .args(["-n", "-r", "16000", "-c", "1"])
+        .arg(dir.join("tone.wav"))
+        .args(["synth", "20", "sine", "440", "vol", "0.4"]));
+    std::fs::write(
+        dir.join("settings.json"),
+        r#"{"project": {"kind": "contact_center", "record_mode": "both"}}"#,
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("events.jsonl"),
+        concat!(
+            "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"inbound\", \"consent\": \"granted\"}\n",
+            "{\"t_ms\": 11000, \"event\": \"call_ended\"}\n",
+        ),
+    )
+    .expect("write");
+    let mut recorder = Command::new(env!("CARGO_BIN_EXE_callrec"))
+        .args(["record", "--live", "--settings", "settings.json"])
+        .args(["--events", "events.jsonl", "--out", "call"])
+        .args(["--agent-device", "callrec test microphone"])
+        .args(["--customer-device", "callrec test call audio"])
+        .env("HOME", dir.join("pulse/home"))
+        .env("PULSE_SERVER", pulse.server())
+        .current_dir(dir)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let start = Instant::now();
+    while !dir.join("call/recording.wav.part").exists() {
+        assert!(start.elapsed() < Duration::from_secs(20), "never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut tone = pulse.play(&dir.join("tone.wav"), "mic");
+    std::thread::sleep(Duration::from_secs(3));
+    // The sound server dies: the microphone and the call audio are gone for 2 s.
+    pulse.kill();
+    let _ = tone.wait();
+    std::thread::sleep(Duration::from_secs(2));
+    pulse.restart();
+    let mut tone = pulse.play(&dir.join("tone.wav"), "mic");
+    let finished = Instant::now();
+    let status = recorder.wait().expect("wait");
+    let _ = tone.kill();
+    let _ = tone.wait();
+    assert!(status.success(), "the call must end normally");
+    assert!(
+        finished.elapsed() < Duration::from_secs(15),
+        "the hang-up did not wait for the lost devices"
+    );
+
+    let sidecar: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("call/recording.json")).expect("sidecar"))
+            .expect("json");
+    let left = read_mono(&dir.join("call/recording.wav"));
+    assert_eq!(left.len(), 11 * RATE, "the call lasted 11 s, gap included");
+    let gaps = sidecar["device_gaps"].as_array().expect("gaps noted");
+    let agent_gap = gaps
+        .iter()
+        .find(|g| g["side"] == "agent")
+        .expect("the microphone's gap");
+    let frame = |key: &str| {
+        usize::try_from(agent_gap[key].as_u64().expect("ms")).expect("ms") * RATE / 1000
+    };
+    let (from, to) = (frame("from_ms"), frame("to_ms"));
+    assert!(
+        to - from >= 2 * RATE,
+        "at least the 2 s outage: {agent_gap}"
+    );
+    // Exactly the noted stretch is silence; the tone is there before and after it.
+    assert!(
+        left[from + 2..to - 2].iter().all(|&v| v == 0.0),
+        "{agent_gap}"
+    );
+    let loud = |x: &[f32]| x.iter().any(|v| v.abs() > 0.2);
+    assert!(
+        loud(&left[from.saturating_sub(RATE / 2)..from]),
+        "tone before"
+    );
+    assert!(
+        loud(&left[to..(to + RATE).min(left.len())]),
+        "tone after the server came back: {agent_gap}"
+    );
+    assert!(
+        agent_gap["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{agent_gap}"
+    );
+}

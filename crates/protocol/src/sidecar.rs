@@ -52,6 +52,20 @@ pub struct ReceiptEntry {
     pub file: Option<FileEntry>,
 }
 
+/// A stretch of the call where an input device was lost (unplugged, its sound server
+/// restarted): the recording holds exact silence for that side there, not a stall.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceGap {
+    /// `agent` (the microphone) or `remote` (the call audio).
+    pub side: String,
+    /// From (on the events' clock).
+    pub from_ms: u64,
+    /// To.
+    pub to_ms: u64,
+    /// What the device or its driver said.
+    pub error: Option<String>,
+}
+
 /// `recording.json`: everything the central store needs to keep, list and expire a call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sidecar {
@@ -93,4 +107,7 @@ pub struct Sidecar {
     pub outcome: Verdict,
     /// The main recording, when kept.
     pub recording: Option<FileEntry>,
+    /// Where a device was lost during the call (empty: never).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub device_gaps: Vec<DeviceGap>,
 }

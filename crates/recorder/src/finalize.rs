@@ -7,8 +7,8 @@ use callrec_policy::{Call, Event, Phase, TakeStatus, Verdict};
 use crate::error::{RecorderError, Result};
 use crate::recorder::{frame_at, ms_at};
 use crate::sidecar::{
-    FileEntry, JOURNAL, Journal, JournalHeader, RECEIPTS, RECORDING, SIDECAR, Sidecar, build,
-    digest, receipt_file_name,
+    DeviceGap, FileEntry, JOURNAL, Journal, JournalHeader, RECEIPTS, RECORDING, SIDECAR, Sidecar,
+    build, digest, receipt_file_name,
 };
 use crate::wavfile::{complete, part_path, repair};
 
@@ -59,6 +59,7 @@ pub(crate) fn finalize(
     header: &JournalHeader,
     call: &Call,
     recovered: bool,
+    device_gaps: Vec<DeviceGap>,
 ) -> Result<Sidecar> {
     let rate = header.rate;
     let kept = call.outcome().outcome == Verdict::Kept;
@@ -68,7 +69,7 @@ pub(crate) fn finalize(
         let rel = format!("{RECEIPTS}/{}", receipt_file_name(&take.order_id, take.seq));
         receipts.push(settle(dir, &rel, take.status == TakeStatus::Kept, rate)?);
     }
-    let sidecar = build(header, call, recovered, recording, receipts);
+    let sidecar = build(header, call, recovered, recording, receipts, device_gaps);
     let path = dir.join(SIDECAR);
     let part = part_path(&path);
     let json = serde_json::to_vec_pretty(&sidecar).map_err(|e| RecorderError::Journal {
@@ -123,5 +124,6 @@ pub fn recover(dir: &Path) -> Result<Option<Sidecar>> {
         };
         let _ = call.apply(last_event.max(audio_end), &Event::CallEnded);
     }
-    finalize(dir, &header, &call, true).map(Some)
+    // Device gaps are noted in memory only: a crash loses the notes, not the audio.
+    finalize(dir, &header, &call, true, Vec::new()).map(Some)
 }

@@ -27,7 +27,7 @@ pub use live::{LiveCall, LiveState, record_live};
 pub use recorder::{Recorder, Remote, frame_at, ms_at};
 pub use replay::{ReplayInputs, replay};
 pub use sidecar::{
-    CallInfo, FORMAT, FileEntry, JOURNAL, RECEIPTS, RECORDING, ReceiptEntry, SIDECAR, Sidecar,
-    receipt_file_name,
+    CallInfo, DeviceGap, FORMAT, FileEntry, JOURNAL, RECEIPTS, RECORDING, ReceiptEntry, SIDECAR,
+    Sidecar, receipt_file_name,
 };
 pub use wavfile::{part_path, repair};

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use callrec_audio::{Level, Meter, Read, Source};
+use callrec_audio::{InputHealth, Level, Meter, Read, Source};
 use callrec_policy::{Applied, Controls, Event, Phase, Policy, Refusal, SidesStatus, TimedEvent};
 
 use crate::error::{RecorderError, Result};
@@ -26,6 +26,8 @@ struct Fifo {
     source: Box<dyn Source>,
     buf: Vec<f32>,
     scratch: Vec<f32>,
+    /// Samples the source delivered before the call's first frame.
+    before_start: u64,
 }
 
 impl Fifo {
@@ -34,6 +36,7 @@ impl Fifo {
             source,
             buf: Vec::new(),
             scratch: vec![0.0; 4096],
+            before_start: 0,
         }
     }
 
@@ -64,6 +67,10 @@ pub struct LiveState {
     pub agent_level: Level,
     /// The latest level of the call audio.
     pub remote_level: Level,
+    /// The microphone's device: lost now, reconnected after a loss (`None`: not a device).
+    pub agent_health: Option<InputHealth>,
+    /// The call audio's device.
+    pub remote_health: Option<InputHealth>,
     /// The receipt takes so far.
     pub takes: Vec<callrec_policy::Take>,
     /// Order ids whose next voice receipt would replace a kept take (ask before).
@@ -99,11 +106,13 @@ impl LiveCall {
         remote: Box<dyn Source>,
     ) -> Result<Self> {
         let recorder = Recorder::create(dir, policy, info, rate)?;
+        let health = [agent.health(), remote.health()];
         let state = Arc::new(Mutex::new(snapshot(
             &recorder,
             0,
             Level::default(),
             Level::default(),
+            &health,
         )));
         let (commands, inbox) = channel();
         let shared = Arc::clone(&state);
@@ -191,9 +200,17 @@ impl Drop for LiveCall {
     }
 }
 
-fn snapshot(recorder: &Recorder, elapsed_ms: u64, agent: Level, remote: Level) -> LiveState {
+fn snapshot(
+    recorder: &Recorder,
+    elapsed_ms: u64,
+    agent: Level,
+    remote: Level,
+    health: &[Option<InputHealth>; 2],
+) -> LiveState {
     let call = recorder.call();
     LiveState {
+        agent_health: health[0].clone(),
+        remote_health: health[1].clone(),
         elapsed_ms,
         phase: call.phase(),
         status: call.status(),
@@ -226,10 +243,11 @@ fn run(
     let rate = recorder.rate();
     let (mut agent, mut remote) = (Fifo::new(agent), Fifo::new(remote));
     // Whatever the devices captured before the start is not part of the call.
-    agent.pull()?;
-    remote.pull()?;
-    agent.buf.clear();
-    remote.buf.clear();
+    for fifo in [&mut agent, &mut remote] {
+        fifo.pull()?;
+        fifo.before_start = fifo.buf.len() as u64;
+        fifo.buf.clear();
+    }
     let (mut agent_meter, mut remote_meter) = (
         Meter::new(rate as usize / 20),
         Meter::new(rate as usize / 20),
@@ -237,6 +255,7 @@ fn run(
     let (mut agent_level, mut remote_level) = (Level::default(), Level::default());
     let start = Instant::now();
     let mut index = 0;
+    let mut health = [agent.source.health(), remote.source.health()];
     loop {
         let now_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
         while let Ok(command) = inbox.try_recv() {
@@ -245,7 +264,7 @@ fn run(
             let answer = recorder.event_numbered(i, at, &command.event)?;
             index = i + 1;
             // Publish the new state before answering, so whoever asked sees its effect.
-            let state = snapshot(&recorder, now_ms, agent_level, remote_level);
+            let state = snapshot(&recorder, now_ms, agent_level, remote_level, &health);
             if let Ok(mut s) = shared.lock() {
                 *s = state;
             }
@@ -253,6 +272,14 @@ fn run(
         }
         agent.pull()?;
         remote.pull()?;
+        let now_health = [agent.source.health(), remote.source.health()];
+        if now_health != health {
+            health = now_health;
+            let state = snapshot(&recorder, now_ms, agent_level, remote_level, &health);
+            if let Ok(mut s) = shared.lock() {
+                *s = state;
+            }
+        }
         let mut n = agent.buf.len().min(remote.buf.len());
         let end = (recorder.call().phase() == Phase::Ended)
             .then(|| recorder.call().end_ms().map(|t| frame_at(t, rate)))
@@ -268,17 +295,46 @@ fn run(
         agent.buf.drain(..n);
         remote.buf.drain(..n);
         if n > 0 {
-            let state = snapshot(&recorder, now_ms, agent_level, remote_level);
+            let state = snapshot(&recorder, now_ms, agent_level, remote_level, &health);
             if let Ok(mut s) = shared.lock() {
                 *s = state;
             }
         }
-        if end.is_some_and(|end| recorder.position() >= end) {
+        if let Some(end) = end
+            && recorder.position() >= end
+        {
+            note_gaps(&mut recorder, [&agent, &remote], end);
             break;
         }
         std::thread::sleep(TICK);
     }
     recorder.finish()
+}
+
+/// Lists in the recording where each side's device was lost (silence stood in for it),
+/// on the events' clock; a gap still open at the hang-up ends with the call.
+fn note_gaps(recorder: &mut Recorder, sides: [&Fifo; 2], end: u64) {
+    let rate = recorder.rate();
+    for (fifo, side) in sides.into_iter().zip(["agent", "remote"]) {
+        let Some(health) = fifo.source.health() else {
+            continue;
+        };
+        let on_clock = |sample: u64| {
+            crate::recorder::ms_at(sample.saturating_sub(fifo.before_start).min(end), rate)
+        };
+        for &(from, to) in &health.gaps {
+            recorder.note_gap(crate::sidecar::DeviceGap {
+                side: side.into(),
+                from_ms: on_clock(from),
+                to_ms: if health.lost && Some(&(from, to)) == health.gaps.last() {
+                    crate::recorder::ms_at(end, rate)
+                } else {
+                    on_clock(to)
+                },
+                error: health.error.clone(),
+            });
+        }
+    }
 }
 
 /// Records a scripted live call: each event of `events` is sent when its `t_ms` has elapsed.

@@ -98,6 +98,7 @@ pub struct Recorder {
     late_events: u64,
     next_index: usize,
     frames: Vec<[i16; 2]>,
+    gaps: Vec<crate::sidecar::DeviceGap>,
 }
 
 /// The first frame at or after `t_ms`.
@@ -151,6 +152,7 @@ impl Recorder {
             late_events: 0,
             next_index: 0,
             frames: Vec::new(),
+            gaps: Vec::new(),
         })
     }
 
@@ -167,6 +169,12 @@ impl Recorder {
     /// Frames per second.
     pub fn rate(&self) -> u32 {
         self.rate
+    }
+
+    /// Notes that an input device was lost for a stretch of the call (its side holds
+    /// silence there); listed in `recording.json`.
+    pub fn note_gap(&mut self, gap: crate::sidecar::DeviceGap) {
+        self.gaps.push(gap);
     }
 
     /// Events that arrived after their frame had been written.
@@ -353,6 +361,6 @@ impl Recorder {
                 file.close()?;
             }
         }
-        crate::finalize::finalize(&self.dir, &self.header, &self.call, false)
+        crate::finalize::finalize(&self.dir, &self.header, &self.call, false, self.gaps)
     }
 }

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use callrec_policy::{Outcome, Policy, TimedEvent, expires_at};
-pub use callrec_protocol::sidecar::{CallInfo, FileEntry, ReceiptEntry, Sidecar};
+pub use callrec_protocol::sidecar::{CallInfo, DeviceGap, FileEntry, ReceiptEntry, Sidecar};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -140,6 +140,7 @@ pub(crate) fn build(
     recovered: bool,
     recording: Option<FileEntry>,
     receipt_files: Vec<Option<FileEntry>>,
+    device_gaps: Vec<DeviceGap>,
 ) -> Sidecar {
     let Outcome {
         timeline,
@@ -176,6 +177,7 @@ pub(crate) fn build(
         refused,
         outcome,
         recording,
+        device_gaps,
     }
 }
 

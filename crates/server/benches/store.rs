@@ -67,6 +67,7 @@ fn sidecar(id: Uuid, project: &str, bytes: u64, sha256: String) -> Sidecar {
             frames: bytes / 4,
             duration_ms: 0,
         }),
+        device_gaps: vec![],
     }
 }
 
