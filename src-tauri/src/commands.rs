@@ -141,16 +141,29 @@ pub struct Device {
     default: bool,
 }
 
-/// The input devices.
+/// The machine's inputs and the ones chosen now.
+#[derive(Debug, Serialize)]
+pub struct Devices {
+    inputs: Vec<Device>,
+    /// The microphone in use from the next call (`None`: the system default).
+    mic: Option<String>,
+    /// The call audio.
+    call: Option<String>,
+}
+
+/// The input devices, and the chosen ones (from the settings, or `CALLREC_MIC` and
+/// `CALLREC_CALL_AUDIO`).
 #[tauri::command]
-pub fn devices() -> CommandResult<Vec<Device>> {
-    Ok(callrec_audio::list_input_devices()?
+pub fn devices(state: State<'_, AppState>) -> CommandResult<Devices> {
+    let (mic, call) = state.devices.lock().map(|d| d.clone()).unwrap_or_default();
+    let inputs = callrec_audio::list_input_devices()?
         .into_iter()
         .map(|d| Device {
             name: d.name,
             default: d.is_default,
         })
-        .collect())
+        .collect();
+    Ok(Devices { inputs, mic, call })
 }
 
 /// Chooses the microphone and the call-audio device (`null`: the system default).

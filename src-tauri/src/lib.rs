@@ -9,15 +9,13 @@ mod state;
 
 use tauri::{Builder, Manager, Runtime, Wry};
 
-/// Builds the app on any runtime (tests use tauri's mock runtime).
-pub fn run_app<R: Runtime>(builder: Builder<R>) -> tauri::Result<tauri::App<R>> {
-    builder
-        .setup(|app| {
-            let state = state::AppState::open(app.handle())?;
-            app.manage(state);
-            events::spawn(app.handle().clone());
-            Ok(())
-        })
+/// Builds the app on any runtime (tests use tauri's mock runtime), its data in `data` (else
+/// `$CALLREC_DATA`, else the platform's data directory).
+pub fn run_app<R: Runtime>(
+    builder: Builder<R>,
+    data: Option<std::path::PathBuf>,
+) -> tauri::Result<tauri::App<R>> {
+    let app = builder
         .invoke_handler(tauri::generate_handler![
             commands::sign_in,
             commands::sign_out,
@@ -36,7 +34,14 @@ pub fn run_app<R: Runtime>(builder: Builder<R>) -> tauri::Result<tauri::App<R>> 
             commands::history,
             commands::play,
         ])
-        .build(tauri::generate_context!())
+        .build(tauri::generate_context!())?;
+    // The session opens (and recovers crashed calls) before the window's first command, not
+    // in a setup hook that only runs once the event loop does.
+    let state =
+        state::AppState::open(app.handle(), data).map_err(|e| tauri::Error::Setup(e.into()))?;
+    app.manage(state);
+    events::spawn(app.handle().clone());
+    Ok(app)
 }
 
 /// Runs the desktop app.
@@ -47,7 +52,7 @@ pub fn run() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    match run_app(Builder::<Wry>::default()) {
+    match run_app(Builder::<Wry>::default(), None) {
         Ok(app) => app.run(|_, _| {}),
         Err(e) => tracing::error!(error = %e, "the window could not start"),
     }

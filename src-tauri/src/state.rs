@@ -20,9 +20,16 @@ pub struct AppState {
 impl AppState {
     /// Opens the session in `$CALLREC_DATA` or the platform's data directory; recovers and
     /// queues calls a crash left behind.
-    pub fn open<R: Runtime>(app: &AppHandle<R>) -> Result<Self, Box<dyn std::error::Error>> {
-        let data = match std::env::var_os("CALLREC_DATA").filter(|d| !d.is_empty()) {
-            Some(d) => PathBuf::from(d),
+    /// `data` overrides both (tests).
+    pub fn open<R: Runtime>(
+        app: &AppHandle<R>,
+        data: Option<PathBuf>,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        let from_env = std::env::var_os("CALLREC_DATA")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from);
+        let data = match data.or(from_env) {
+            Some(d) => d,
             None => app.path().app_data_dir()?,
         };
         let session = Session::open(&data, RATE)?;

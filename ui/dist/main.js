@@ -382,11 +382,14 @@
   var devices = null;
   async function fillDevices() {
     if (devices === null) {
-      devices = await invoke("devices").catch(() => []);
+      const found = await invoke("devices").catch(() => ({ inputs: [], mic: null, call: null }));
+      devices = found.inputs;
       const mic = localStorage.getItem("mic");
       const callAudio = localStorage.getItem("callAudio");
       if (mic !== null || callAudio !== null) await invoke("set_devices", { mic: mic || null, call: callAudio || null }).catch(() => {
       });
+      if (mic === null && found.mic) localStorage.setItem("mic", found.mic);
+      if (callAudio === null && found.call) localStorage.setItem("callAudio", found.call);
     }
     for (const [id, key] of [["mic-device", "mic"], ["call-device", "callAudio"]]) {
       const select = document.getElementById(id);

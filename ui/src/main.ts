@@ -341,15 +341,20 @@ function wireUploads() {
 // ---- Settings -----------------------------------------------------------------------------
 
 interface Device { name: string; default: boolean }
+interface Devices { inputs: Device[]; mic: string | null; call: string | null }
 let devices: Device[] | null = null;
 
-/// The device pickers: the machine's inputs, the choice kept for the next start.
+/// The device pickers: the machine's inputs, the choice kept for the next start (the
+/// window's own choice, else what the app was started with).
 async function fillDevices() {
   if (devices === null) {
-    devices = await invoke<Device[]>("devices").catch(() => []);
+    const found = await invoke<Devices>("devices").catch(() => ({ inputs: [], mic: null, call: null }));
+    devices = found.inputs;
     const mic = localStorage.getItem("mic");
     const callAudio = localStorage.getItem("callAudio");
     if (mic !== null || callAudio !== null) await invoke("set_devices", { mic: mic || null, call: callAudio || null }).catch(() => {});
+    if (mic === null && found.mic) localStorage.setItem("mic", found.mic);
+    if (callAudio === null && found.call) localStorage.setItem("callAudio", found.call);
   }
   for (const [id, key] of [["mic-device", "mic"], ["call-device", "callAudio"]] as const) {
     const select = document.getElementById(id) as HTMLSelectElement | null;
