@@ -1,0 +1,338 @@
+//! The adaptive jitter buffer: received RTP frames in, a steady stream of samples out on the
+//! call's clock.
+//!
+//! Each frame's RTP timestamp is mapped onto the call clock from the first frame that
+//! arrives (its arrival instant stands for its timestamp) plus the playout delay, so the
+//! samples of a leg land in the recording where the agent heard them. The delay adapts to
+//! the network: it follows the RFC 3550 interarrival jitter (times four, between
+//! [`MIN_DELAY`] and [`MAX_DELAY`]) and only changes during silence between talk spurts or
+//! by whole frames, never by stretching speech. A frame that has not arrived when due is
+//! concealed (the last frame repeated, fading out over [`CONCEAL_FRAMES`]), then silence;
+//! a frame that arrives after its turn is dropped and counted.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// The least playout delay.
+pub const MIN_DELAY: Duration = Duration::from_millis(40);
+/// The most playout delay.
+pub const MAX_DELAY: Duration = Duration::from_millis(300);
+/// Frames concealed by repetition before silence.
+pub const CONCEAL_FRAMES: u32 = 3;
+
+/// What the buffer did so far: shown to people, reported by the benchmarks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct JitterStats {
+    /// Frames received.
+    pub received: u64,
+    /// Frames that arrived after their playout time.
+    pub late: u64,
+    /// Frames received twice.
+    pub duplicate: u64,
+    /// Frames never received in time (concealed or silent).
+    pub lost: u64,
+    /// The playout delay now.
+    pub delay: Duration,
+}
+
+/// Frames of one RTP stream waiting for their turn.
+#[derive(Debug)]
+pub struct JitterBuffer {
+    rate: u32,
+    /// Extended timestamp → samples.
+    frames: BTreeMap<u64, Vec<f32>>,
+    /// The first frame: (extended timestamp, arrival on the call clock).
+    anchor: Option<(u64, Duration)>,
+    /// The last extended timestamp seen (for unwrapping).
+    last_ts: Option<u64>,
+    /// The next extended timestamp to play, once playing.
+    next: Option<u64>,
+    delay: Duration,
+    /// RFC 3550 interarrival jitter, in seconds.
+    jitter: f64,
+    /// The previous frame's transit time (arrival − timestamp), in seconds.
+    transit: Option<f64>,
+    /// The last frame played, for concealment.
+    last_played: Vec<f32>,
+    concealed: u32,
+    /// Samples of the frame being played that are still to come out.
+    pending: Vec<f32>,
+    stats: JitterStats,
+}
+
+impl JitterBuffer {
+    /// A buffer for a stream sampled at `rate` (8000 for G.711).
+    pub fn new(rate: u32) -> Self {
+        Self {
+            rate,
+            frames: BTreeMap::new(),
+            anchor: None,
+            last_ts: None,
+            next: None,
+            delay: MIN_DELAY,
+            jitter: 0.0,
+            transit: None,
+            last_played: Vec::new(),
+            concealed: 0,
+            pending: Vec::new(),
+            stats: JitterStats {
+                delay: MIN_DELAY,
+                ..JitterStats::default()
+            },
+        }
+    }
+
+    /// Unwraps a 32-bit RTP timestamp next to the last one seen.
+    fn extend(&mut self, ts: u32) -> u64 {
+        let ext = match self.last_ts {
+            None => u64::from(ts) + (1 << 32),
+            Some(last) => {
+                let base = last & !0xFFFF_FFFF;
+                let candidates = [base.wrapping_sub(1 << 32), base, base + (1 << 32)];
+                candidates
+                    .into_iter()
+                    .map(|b| b + u64::from(ts))
+                    .min_by_key(|c| c.abs_diff(last))
+                    .unwrap_or(u64::from(ts))
+            }
+        };
+        self.last_ts = Some(self.last_ts.map_or(ext, |l| l.max(ext)));
+        ext
+    }
+
+    fn seconds(&self, samples: u64) -> f64 {
+        samples as f64 / f64::from(self.rate)
+    }
+
+    /// The call-clock instant a timestamp plays at.
+    fn playout(&self, ts: u64) -> Option<Duration> {
+        let (t0, a0) = self.anchor?;
+        let offset = self.seconds(ts.saturating_sub(t0)) - self.seconds(t0.saturating_sub(ts));
+        Some(Duration::from_secs_f64(
+            (a0.as_secs_f64() + offset + self.delay.as_secs_f64()).max(0.0),
+        ))
+    }
+
+    /// A frame arrived at `arrival` (call clock) with RTP timestamp `ts`.
+    pub fn push(&mut self, ts: u32, samples: Vec<f32>, arrival: Duration) {
+        let ext = self.extend(ts);
+        self.stats.received += 1;
+        if self.anchor.is_none() {
+            self.anchor = Some((ext, arrival));
+        }
+        // RFC 3550 A.8: J += (|D| − J) / 16.
+        let transit = arrival.as_secs_f64() - self.seconds(ext);
+        if let Some(previous) = self.transit {
+            let d = (transit - previous).abs();
+            self.jitter += (d - self.jitter) / 16.0;
+        }
+        self.transit = Some(transit);
+        if self.next.is_some_and(|next| ext < next) {
+            self.stats.late += 1;
+            return;
+        }
+        if self.frames.insert(ext, samples).is_some() {
+            self.stats.duplicate += 1;
+        }
+    }
+
+    /// The delay the jitter calls for now.
+    fn target_delay(&self) -> Duration {
+        Duration::from_secs_f64(4.0 * self.jitter).clamp(MIN_DELAY, MAX_DELAY)
+    }
+
+    /// Writes the samples due by `now` (call clock) into `out`, up to its length; returns how
+    /// many. Nothing before the first frame's playout time.
+    pub fn pull(&mut self, now: Duration, out: &mut [f32]) -> usize {
+        let mut written = 0;
+        while written < out.len() {
+            if !self.pending.is_empty() {
+                let n = self.pending.len().min(out.len() - written);
+                out[written..written + n].copy_from_slice(&self.pending[..n]);
+                self.pending.drain(..n);
+                written += n;
+                continue;
+            }
+            let next = match self.next {
+                Some(next) => next,
+                None => match self.frames.keys().next() {
+                    Some(&first) => first,
+                    None => break,
+                },
+            };
+            match self.playout(next) {
+                Some(at) if at <= now => {}
+                _ => break,
+            }
+            self.play(next);
+        }
+        written
+    }
+
+    /// Moves the frame at `ts` (or its concealment) into `pending`.
+    fn play(&mut self, ts: u64) {
+        let frame_len = self
+            .frames
+            .get(&ts)
+            .map(Vec::len)
+            .or_else(|| Some(self.last_played.len()).filter(|&n| n > 0))
+            .unwrap_or(self.rate as usize / 50);
+        if let Some(frame) = self.frames.remove(&ts) {
+            self.concealed = 0;
+            self.pending.extend_from_slice(&frame);
+            self.last_played = frame;
+        } else {
+            self.stats.lost += 1;
+            self.concealed += 1;
+            if self.concealed <= CONCEAL_FRAMES {
+                // Repeat the last frame, fading: a lost packet is a softer click, not a gap.
+                let gain = 1.0 - self.concealed as f32 / (CONCEAL_FRAMES + 1) as f32;
+                self.pending
+                    .extend(self.last_played.iter().map(|s| s * gain));
+            } else {
+                self.pending.extend(std::iter::repeat_n(0.0, frame_len));
+            }
+        }
+        self.next = Some(ts + frame_len as u64);
+        // Adapt between frames: grow at once when the network got worse, shrink only while
+        // nothing is waiting (silence), so speech is never cut.
+        let target = self.target_delay();
+        if target > self.delay || (self.frames.is_empty() && target < self.delay) {
+            self.delay = target;
+            self.stats.delay = target;
+        }
+        // Far behind (a long outage): skip to the oldest frame still waiting.
+        if let Some((&oldest, _)) = self.frames.iter().next()
+            && self.next.is_some_and(|n| n + u64::from(self.rate) < oldest)
+        {
+            self.next = Some(oldest);
+        }
+    }
+
+    /// What happened so far.
+    pub fn stats(&self) -> JitterStats {
+        self.stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RATE: u32 = 8_000;
+    const FRAME: usize = 160;
+
+    fn frame(n: u32) -> Vec<f32> {
+        vec![n as f32; FRAME]
+    }
+
+    fn ms(v: u64) -> Duration {
+        Duration::from_millis(v)
+    }
+
+    /// Pulls everything due by `now` in 5 ms steps from `from`; returns the samples.
+    fn drain(jb: &mut JitterBuffer, from: u64, to: u64) -> Vec<f32> {
+        let mut out = Vec::new();
+        let mut buf = [0f32; 512];
+        for t in (from..=to).step_by(5) {
+            loop {
+                let n = jb.pull(ms(t), &mut buf);
+                out.extend_from_slice(&buf[..n]);
+                if n < buf.len() {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn frames_in_order_play_after_the_delay_on_the_clock() {
+        let mut jb = JitterBuffer::new(RATE);
+        for i in 0..10u32 {
+            jb.push(i * 160, frame(i + 1), ms(100 + 20 * u64::from(i)));
+        }
+        // Nothing before the first frame's playout: arrival 100 ms + 40 ms delay.
+        let early = drain(&mut jb, 0, 135);
+        assert!(early.is_empty());
+        let played = drain(&mut jb, 140, 320);
+        assert_eq!(played.len(), 10 * FRAME);
+        for (i, chunk) in played.chunks(FRAME).enumerate() {
+            assert!(chunk.iter().all(|&s| s == (i + 1) as f32), "frame {i}");
+        }
+        assert_eq!(jb.stats().lost, 0);
+        // The stream goes on when the peer stops sending: concealment fading to silence, on
+        // the clock (the recording never stalls on a quiet leg).
+        let after = drain(&mut jb, 325, 500);
+        assert_eq!(after.len(), 9 * FRAME);
+        assert!(after[3 * FRAME..].iter().all(|&s| s == 0.0));
+    }
+
+    #[test]
+    fn reordered_frames_are_put_back_in_order() {
+        let mut jb = JitterBuffer::new(RATE);
+        let order = [0u32, 2, 1, 4, 3, 5];
+        for (k, &i) in order.iter().enumerate() {
+            jb.push(i * 160, frame(i + 1), ms(20 * k as u64));
+        }
+        let played = drain(&mut jb, 0, 140);
+        let firsts: Vec<f32> = played.chunks(FRAME).map(|c| c[0]).collect();
+        assert_eq!(firsts, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    }
+
+    #[test]
+    fn a_lost_frame_is_concealed_and_the_stream_keeps_its_length() {
+        let mut jb = JitterBuffer::new(RATE);
+        for i in (0..8u32).filter(|&i| i != 3) {
+            jb.push(i * 160, frame(10), ms(20 * u64::from(i)));
+        }
+        let played = drain(&mut jb, 0, 180);
+        assert_eq!(played.len(), 8 * FRAME, "no gap, no shift");
+        let concealed = &played[3 * FRAME..4 * FRAME];
+        assert!(
+            concealed.iter().all(|&s| s > 0.0 && s < 10.0),
+            "faded repeat"
+        );
+        assert_eq!(jb.stats().lost, 1);
+    }
+
+    #[test]
+    fn a_frame_after_its_turn_is_dropped_and_counted() {
+        let mut jb = JitterBuffer::new(RATE);
+        jb.push(0, frame(1), ms(0));
+        jb.push(320, frame(3), ms(40));
+        drain(&mut jb, 0, 200);
+        jb.push(160, frame(2), ms(200));
+        assert_eq!(jb.stats().late, 1);
+        assert!(drain(&mut jb, 200, 400).iter().all(|&s| s == 0.0));
+    }
+
+    #[test]
+    fn the_delay_grows_with_jitter_within_its_bounds() {
+        let mut jb = JitterBuffer::new(RATE);
+        for i in 0..200u32 {
+            // ±30 ms of jitter around the 20 ms pace.
+            let wobble = if i % 2 == 0 { 0 } else { 30 };
+            jb.push(i * 160, frame(1), ms(20 * u64::from(i) + wobble));
+            drain(&mut jb, 20 * u64::from(i), 20 * u64::from(i) + 15);
+        }
+        let delay = jb.stats().delay;
+        assert!(delay > ms(60) && delay <= MAX_DELAY, "{delay:?}");
+    }
+
+    #[test]
+    fn timestamps_wrap_around() {
+        let mut jb = JitterBuffer::new(RATE);
+        let start = u32::MAX - 320 + 1;
+        for i in 0..5u32 {
+            jb.push(
+                start.wrapping_add(i * 160),
+                frame(i + 1),
+                ms(20 * u64::from(i)),
+            );
+        }
+        let played = drain(&mut jb, 0, 120);
+        let firsts: Vec<f32> = played.chunks(FRAME).map(|c| c[0]).collect();
+        assert_eq!(firsts, vec![1.0, 2.0, 3.0, 4.0, 5.0]);
+    }
+}

@@ -1,0 +1,310 @@
+//! SDP offer/answer (RFC 3264) for one audio stream: what callrec offers, and what it agrees
+//! to from a peer's offer or answer.
+
+use std::net::{IpAddr, SocketAddr};
+
+use crate::error::{Result, SipError};
+use crate::g711::Codec;
+
+/// The payload type callrec offers for RFC 4733 telephone-events (DTMF).
+pub const TELEPHONE_EVENT: u8 = 101;
+
+/// Which way media flows, from the describing side's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Both ways.
+    SendRecv,
+    /// It sends only (e.g. it holds the call with music).
+    SendOnly,
+    /// It receives only.
+    RecvOnly,
+    /// Neither (a call on hold).
+    Inactive,
+}
+
+impl Direction {
+    fn attribute(self) -> &'static str {
+        match self {
+            Self::SendRecv => "sendrecv",
+            Self::SendOnly => "sendonly",
+            Self::RecvOnly => "recvonly",
+            Self::Inactive => "inactive",
+        }
+    }
+
+    /// What the other side answers to this (RFC 3264 6.1).
+    pub fn answer(self) -> Self {
+        match self {
+            Self::SendOnly => Self::RecvOnly,
+            Self::RecvOnly => Self::SendOnly,
+            other => other,
+        }
+    }
+}
+
+/// An audio stream as a session description describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audio {
+    /// Where its RTP goes (port 0: the stream is refused).
+    pub addr: SocketAddr,
+    /// The G.711 codecs it accepts, in its order of preference.
+    pub codecs: Vec<Codec>,
+    /// Its telephone-event payload type, if any.
+    pub telephone_event: Option<u8>,
+    /// Which way it lets media flow.
+    pub direction: Direction,
+    /// The payload types it listed, for messages.
+    pub offered: String,
+}
+
+/// Writes a session description for one audio stream at `addr`: `codecs` in order, and
+/// telephone-events.
+pub fn describe(
+    addr: SocketAddr,
+    codecs: &[Codec],
+    direction: Direction,
+    telephone_event: Option<u8>,
+    session: u64,
+    version: u64,
+) -> Vec<u8> {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) => format!("IP4 {ip}"),
+        IpAddr::V6(ip) => format!("IP6 {ip}"),
+    };
+    let mut pts: Vec<String> = codecs
+        .iter()
+        .map(|c| c.payload_type().to_string())
+        .collect();
+    let mut lines = vec![
+        "v=0".to_owned(),
+        format!("o=callrec {session} {version} IN {ip}"),
+        "s=callrec".to_owned(),
+        format!("c=IN {ip}"),
+        "t=0 0".to_owned(),
+    ];
+    if let Some(pt) = telephone_event {
+        pts.push(pt.to_string());
+    }
+    lines.push(format!("m=audio {} RTP/AVP {}", addr.port(), pts.join(" ")));
+    for codec in codecs {
+        lines.push(format!(
+            "a=rtpmap:{} {}/8000",
+            codec.payload_type(),
+            codec.name()
+        ));
+    }
+    if let Some(pt) = telephone_event {
+        lines.push(format!("a=rtpmap:{pt} telephone-event/8000"));
+        lines.push(format!("a=fmtp:{pt} 0-16"));
+    }
+    lines.push("a=ptime:20".to_owned());
+    lines.push(format!("a={}", direction.attribute()));
+    let mut text = lines.join("\r\n");
+    text.push_str("\r\n");
+    text.into_bytes()
+}
+
+/// Reads the first audio stream of a peer's session description.
+pub fn parse(sdp: &[u8]) -> Result<Audio> {
+    let session = sdp_types::Session::parse(sdp).map_err(|e| SipError::BadSdp(e.to_string()))?;
+    let media = session
+        .medias
+        .iter()
+        .find(|m| m.media == "audio")
+        .ok_or_else(|| SipError::BadSdp("no audio stream (m=audio)".into()))?;
+    let connection = media
+        .connections
+        .first()
+        .or(session.connection.as_ref())
+        .ok_or_else(|| SipError::BadSdp("no connection address (c=)".into()))?;
+    let ip: IpAddr = connection
+        .connection_address
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .parse()
+        .map_err(|_| {
+            SipError::BadSdp(format!(
+                "connection address {:?} is not an IP address",
+                connection.connection_address
+            ))
+        })?;
+    let pts: Vec<u8> = media
+        .fmt
+        .split_whitespace()
+        .filter_map(|pt| pt.parse().ok())
+        .collect();
+    let rtpmaps: Vec<(u8, String)> = media
+        .attributes
+        .iter()
+        .filter(|a| a.attribute == "rtpmap")
+        .filter_map(|a| {
+            let (pt, encoding) = a.value.as_deref()?.split_once(' ')?;
+            Some((pt.parse().ok()?, encoding.to_ascii_lowercase()))
+        })
+        .collect();
+    let named = |pt: u8| {
+        rtpmaps
+            .iter()
+            .find(|(p, _)| *p == pt)
+            .map(|(_, e)| e.as_str())
+    };
+    let codecs = pts
+        .iter()
+        .filter_map(|&pt| match named(pt) {
+            Some(e) if e.starts_with("pcmu/8000") => Some(Codec::Pcmu),
+            Some(e) if e.starts_with("pcma/8000") => Some(Codec::Pcma),
+            Some(_) => None,
+            // Static payload types need no rtpmap.
+            None => Codec::from_payload_type(pt),
+        })
+        .collect();
+    let telephone_event = pts
+        .iter()
+        .copied()
+        .find(|&pt| named(pt).is_some_and(|e| e.starts_with("telephone-event/8000")));
+    let has = |name: &str| {
+        media.attributes.iter().any(|a| a.attribute == name)
+            || session.attributes.iter().any(|a| a.attribute == name)
+    };
+    let direction = if has("inactive") {
+        Direction::Inactive
+    } else if has("sendonly") {
+        Direction::SendOnly
+    } else if has("recvonly") {
+        Direction::RecvOnly
+    } else {
+        Direction::SendRecv
+    };
+    // An old-style hold (RFC 2543): c=0.0.0.0.
+    let direction = if ip.is_unspecified() {
+        Direction::Inactive
+    } else {
+        direction
+    };
+    Ok(Audio {
+        addr: SocketAddr::new(ip, media.port),
+        codecs,
+        telephone_event,
+        direction,
+        offered: media.fmt.clone(),
+    })
+}
+
+/// What a call's audio uses once offer and answer agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Agreed {
+    /// The codec both send.
+    pub codec: Codec,
+    /// Where to send RTP.
+    pub remote: SocketAddr,
+    /// The peer's telephone-event payload type, when both support DTMF events.
+    pub telephone_event: Option<u8>,
+    /// Which way media flows, from callrec's point of view.
+    pub direction: Direction,
+}
+
+/// Agrees on a peer's offer: its most preferred codec that callrec speaks.
+pub fn accept_offer(offer: &Audio) -> Result<Agreed> {
+    let codec = offer
+        .codecs
+        .first()
+        .copied()
+        .ok_or_else(|| SipError::NoCommonCodec {
+            offered: offer.offered.clone(),
+        })?;
+    Ok(Agreed {
+        codec,
+        remote: offer.addr,
+        telephone_event: offer.telephone_event,
+        direction: offer.direction.answer(),
+    })
+}
+
+/// Reads a peer's answer to callrec's offer: the codec it chose (the first it lists).
+pub fn accept_answer(answer: &Audio) -> Result<Agreed> {
+    accept_offer(answer).map(|agreed| Agreed {
+        direction: answer.direction.answer(),
+        ..agreed
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BARESIP_OFFER: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+        m=audio 20004 RTP/AVP 8 0 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\n\
+        a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=sendrecv\r\na=ptime:20\r\n";
+
+    #[test]
+    fn our_offer_reads_back_as_what_it_offers() {
+        let addr: SocketAddr = "127.0.0.1:40000".parse().expect("addr");
+        let sdp = describe(
+            addr,
+            &[Codec::Pcmu, Codec::Pcma],
+            Direction::SendRecv,
+            Some(101),
+            7,
+            1,
+        );
+        let text = String::from_utf8(sdp.clone()).expect("utf8");
+        assert!(text.contains("m=audio 40000 RTP/AVP 0 8 101\r\n"), "{text}");
+        assert!(text.ends_with("a=sendrecv\r\n"));
+        let audio = parse(&sdp).expect("parse");
+        assert_eq!(audio.addr, addr);
+        assert_eq!(audio.codecs, vec![Codec::Pcmu, Codec::Pcma]);
+        assert_eq!(audio.telephone_event, Some(101));
+        assert_eq!(audio.direction, Direction::SendRecv);
+    }
+
+    #[test]
+    fn a_peers_offer_is_accepted_in_its_preference_order() {
+        let offer = parse(BARESIP_OFFER.as_bytes()).expect("parse");
+        let agreed = accept_offer(&offer).expect("agreed");
+        assert_eq!(agreed.codec, Codec::Pcma);
+        assert_eq!(agreed.remote, "127.0.0.1:20004".parse().expect("addr"));
+        assert_eq!(agreed.telephone_event, Some(101));
+    }
+
+    #[test]
+    fn hold_and_direction_are_read_from_either_convention() {
+        let hold = BARESIP_OFFER.replace("a=sendrecv", "a=sendonly");
+        let offer = parse(hold.as_bytes()).expect("parse");
+        assert_eq!(offer.direction, Direction::SendOnly);
+        assert_eq!(
+            accept_offer(&offer).expect("ok").direction,
+            Direction::RecvOnly
+        );
+        let old = BARESIP_OFFER.replace("c=IN IP4 127.0.0.1", "c=IN IP4 0.0.0.0");
+        assert_eq!(
+            parse(old.as_bytes()).expect("parse").direction,
+            Direction::Inactive
+        );
+    }
+
+    #[test]
+    fn an_offer_without_g711_is_refused_with_what_was_offered() {
+        let opus = "v=0\r\no=- 1 2 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n\
+            m=audio 5004 RTP/AVP 96\r\na=rtpmap:96 opus/48000/2\r\n";
+        let err = accept_offer(&parse(opus.as_bytes()).expect("parse")).expect_err("refused");
+        assert_eq!(
+            err.to_string(),
+            "the peer offers no codec callrec speaks (offered: 96; callrec speaks PCMU and PCMA)"
+        );
+        let garbage = parse(b"hello").expect_err("bad");
+        assert!(
+            garbage
+                .to_string()
+                .starts_with("the peer's SDP is not valid"),
+            "{garbage}"
+        );
+        let video = "v=0\r\no=- 1 2 IN IP4 10.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 5004 RTP/AVP 96\r\n";
+        assert!(
+            parse(video.as_bytes())
+                .expect_err("no audio")
+                .to_string()
+                .contains("m=audio")
+        );
+    }
+}
