@@ -6,6 +6,7 @@ mod devices;
 mod inputs;
 mod login;
 mod outbox;
+mod phone;
 mod record;
 mod recover;
 mod server;
@@ -54,6 +55,8 @@ enum Command {
     Upload(upload::Args),
     Outbox(outbox::Args),
     Devices(devices::Args),
+    Call(phone::CallArgs),
+    Answer(phone::AnswerArgs),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +77,8 @@ fn main() -> ExitCode {
         Command::Upload(args) => upload::run(&args),
         Command::Outbox(args) => outbox::run(&args),
         Command::Devices(args) => devices::run(&args),
+        Command::Call(args) => phone::call(&args),
+        Command::Answer(args) => phone::answer(&args),
     }
 }
 

@@ -175,7 +175,11 @@ impl LiveCall {
     /// Ends the call now (if `call_ended` has not come) and waits for the recording to be
     /// complete.
     pub fn finish(mut self) -> Result<Sidecar> {
-        let _ = self.event(Event::CallEnded);
+        // Only a call still in progress is ended here: a second call_ended would be
+        // recorded as a refused event.
+        if self.state().phase != Phase::Ended {
+            let _ = self.event(Event::CallEnded);
+        }
         self.join()
     }
 
@@ -194,7 +198,9 @@ impl LiveCall {
 impl Drop for LiveCall {
     fn drop(&mut self) {
         if self.writer.is_some() {
-            let _ = self.event(Event::CallEnded);
+            if self.state().phase != Phase::Ended {
+                let _ = self.event(Event::CallEnded);
+            }
             let _ = self.join();
         }
     }

@@ -209,6 +209,11 @@ impl JitterBuffer {
         }
     }
 
+    /// Whether playout has begun (the first frame's turn has come).
+    pub fn is_playing(&self) -> bool {
+        self.next.is_some()
+    }
+
     /// What happened so far.
     pub fn stats(&self) -> JitterStats {
         self.stats

@@ -7,12 +7,18 @@
 //!   `audio-codec-algorithms`).
 //! - [`jitter`]: the adaptive jitter buffer that puts received frames back on the call clock,
 //!   conceals losses and reports its delay.
+//! - [`media`]: one RTP leg: the agent's frames sent every 20 ms, the peer's received; both
+//!   sides as sources for the recorder.
+//! - [`phone`]: the user agent: calls placed to a URI (no registrar needed), calls received
+//!   and answered, BYE either way.
 //!
 //! Signalling uses rsipstack (transactions, dialogs, digest auth, UDP and TCP): it is the most
 //! active Rust SIP stack with both client and server dialogs, and it leaves media to us.
 
 pub mod g711;
 pub mod jitter;
+pub mod media;
+pub mod phone;
 pub mod sdp;
 
 mod error;

@@ -1,0 +1,276 @@
+//! `callrec call` and `callrec answer`: real SIP calls, recorded by the same engine the app
+//! runs, each side from its own RTP leg.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use callrec_audio::{AtRate, Source, WavSource, live_input};
+use callrec_policy::{Event, TimedEvent};
+use callrec_recorder::{CallInfo, LiveCall, Sidecar};
+use callrec_sip::g711::{Codec, RATE as G711_RATE};
+use callrec_sip::media::{CallClock, Leg, bind_rtp};
+use callrec_sip::phone::{Call, Ended, Phone, StatusCode};
+use callrec_sip::sdp::{self, Agreed, Direction, TELEPHONE_EVENT};
+
+use crate::EXIT_UNREADABLE;
+
+/// What both commands share: the policy, the script, the agent's voice and the output.
+#[derive(Debug, clap::Args)]
+pub struct Common {
+    /// The global and project recording settings (see `callrec simulate --help`).
+    #[arg(long, value_name = "SETTINGS.json")]
+    settings: PathBuf,
+    /// The call's events, one JSON object a line; t_ms 0 is the moment the call is answered.
+    /// A call_ended event hangs up (BYE); without one, the call lasts until the peer hangs up.
+    #[arg(long, value_name = "EVENTS.jsonl")]
+    events: PathBuf,
+    /// The agent's voice from a WAV file (any rate; silence once it ends).
+    #[arg(long, value_name = "AGENT.wav", conflicts_with = "mic")]
+    agent_file: Option<PathBuf>,
+    /// The agent's voice from an input device (a name from `callrec devices`).
+    #[arg(long, value_name = "DEVICE")]
+    mic: Option<String>,
+    /// Where to write the recording, exactly as `callrec record` does.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Frames per second of the recording.
+    #[arg(long, default_value_t = 16_000, value_parser = clap::value_parser!(u32).range(8_000..=48_000))]
+    rate: u32,
+}
+
+/// Place a SIP call and record it.
+///
+/// Calls the URI directly (no registrar), offering PCMU and PCMA; once the callee answers,
+/// its audio is the remote side and the agent's (AGENT.wav or the microphone) is sent and
+/// recorded as the agent side. The events apply at their offsets from the answer.
+#[derive(Debug, clap::Args)]
+pub struct CallArgs {
+    /// Whom to call, e.g. sip:bob@127.0.0.1:5070.
+    #[arg(long, value_name = "URI")]
+    to: String,
+    /// The local SIP address (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "IP:PORT")]
+    bind: SocketAddr,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// Wait for one SIP call, answer it at once, and record it.
+#[derive(Debug, clap::Args)]
+pub struct AnswerArgs {
+    /// Where to listen for the call (UDP).
+    #[arg(long, value_name = "IP:PORT")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// Runs `callrec call`.
+pub fn call(args: &CallArgs) -> ExitCode {
+    run(&args.common, Side::Call(args.to.clone(), args.bind))
+}
+
+/// Runs `callrec answer`.
+pub fn answer(args: &AnswerArgs) -> ExitCode {
+    run(&args.common, Side::Answer(args.listen))
+}
+
+enum Side {
+    Call(String, SocketAddr),
+    Answer(SocketAddr),
+}
+
+fn run(common: &Common, side: Side) -> ExitCode {
+    let (settings, events) =
+        match crate::inputs::settings_and_events(&common.settings, &common.events) {
+            Ok(x) => x,
+            Err(message) => return crate::fail(&message, EXIT_UNREADABLE),
+        };
+    let agent = match agent_source(common) {
+        Ok(source) => source,
+        Err(message) => return crate::fail(&message, EXIT_UNREADABLE),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return crate::fail(&format!("starting the network runtime: {e}"), 1),
+    };
+    let info = CallInfo {
+        call_id: uuid::Uuid::now_v7(),
+        project_id: settings.project.id.clone(),
+        policy_version: None,
+        agent: String::new(),
+        contact: match &side {
+            Side::Call(to, _) => Some(to.clone()),
+            Side::Answer(_) => None,
+        },
+        origin_at: time::OffsetDateTime::now_utc(),
+    };
+    let script = Script {
+        policy: settings.resolve(),
+        events,
+        info,
+        out: common.out.clone(),
+        rate: common.rate,
+    };
+    match runtime.block_on(connect_and_record(side, agent, script)) {
+        Ok(sidecar) => crate::record::summary(&common.out, &sidecar),
+        Err(message) => crate::fail(&message, 1),
+    }
+}
+
+fn agent_source(common: &Common) -> Result<Box<dyn Source>, String> {
+    match &common.agent_file {
+        Some(path) => {
+            let wav = WavSource::open(path).map_err(|e| e.to_string())?;
+            Ok(Box::new(
+                AtRate::new(wav, G711_RATE).map_err(|e| e.to_string())?,
+            ))
+        }
+        None => live_input(common.mic.as_deref(), G711_RATE).map_err(|e| e.to_string()),
+    }
+}
+
+struct Script {
+    policy: callrec_policy::Policy,
+    events: Vec<(usize, TimedEvent)>,
+    info: CallInfo,
+    out: PathBuf,
+    rate: u32,
+}
+
+async fn connect_and_record(
+    side: Side,
+    agent: Box<dyn Source>,
+    script: Script,
+) -> Result<Sidecar, String> {
+    let text = |e: callrec_sip::SipError| e.to_string();
+    let session = u64::from(script.info.call_id.as_u128() as u32);
+    let (phone, call, rtp, agreed) = match side {
+        Side::Call(to, bind) => {
+            let phone = Phone::bind(bind).await.map_err(text)?;
+            let rtp = bind_rtp(phone.local_addr().ip()).await.map_err(text)?;
+            let local = rtp.local_addr().map_err(|e| e.to_string())?;
+            let offer = sdp::describe(
+                local,
+                &[Codec::Pcmu, Codec::Pcma],
+                Direction::SendRecv,
+                Some(TELEPHONE_EVENT),
+                session,
+                1,
+            );
+            let call = phone.call(&to, offer).await.map_err(text)?;
+            let agreed = sdp::parse(&call.remote_sdp)
+                .and_then(|a| sdp::accept_answer(&a))
+                .map_err(text)?;
+            (phone, call, rtp, agreed)
+        }
+        Side::Answer(listen) => {
+            let phone = Phone::bind(listen).await.map_err(text)?;
+            let incoming = phone
+                .next_incoming()
+                .await
+                .ok_or("the phone stopped before a call arrived")?;
+            tracing::info!(from = %incoming.from, "a call arrived");
+            let agreed = match sdp::parse(&incoming.offer).and_then(|o| sdp::accept_offer(&o)) {
+                Ok(agreed) => agreed,
+                Err(e) => {
+                    let _ = incoming.reject(StatusCode::NotAcceptableHere);
+                    return Err(format!("refused the call with 488: {e}"));
+                }
+            };
+            let rtp = bind_rtp(phone.local_addr().ip()).await.map_err(text)?;
+            let local = rtp.local_addr().map_err(|e| e.to_string())?;
+            let answer = sdp::describe(
+                local,
+                &[agreed.codec],
+                agreed.direction,
+                agreed.telephone_event,
+                session,
+                1,
+            );
+            let call = incoming.answer(answer).map_err(text)?;
+            (phone, call, rtp, agreed)
+        }
+    };
+    let result = record(&call, rtp, agreed, agent, script).await;
+    drop(phone);
+    result
+}
+
+/// The answered call, recorded: t_ms 0 is now.
+async fn record(
+    call: &Call,
+    rtp: tokio::net::UdpSocket,
+    agreed: Agreed,
+    agent: Box<dyn Source>,
+    script: Script,
+) -> Result<Sidecar, String> {
+    let clock = CallClock::start();
+    let (leg, sent, heard) = Leg::start(rtp, agreed, agent, clock);
+    let at_rate = |s: Box<dyn Source>| -> Result<Box<dyn Source>, String> {
+        Ok(Box::new(
+            AtRate::new(s, script.rate).map_err(|e| e.to_string())?,
+        ))
+    };
+    let live = LiveCall::start(
+        &script.out,
+        script.policy,
+        script.info,
+        script.rate,
+        at_rate(sent)?,
+        at_rate(heard)?,
+    )
+    .map_err(|e| e.to_string())?;
+    let mut ended_by_peer = false;
+    for (index, timed) in &script.events {
+        let due = Duration::from_millis(timed.t_ms);
+        let wait = due.saturating_sub(clock.elapsed());
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            how = call.wait_ended() => {
+                tracing::info!(?how, "the call ended before the script did");
+                ended_by_peer = how != Ended::ByUs;
+                break;
+            }
+        }
+        if timed.event == Event::CallEnded {
+            if let Err(e) = call.hang_up().await {
+                tracing::warn!(error = %e, "hanging up");
+            }
+            live.scripted(*index, timed.t_ms, Event::CallEnded)
+                .map_err(|e| e.to_string())?
+                .map_err(|r| r.reason.message().to_owned())?;
+            break;
+        }
+        // A refusal is part of the outcome, as in `callrec record`.
+        let _ = live
+            .scripted(*index, timed.t_ms, timed.event.clone())
+            .map_err(|e| e.to_string())?;
+    }
+    if call.ended().is_none() && !ended_by_peer {
+        // The script has no call_ended: the call lasts until the peer hangs up.
+        let how = call.wait_ended().await;
+        tracing::info!(?how, "the call ended");
+    }
+    // The leg keeps running until the recording has every frame up to the hang-up.
+    let sidecar = tokio::task::spawn_blocking(move || live.finish())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let stats = leg.stats();
+    drop(leg);
+    tracing::info!(
+        sent = stats.sent,
+        received = stats.received,
+        lost = stats.jitter.lost,
+        late = stats.jitter.late,
+        delay_ms = stats.jitter.delay.as_millis() as u64,
+        "RTP"
+    );
+    Ok(sidecar)
+}

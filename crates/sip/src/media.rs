@@ -1,0 +1,321 @@
+//! One RTP leg: the agent's audio sent as G.711 every 20 ms, the peer's received into the
+//! jitter buffer, both available to the recorder as [`Source`]s on the call's clock.
+//!
+//! What the recorder gets for the agent side is exactly what was sent (the same frames, taken
+//! from the sender); for the remote side, exactly what the agent hears (the jitter buffer's
+//! output at its playout time). RTP is symmetric: once the peer's packets arrive from an
+//! address other than its SDP said (a NAT), callrec sends there.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use callrec_audio::{Read, Source};
+use tokio::net::UdpSocket;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{Result, SipError};
+use crate::g711::{Codec, FRAME, RATE};
+use crate::jitter::{JitterBuffer, JitterStats};
+use crate::sdp::Agreed;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A UDP socket for a leg's RTP, bound before the offer (its port goes into the SDP).
+pub async fn bind_rtp(ip: std::net::IpAddr) -> Result<UdpSocket> {
+    UdpSocket::bind(SocketAddr::new(ip, 0))
+        .await
+        .map_err(|source| SipError::Io {
+            what: format!("binding an RTP port on {ip}"),
+            source,
+        })
+}
+
+/// The call's clock: t = 0 is the moment the call was answered.
+#[derive(Debug, Clone, Copy)]
+pub struct CallClock(Instant);
+
+impl CallClock {
+    /// A clock starting now.
+    pub fn start() -> Self {
+        Self(Instant::now())
+    }
+
+    /// Time since the answer.
+    pub fn elapsed(&self) -> Duration {
+        self.0.elapsed()
+    }
+}
+
+/// What a leg did so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LegStats {
+    /// RTP packets sent.
+    pub sent: u64,
+    /// RTP packets received with the agreed codec.
+    pub received: u64,
+    /// Packets that were not RTP or not of the agreed codec (ignored).
+    pub ignored: u64,
+    /// The jitter buffer's story.
+    pub jitter: JitterStats,
+}
+
+/// A running leg; stops when dropped.
+pub struct Leg {
+    cancel: CancellationToken,
+    jitter: Arc<Mutex<JitterBuffer>>,
+    stats: Arc<Mutex<LegStats>>,
+}
+
+impl Leg {
+    /// Starts sending `agent` (read at 8 kHz, paced by `clock`) to the peer and receiving
+    /// the peer on `socket`. Returns the leg and the two sources for the recorder, both at
+    /// 8 kHz: what was sent, and what was heard.
+    pub fn start(
+        socket: UdpSocket,
+        agreed: Agreed,
+        agent: Box<dyn Source>,
+        clock: CallClock,
+    ) -> (Self, Box<dyn Source>, Box<dyn Source>) {
+        let cancel = CancellationToken::new();
+        let socket = Arc::new(socket);
+        let target = Arc::new(Mutex::new(agreed.remote));
+        let jitter = Arc::new(Mutex::new(JitterBuffer::new(RATE)));
+        let stats = Arc::new(Mutex::new(LegStats::default()));
+        let sent = Arc::new(Mutex::new(VecDeque::new()));
+        tokio::spawn(send(
+            Arc::clone(&socket),
+            agreed.codec,
+            agent,
+            clock,
+            Arc::clone(&target),
+            Arc::clone(&sent),
+            Arc::clone(&stats),
+            cancel.clone(),
+        ));
+        tokio::spawn(receive(
+            socket,
+            agreed.codec,
+            clock,
+            target,
+            Arc::clone(&jitter),
+            Arc::clone(&stats),
+            cancel.clone(),
+        ));
+        let heard = Heard {
+            jitter: Arc::clone(&jitter),
+            clock,
+            emitted: 0,
+        };
+        (
+            Self {
+                cancel,
+                jitter,
+                stats,
+            },
+            Box::new(Sent { queue: sent }),
+            Box::new(heard),
+        )
+    }
+
+    /// What the leg did so far.
+    pub fn stats(&self) -> LegStats {
+        let mut stats = *lock(&self.stats);
+        stats.jitter = lock(&self.jitter).stats();
+        stats
+    }
+}
+
+impl Drop for Leg {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn send(
+    socket: Arc<UdpSocket>,
+    codec: Codec,
+    mut agent: Box<dyn Source>,
+    clock: CallClock,
+    target: Arc<Mutex<SocketAddr>>,
+    sent: Arc<Mutex<VecDeque<f32>>>,
+    stats: Arc<Mutex<LegStats>>,
+    cancel: CancellationToken,
+) {
+    let ssrc: u32 = rand_u32();
+    let mut seq: u16 = (ssrc >> 16) as u16;
+    let ts0: u32 = ssrc.rotate_left(7);
+    let mut frames_sent: u64 = 0;
+    let mut pending: Vec<f32> = Vec::new();
+    let mut buf = vec![0f32; FRAME];
+    let mut ended = false;
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut payload = Vec::with_capacity(FRAME);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        // Every frame due by the clock goes out; the source is read as it delivers (a file
+        // at once, a microphone as it captures), silence once it has ended.
+        let due = (clock.elapsed().as_secs_f64() * f64::from(RATE)) as u64 / FRAME as u64;
+        while frames_sent < due {
+            while pending.len() < FRAME && !ended {
+                match agent.read(&mut buf) {
+                    Ok(Read::Samples(n)) => pending.extend_from_slice(&buf[..n]),
+                    Ok(Read::Pending) => break,
+                    Ok(Read::End) | Err(_) => ended = true,
+                }
+            }
+            if pending.len() < FRAME {
+                if !ended && frames_sent + 1 >= due {
+                    break; // a live source a little behind: wait for its samples
+                }
+                pending.resize(FRAME, 0.0);
+            }
+            let frame: Vec<f32> = pending.drain(..FRAME).collect();
+            payload.clear();
+            codec.encode(&frame, &mut payload);
+            let packet = rtp_types::RtpPacketBuilder::<&[u8], &[u8]>::new()
+                .payload_type(codec.payload_type())
+                .sequence_number(seq)
+                .timestamp(ts0.wrapping_add((frames_sent * FRAME as u64) as u32))
+                .ssrc(ssrc)
+                .marker_bit(frames_sent == 0)
+                .payload(payload.as_slice())
+                .write_vec();
+            let to = *lock(&target);
+            if let Ok(packet) = packet
+                && socket.send_to(&packet, to).await.is_ok()
+            {
+                lock(&stats).sent += 1;
+            }
+            lock(&sent).extend(frame);
+            seq = seq.wrapping_add(1);
+            frames_sent += 1;
+        }
+    }
+}
+
+async fn receive(
+    socket: Arc<UdpSocket>,
+    codec: Codec,
+    clock: CallClock,
+    target: Arc<Mutex<SocketAddr>>,
+    jitter: Arc<Mutex<JitterBuffer>>,
+    stats: Arc<Mutex<LegStats>>,
+    cancel: CancellationToken,
+) {
+    let mut buf = vec![0u8; 2048];
+    let mut samples = Vec::with_capacity(FRAME);
+    let mut latched = false;
+    loop {
+        let (n, from) = tokio::select! {
+            () = cancel.cancelled() => return,
+            r = socket.recv_from(&mut buf) => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(error = %e, "receiving RTP");
+                    continue;
+                }
+            },
+        };
+        let arrival = clock.elapsed();
+        let Ok(packet) = rtp_types::RtpPacket::parse(&buf[..n]) else {
+            lock(&stats).ignored += 1;
+            continue;
+        };
+        if packet.payload_type() != codec.payload_type() {
+            lock(&stats).ignored += 1;
+            continue;
+        }
+        if !latched {
+            // Symmetric RTP: answer where the peer really sends from.
+            let mut to = lock(&target);
+            if *to != from {
+                tracing::info!(sdp = %*to, actual = %from, "the peer sends RTP from another address; sending there");
+                *to = from;
+            }
+            latched = true;
+        }
+        samples.clear();
+        codec.decode(packet.payload(), &mut samples);
+        lock(&jitter).push(packet.timestamp(), samples.clone(), arrival);
+        lock(&stats).received += 1;
+    }
+}
+
+/// A 32-bit value that differs between calls (SSRC, first sequence number and timestamp
+/// must be unpredictable per RFC 3550; they need not be cryptographic).
+fn rand_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish() as u32
+}
+
+/// The agent side for the recorder: exactly the frames sent.
+struct Sent {
+    queue: Arc<Mutex<VecDeque<f32>>>,
+}
+
+impl Source for Sent {
+    fn rate(&self) -> u32 {
+        RATE
+    }
+
+    fn read(&mut self, out: &mut [f32]) -> callrec_audio::Result<Read> {
+        let mut queue = lock(&self.queue);
+        let n = queue.len().min(out.len());
+        if n == 0 {
+            return Ok(Read::Pending);
+        }
+        for (o, s) in out.iter_mut().zip(queue.drain(..n)) {
+            *o = s;
+        }
+        Ok(Read::Samples(n))
+    }
+}
+
+/// The remote side for the recorder: what the jitter buffer plays, when it plays it; silence
+/// on the clock before the peer's first frame plays (a peer that never sends must not stall
+/// the recording).
+struct Heard {
+    jitter: Arc<Mutex<JitterBuffer>>,
+    clock: CallClock,
+    emitted: u64,
+}
+
+impl Source for Heard {
+    fn rate(&self) -> u32 {
+        RATE
+    }
+
+    fn read(&mut self, out: &mut [f32]) -> callrec_audio::Result<Read> {
+        let now = self.clock.elapsed();
+        let mut jitter = lock(&self.jitter);
+        let mut n = jitter.pull(now, out);
+        if n == 0 && !jitter.is_playing() {
+            let due = (now.as_secs_f64() * f64::from(RATE)) as u64;
+            n = usize::try_from(due.saturating_sub(self.emitted))
+                .unwrap_or(usize::MAX)
+                .min(out.len());
+            out[..n].fill(0.0);
+        }
+        self.emitted += n as u64;
+        Ok(if n == 0 {
+            Read::Pending
+        } else {
+            Read::Samples(n)
+        })
+    }
+}

@@ -1,0 +1,310 @@
+//! The SIP user agent: one endpoint (rsipstack's transactions and dialogs over UDP), calls
+//! placed to a URI without a registrar, and calls received and answered.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use rsipstack::EndpointBuilder;
+use rsipstack::dialog::dialog::{Dialog, DialogState, TerminatedReason};
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::dialog::invitation::InviteOption;
+use rsipstack::dialog::invite_dialog::InviteDialog;
+pub use rsipstack::sip::StatusCode;
+use rsipstack::sip::{Header, Method, StatusCodeKind, Uri};
+use rsipstack::transaction::key::TransactionRole;
+use rsipstack::transport::{TransportLayer, udp::UdpConnection};
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{Result, SipError};
+
+fn signalling(e: impl std::fmt::Display) -> SipError {
+    SipError::Signalling(e.to_string())
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    /// callrec hung up.
+    ByUs,
+    /// The peer hung up.
+    ByPeer,
+    /// Anything else (a timeout, a cancelled call), in words.
+    Other(String),
+}
+
+#[derive(Default)]
+struct Calls {
+    /// Dialogs that ended, by id, with how.
+    ended: HashMap<String, Ended>,
+}
+
+/// A SIP user agent bound to one address.
+pub struct Phone {
+    dialogs: Arc<DialogLayer>,
+    state_tx: rsipstack::dialog::dialog::DialogStateSender,
+    contact: Uri,
+    local: SocketAddr,
+    incoming: tokio::sync::Mutex<mpsc::UnboundedReceiver<InviteDialog>>,
+    calls: Arc<Mutex<Calls>>,
+    changed: Arc<Notify>,
+    cancel: CancellationToken,
+}
+
+/// An established call (either direction).
+pub struct Call {
+    dialog: InviteDialog,
+    /// The peer's session description (its offer or its answer).
+    pub remote_sdp: Vec<u8>,
+    calls: Arc<Mutex<Calls>>,
+    changed: Arc<Notify>,
+}
+
+/// A call that arrived and waits for an answer.
+pub struct Incoming {
+    dialog: InviteDialog,
+    /// The caller's offer.
+    pub offer: Vec<u8>,
+    /// Who calls (the From URI).
+    pub from: String,
+    calls: Arc<Mutex<Calls>>,
+    changed: Arc<Notify>,
+}
+
+impl Phone {
+    /// Starts a user agent on `bind` (UDP), e.g. `127.0.0.1:5062` (port 0: any free one).
+    pub async fn bind(bind: SocketAddr) -> Result<Self> {
+        let cancel = CancellationToken::new();
+        let transport = TransportLayer::new(cancel.clone());
+        let udp = UdpConnection::create_connection(bind, None, Some(cancel.child_token()))
+            .await
+            .map_err(|e| SipError::Io {
+                what: format!("binding SIP on udp {bind}"),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+        let local = udp.get_addr().get_socketaddr().map_err(signalling)?;
+        transport.add_transport(udp.into());
+        let endpoint = EndpointBuilder::new()
+            .with_cancel_token(cancel.clone())
+            .with_transport_layer(transport)
+            .with_user_agent("callrec")
+            .build();
+        let mut requests = endpoint.incoming_transactions().map_err(signalling)?;
+        let dialogs = Arc::new(DialogLayer::new(endpoint.inner.clone()));
+        let (state_tx, mut state_rx) = dialogs.new_dialog_state_channel();
+        let contact: Uri = format!("sip:callrec@{local}")
+            .as_str()
+            .try_into()
+            .map_err(signalling)?;
+        let calls = Arc::new(Mutex::new(Calls::default()));
+        let changed = Arc::new(Notify::new());
+        let (incoming_tx, incoming) = mpsc::unbounded_channel();
+
+        // Requests from the network: new INVITEs, and in-dialog ACK, BYE, re-INVITE, CANCEL.
+        let (layer, tx_states, own) = (Arc::clone(&dialogs), state_tx.clone(), contact.clone());
+        tokio::spawn(async move {
+            while let Some(mut tx) = requests.recv().await {
+                if let Some(Dialog::Invite(mut dialog)) = layer.match_dialog(&tx) {
+                    tokio::spawn(async move { dialog.handle(&mut tx).await });
+                    continue;
+                }
+                match tx.original.method {
+                    Method::Invite => {
+                        match layer.get_or_create_server_invite(
+                            &tx,
+                            tx_states.clone(),
+                            None,
+                            Some(own.clone()),
+                        ) {
+                            Ok(mut dialog) => {
+                                tokio::spawn(async move { dialog.handle(&mut tx).await });
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "an INVITE callrec cannot take");
+                                let _ = tx.reply(StatusCode::ServerInternalError).await;
+                            }
+                        }
+                    }
+                    Method::Options => {
+                        let _ = tx.reply(StatusCode::OK).await;
+                    }
+                    method => {
+                        tracing::info!(%method, "a request outside any call; answered 481");
+                        let _ = tx.reply(StatusCode::CallTransactionDoesNotExist).await;
+                    }
+                }
+            }
+        });
+
+        // Dialog events: calls that arrive, and calls that end.
+        let (layer, book, notify) = (
+            Arc::clone(&dialogs),
+            Arc::clone(&calls),
+            Arc::clone(&changed),
+        );
+        tokio::spawn(async move {
+            while let Some(state) = state_rx.recv().await {
+                match state {
+                    DialogState::Calling(id) => {
+                        if let Some(Dialog::Invite(dialog)) = layer.get_dialog(&id)
+                            && dialog.role() == TransactionRole::Server
+                        {
+                            let _ = incoming_tx.send(dialog);
+                        }
+                    }
+                    DialogState::Terminated(id, reason) => {
+                        let how = match reason {
+                            TerminatedReason::UacBye | TerminatedReason::UasBye => {
+                                // Which side sent it is told apart by the caller's own record.
+                                Ended::ByPeer
+                            }
+                            other => Ended::Other(format!("{other:?}")),
+                        };
+                        lock(&book).ended.entry(id.to_string()).or_insert(how);
+                        layer.remove_dialog(&id);
+                        notify.notify_waiters();
+                    }
+                    _ => {}
+                }
+            }
+        });
+        let serving = endpoint.inner.clone();
+        tokio::spawn(async move { serving.serve().await });
+        Ok(Self {
+            dialogs,
+            state_tx,
+            contact,
+            local,
+            incoming: tokio::sync::Mutex::new(incoming),
+            calls,
+            changed,
+            cancel,
+        })
+    }
+
+    /// The address SIP listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Calls `to` (e.g. `sip:bob@127.0.0.1:5070`) with `offer`; returns once it is answered.
+    /// A refusal (busy, declined, not found) is an error naming the status.
+    pub async fn call(&self, to: &str, offer: Vec<u8>) -> Result<Call> {
+        let callee: Uri = to.try_into().map_err(|e| {
+            SipError::Signalling(format!(
+                "{to:?} is not a SIP URI (e.g. sip:bob@127.0.0.1:5070): {e}"
+            ))
+        })?;
+        let option = InviteOption {
+            caller: self.contact.clone(),
+            callee,
+            contact: self.contact.clone(),
+            content_type: Some("application/sdp".into()),
+            offer: Some(offer),
+            ..Default::default()
+        };
+        let (dialog, response) = self
+            .dialogs
+            .do_invite(option, self.state_tx.clone())
+            .await
+            .map_err(signalling)?;
+        let response =
+            response.ok_or_else(|| SipError::Signalling(format!("{to} did not answer")))?;
+        if response.status_code.kind() != StatusCodeKind::Successful {
+            return Err(SipError::Signalling(format!(
+                "{to} refused the call: {}",
+                response.status_code
+            )));
+        }
+        Ok(Call {
+            dialog,
+            remote_sdp: response.body().clone(),
+            calls: Arc::clone(&self.calls),
+            changed: Arc::clone(&self.changed),
+        })
+    }
+
+    /// Waits for the next call that arrives.
+    pub async fn next_incoming(&self) -> Option<Incoming> {
+        let dialog = self.incoming.lock().await.recv().await?;
+        let request = dialog.initial_request();
+        let from = request
+            .headers
+            .iter()
+            .find_map(|h| match h {
+                Header::From(from) => Some(from.to_string()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        Some(Incoming {
+            offer: request.body().clone(),
+            from,
+            dialog,
+            calls: Arc::clone(&self.calls),
+            changed: Arc::clone(&self.changed),
+        })
+    }
+}
+
+impl Drop for Phone {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+impl Incoming {
+    /// Rings, then answers with `answer` (200 OK with SDP).
+    pub fn answer(self, answer: Vec<u8>) -> Result<Call> {
+        self.dialog.ringing(None, None).map_err(signalling)?;
+        self.dialog
+            .accept(
+                Some(vec![Header::ContentType("application/sdp".into())]),
+                Some(answer),
+            )
+            .map_err(signalling)?;
+        Ok(Call {
+            dialog: self.dialog,
+            remote_sdp: self.offer,
+            calls: self.calls,
+            changed: self.changed,
+        })
+    }
+
+    /// Refuses the call with `status` (e.g. 486 Busy Here, 603 Decline).
+    pub fn reject(self, status: StatusCode) -> Result<()> {
+        self.dialog.reject(Some(status), None).map_err(signalling)
+    }
+}
+
+impl Call {
+    fn key(&self) -> String {
+        self.dialog.id().to_string()
+    }
+
+    /// Hangs up (BYE).
+    pub async fn hang_up(&self) -> Result<()> {
+        lock(&self.calls).ended.insert(self.key(), Ended::ByUs);
+        self.dialog.bye().await.map_err(signalling)
+    }
+
+    /// Whether (and how) the call has ended.
+    pub fn ended(&self) -> Option<Ended> {
+        lock(&self.calls).ended.get(&self.key()).cloned()
+    }
+
+    /// Waits until the call ends (either side).
+    pub async fn wait_ended(&self) -> Ended {
+        loop {
+            let notified = self.changed.notified();
+            if let Some(how) = self.ended() {
+                return how;
+            }
+            notified.await;
+        }
+    }
+}
