@@ -349,7 +349,11 @@ fn hardware_live_capture_survives_the_sound_server_dying_mid_call() {
             .expect("json");
     let left = read_mono(&dir.join("call/recording.wav"));
     assert_eq!(left.len(), 11 * RATE, "the call lasted 11 s, gap included");
-    assert_eq!(sidecar["refused"], serde_json::json!([]), "no refused event");
+    assert_eq!(
+        sidecar["refused"],
+        serde_json::json!([]),
+        "no refused event"
+    );
     let gaps = sidecar["device_gaps"].as_array().expect("gaps noted");
     let agent_gap = gaps
         .iter()
