@@ -319,3 +319,120 @@ fn callrec_answers_a_call_from_baresip_and_ends_when_it_hangs_up() {
         "the agent side"
     );
 }
+
+#[test]
+fn a_busy_callee_is_reported_by_its_status_and_nothing_is_recorded() {
+    if !have("sipp") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    write_inputs(
+        dir,
+        concat!(
+            "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"outbound\", \"consent\": \"granted\"}\n",
+            "{\"t_ms\": 2000, \"event\": \"call_ended\"}\n",
+        ),
+    );
+    let port = free_udp_port();
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/busy.xml");
+    let mut sipp = Command::new("sipp")
+        .arg("-sf")
+        .arg(&scenario)
+        .args([
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-m",
+            "1",
+            "-nostdin",
+        ])
+        .args(["-timeout", "20s"])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sipp");
+    std::thread::sleep(Duration::from_millis(300));
+    let out = Command::new(env!("CARGO_BIN_EXE_callrec"))
+        .args(["call", "--to", &format!("sip:busy@127.0.0.1:{port}")])
+        .args(["--settings", "settings.json", "--events", "events.jsonl"])
+        .args(["--agent-file", "agent.wav", "--out", "call"])
+        .current_dir(dir)
+        .output()
+        .expect("callrec call");
+    let status = sipp.wait().expect("sipp");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("refused the call: 486 Busy Here"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.join("call").exists(),
+        "no recording of a call that never was"
+    );
+    assert!(
+        status.success(),
+        "sipp saw the scenario through (ACK of the 486)"
+    );
+}
+
+#[test]
+fn malformed_packets_during_a_call_are_ignored_and_the_call_goes_on() {
+    if !have("baresip") || !have("sox") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    write_inputs(
+        dir,
+        "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"inbound\", \"consent\": \"granted\"}\n",
+    );
+    let port = free_udp_port();
+    let callrec = Command::new(env!("CARGO_BIN_EXE_callrec"))
+        .args(["answer", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--settings", "settings.json", "--events", "events.jsonl"])
+        .args(["--agent-file", "agent.wav", "--out", "call"])
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("callrec answer");
+    std::thread::sleep(Duration::from_millis(300));
+    let _caller = Baresip::start(
+        &dir.join("carol"),
+        1_000,
+        &[
+            "-t",
+            "4",
+            "-e",
+            &format!("/dial sip:callrec@127.0.0.1:{port}"),
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(1_500));
+    let junk = UdpSocket::bind("127.0.0.1:0").expect("socket");
+    for packet in [
+        &b"\x00\x01garbage that is not SIP\r\n\r\n"[..],
+        b"INVITE sip:x SIP/2.0\r\nVia: nonsense\r\n\r\n",
+        b"SIP/2.0 200 OK\r\nContent-Length: 99999\r\n\r\nshort",
+        b"BYE sip:callrec@127.0.0.1 SIP/2.0\r\nCall-ID: not-this-call\r\nCSeq: 1 BYE\r\n\r\n",
+    ] {
+        junk.send_to(packet, ("127.0.0.1", port)).expect("send");
+    }
+    let out = callrec.wait_with_output().expect("output");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let right = read_channel(&dir.join("call/recording.wav"), 1);
+    // The call lasted until carol hung up (about 3 s), heard throughout.
+    assert!(right.len() > 2 * 16_000, "{} samples", right.len());
+    let late = &right[right.len() - 16_000..right.len() - 8_000];
+    assert!(
+        tone_share(late, 1_000.0, 16_000.0) > 0.9,
+        "carol heard after the junk"
+    );
+}
