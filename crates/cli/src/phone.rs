@@ -53,6 +53,9 @@ pub struct CallArgs {
     /// The local SIP address (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:0", value_name = "IP:PORT")]
     bind: SocketAddr,
+    /// How long to let it ring before cancelling (seconds).
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    ring_timeout: u64,
     #[command(flatten)]
     common: Common,
 }
@@ -69,7 +72,14 @@ pub struct AnswerArgs {
 
 /// Runs `callrec call`.
 pub fn call(args: &CallArgs) -> ExitCode {
-    run(&args.common, Side::Call(args.to.clone(), args.bind))
+    run(
+        &args.common,
+        Side::Call(
+            args.to.clone(),
+            args.bind,
+            Duration::from_secs(args.ring_timeout),
+        ),
+    )
 }
 
 /// Runs `callrec answer`.
@@ -78,7 +88,7 @@ pub fn answer(args: &AnswerArgs) -> ExitCode {
 }
 
 enum Side {
-    Call(String, SocketAddr),
+    Call(String, SocketAddr, Duration),
     Answer(SocketAddr),
 }
 
@@ -105,7 +115,7 @@ fn run(common: &Common, side: Side) -> ExitCode {
         policy_version: None,
         agent: String::new(),
         contact: match &side {
-            Side::Call(to, _) => Some(to.clone()),
+            Side::Call(to, _, _) => Some(to.clone()),
             Side::Answer(_) => None,
         },
         origin_at: time::OffsetDateTime::now_utc(),
@@ -151,7 +161,7 @@ async fn connect_and_record(
     let text = |e: callrec_sip::SipError| e.to_string();
     let session = u64::from(script.info.call_id.as_u128() as u32);
     let (phone, call, rtp, agreed) = match side {
-        Side::Call(to, bind) => {
+        Side::Call(to, bind, ring_for) => {
             let phone = Phone::bind(bind).await.map_err(text)?;
             let rtp = bind_rtp(phone.local_addr().ip()).await.map_err(text)?;
             let local = rtp.local_addr().map_err(|e| e.to_string())?;
@@ -163,7 +173,7 @@ async fn connect_and_record(
                 session,
                 1,
             );
-            let call = phone.call(&to, offer).await.map_err(text)?;
+            let call = phone.call(&to, offer, ring_for).await.map_err(text)?;
             let agreed = sdp::parse(&call.remote_sdp)
                 .and_then(|a| sdp::accept_answer(&a))
                 .map_err(text)?;

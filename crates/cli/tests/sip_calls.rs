@@ -320,25 +320,13 @@ fn callrec_answers_a_call_from_baresip_and_ends_when_it_hangs_up() {
     );
 }
 
-#[test]
-fn a_busy_callee_is_reported_by_its_status_and_nothing_is_recorded() {
-    if !have("sipp") {
-        return;
-    }
-    let tmp = tempfile::tempdir().expect("tmp");
-    let dir = tmp.path();
-    write_inputs(
-        dir,
-        concat!(
-            "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"outbound\", \"consent\": \"granted\"}\n",
-            "{\"t_ms\": 2000, \"event\": \"call_ended\"}\n",
-        ),
-    );
+/// sipp playing one of `tests/sipp/*.xml` as the callee on a free port, for one call.
+fn sipp_callee(dir: &Path, scenario: &str) -> (Child, u16) {
     let port = free_udp_port();
-    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/busy.xml");
-    let mut sipp = Command::new("sipp")
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/sipp/{scenario}.xml"));
+    let sipp = Command::new("sipp")
         .arg("-sf")
-        .arg(&scenario)
+        .arg(&file)
         .args([
             "-i",
             "127.0.0.1",
@@ -355,13 +343,36 @@ fn a_busy_callee_is_reported_by_its_status_and_nothing_is_recorded() {
         .spawn()
         .expect("sipp");
     std::thread::sleep(Duration::from_millis(300));
-    let out = Command::new(env!("CARGO_BIN_EXE_callrec"))
-        .args(["call", "--to", &format!("sip:busy@127.0.0.1:{port}")])
+    (sipp, port)
+}
+
+/// `callrec call` to `to` with a 2 s ring timeout; returns its output.
+fn call_out(dir: &Path, to: &str) -> std::process::Output {
+    write_inputs(
+        dir,
+        concat!(
+            "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"outbound\", \"consent\": \"granted\"}\n",
+            "{\"t_ms\": 2000, \"event\": \"call_ended\"}\n",
+        ),
+    );
+    Command::new(env!("CARGO_BIN_EXE_callrec"))
+        .args(["call", "--to", to, "--ring-timeout", "2"])
         .args(["--settings", "settings.json", "--events", "events.jsonl"])
         .args(["--agent-file", "agent.wav", "--out", "call"])
         .current_dir(dir)
         .output()
-        .expect("callrec call");
+        .expect("callrec call")
+}
+
+#[test]
+fn a_busy_callee_is_reported_by_its_status_and_nothing_is_recorded() {
+    if !have("sipp") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let (mut sipp, port) = sipp_callee(dir, "busy");
+    let out = call_out(dir, &format!("sip:busy@127.0.0.1:{port}"));
     let status = sipp.wait().expect("sipp");
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -377,6 +388,30 @@ fn a_busy_callee_is_reported_by_its_status_and_nothing_is_recorded() {
         status.success(),
         "sipp saw the scenario through (ACK of the 486)"
     );
+}
+
+#[test]
+fn a_call_nobody_answers_is_cancelled_after_the_ring_timeout() {
+    if !have("sipp") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let (mut sipp, port) = sipp_callee(dir, "no_answer");
+    let started = Instant::now();
+    let out = call_out(dir, &format!("sip:nobody@127.0.0.1:{port}"));
+    let took = started.elapsed();
+    let status = sipp.wait().expect("sipp");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("did not answer within 2 s; the call was cancelled"),
+        "{stderr}"
+    );
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    assert!(!dir.join("call").exists());
+    // sipp's scenario only completes on CANCEL, then the ACK of its 487.
+    assert!(status.success(), "sipp saw CANCEL and the ACK of 487");
 }
 
 #[test]

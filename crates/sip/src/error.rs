@@ -26,6 +26,14 @@ pub enum SipError {
         #[source]
         source: std::io::Error,
     },
+    /// Nobody answered in time; the call was cancelled.
+    #[error("{to} did not answer within {} s; the call was cancelled", after.as_secs())]
+    NoAnswer {
+        /// Whom the call was for.
+        to: String,
+        /// How long it rang.
+        after: std::time::Duration,
+    },
     /// The SIP stack failed or the peer refused.
     #[error("SIP: {0}")]
     Signalling(String),

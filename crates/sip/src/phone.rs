@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rsipstack::EndpointBuilder;
 use rsipstack::dialog::dialog::{Dialog, DialogState, TerminatedReason};
@@ -193,8 +194,9 @@ impl Phone {
     }
 
     /// Calls `to` (e.g. `sip:bob@127.0.0.1:5070`) with `offer`; returns once it is answered.
-    /// A refusal (busy, declined, not found) is an error naming the status.
-    pub async fn call(&self, to: &str, offer: Vec<u8>) -> Result<Call> {
+    /// A refusal (busy, declined, not found) is an error naming the status; a call not
+    /// answered within `ring_for` is cancelled (CANCEL) and reported as such.
+    pub async fn call(&self, to: &str, offer: Vec<u8>, ring_for: Duration) -> Result<Call> {
         let callee: Uri = to.try_into().map_err(|e| {
             SipError::Signalling(format!(
                 "{to:?} is not a SIP URI (e.g. sip:bob@127.0.0.1:5070): {e}"
@@ -208,11 +210,25 @@ impl Phone {
             offer: Some(offer),
             ..Default::default()
         };
-        let (dialog, response) = self
+        let (dialog, mut answered) = self
             .dialogs
-            .do_invite(option, self.state_tx.clone())
-            .await
+            .do_invite_async(option, self.state_tx.clone())
             .map_err(signalling)?;
+        let response = match tokio::time::timeout(ring_for, &mut answered).await {
+            Ok(joined) => {
+                let (_, response) = joined.map_err(signalling)?.map_err(signalling)?;
+                response
+            }
+            Err(_) => {
+                dialog.cancel().await.map_err(signalling)?;
+                // The INVITE ends with 487 once the callee has the CANCEL.
+                let _ = tokio::time::timeout(Duration::from_secs(5), answered).await;
+                return Err(SipError::NoAnswer {
+                    to: to.to_owned(),
+                    after: ring_for,
+                });
+            }
+        };
         let response =
             response.ok_or_else(|| SipError::Signalling(format!("{to} did not answer")))?;
         if response.status_code.kind() != StatusCodeKind::Successful {
