@@ -11,7 +11,7 @@ use callrec_policy::{Event, TimedEvent};
 use callrec_recorder::{CallInfo, LiveCall, Sidecar};
 use callrec_sip::g711::{Codec, RATE as G711_RATE};
 use callrec_sip::media::{CallClock, Leg, bind_rtp};
-use callrec_sip::phone::{Call, Ended, Phone, StatusCode};
+use callrec_sip::phone::{Call, Ended, LocalMedia, Phone, StatusCode};
 use callrec_sip::sdp::{self, Agreed, Direction, TELEPHONE_EVENT};
 
 use crate::EXIT_UNREADABLE;
@@ -207,7 +207,14 @@ async fn connect_and_record(
             (phone, call, rtp, agreed)
         }
     };
-    let result = record(&call, rtp, agreed, agent, script).await;
+    let local = LocalMedia {
+        addr: rtp.local_addr().map_err(|e| e.to_string())?,
+        codec: agreed.codec,
+        telephone_event: agreed.telephone_event,
+        session,
+    };
+    let sending = call.set_local_media(local);
+    let result = record(&call, rtp, agreed, agent, sending, script).await;
     drop(phone);
     result
 }
@@ -218,10 +225,11 @@ async fn record(
     rtp: tokio::net::UdpSocket,
     agreed: Agreed,
     agent: Box<dyn Source>,
+    sending: std::sync::Arc<std::sync::atomic::AtomicBool>,
     script: Script,
 ) -> Result<Sidecar, String> {
     let clock = CallClock::start();
-    let (leg, sent, heard) = Leg::start(rtp, agreed, agent, clock);
+    let (leg, sent, heard) = Leg::start_with(rtp, agreed, agent, clock, sending);
     let at_rate = |s: Box<dyn Source>| -> Result<Box<dyn Source>, String> {
         Ok(Box::new(
             AtRate::new(s, script.rate).map_err(|e| e.to_string())?,

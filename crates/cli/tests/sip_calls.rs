@@ -471,3 +471,57 @@ fn malformed_packets_during_a_call_are_ignored_and_the_call_goes_on() {
         "carol heard after the junk"
     );
 }
+
+#[test]
+fn a_peer_holds_and_resumes_and_nothing_of_the_agent_is_sent_or_recorded_while_held() {
+    if !have("sipp") || !have("sox") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    write_inputs(
+        dir,
+        "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"inbound\", \"consent\": \"granted\"}\n",
+    );
+    let port = free_udp_port();
+    let callrec = Command::new(env!("CARGO_BIN_EXE_callrec"))
+        .args(["answer", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--settings", "settings.json", "--events", "events.jsonl"])
+        .args(["--agent-file", "agent.wav", "--out", "call"])
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("callrec answer");
+    std::thread::sleep(Duration::from_millis(300));
+    // sipp calls, holds after 1 s (a=sendonly; it requires a=recvonly back), resumes after
+    // 2 s (a=sendrecv back), and hangs up after 3 s.
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/hold.xml");
+    let sipp = Command::new("sipp")
+        .arg("-sf")
+        .arg(&scenario)
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["-i", "127.0.0.1", "-p", &free_udp_port().to_string()])
+        .args(["-m", "1", "-nostdin", "-timeout", "20s"])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("sipp");
+    let out = callrec.wait_with_output().expect("output");
+    assert!(sipp.success(), "sipp's checks of the SDP answers failed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let left = read_channel(&dir.join("call/recording.wav"), 0);
+    let loud = |from: f64, to: f64| {
+        left[(from * 16_000.0) as usize..(to * 16_000.0) as usize]
+            .iter()
+            .any(|v| v.abs() > 0.2)
+    };
+    assert!(loud(0.2, 0.8), "the agent before the hold");
+    assert!(!loud(1.15, 1.85), "the agent sent or recorded while held");
+    assert!(loud(2.2, 2.8), "the agent after the resume");
+}

@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -80,6 +81,25 @@ impl Leg {
         agent: Box<dyn Source>,
         clock: CallClock,
     ) -> (Self, Box<dyn Source>, Box<dyn Source>) {
+        Self::start_with(
+            socket,
+            agreed,
+            agent,
+            clock,
+            Arc::new(AtomicBool::new(true)),
+        )
+    }
+
+    /// [`Leg::start`], sending only while `sending` is set (cleared while the peer holds the
+    /// call). While it is clear the agent's audio is neither sent nor recorded: the agent
+    /// side is exactly what was sent, silence.
+    pub fn start_with(
+        socket: UdpSocket,
+        agreed: Agreed,
+        agent: Box<dyn Source>,
+        clock: CallClock,
+        sending: Arc<AtomicBool>,
+    ) -> (Self, Box<dyn Source>, Box<dyn Source>) {
         let cancel = CancellationToken::new();
         let socket = Arc::new(socket);
         let target = Arc::new(Mutex::new(agreed.remote));
@@ -94,6 +114,7 @@ impl Leg {
             Arc::clone(&target),
             Arc::clone(&sent),
             Arc::clone(&stats),
+            sending,
             cancel.clone(),
         ));
         tokio::spawn(receive(
@@ -144,6 +165,7 @@ async fn send(
     target: Arc<Mutex<SocketAddr>>,
     sent: Arc<Mutex<VecDeque<f32>>>,
     stats: Arc<Mutex<LegStats>>,
+    sending: Arc<AtomicBool>,
     cancel: CancellationToken,
 ) {
     let ssrc: u32 = rand_u32();
@@ -178,7 +200,14 @@ async fn send(
                 }
                 pending.resize(FRAME, 0.0);
             }
-            let frame: Vec<f32> = pending.drain(..FRAME).collect();
+            let mut frame: Vec<f32> = pending.drain(..FRAME).collect();
+            if !sending.load(Ordering::Relaxed) {
+                // On hold: nothing goes out, and the recording's agent side is silence.
+                frame.fill(0.0);
+                lock(&sent).extend(frame);
+                frames_sent += 1;
+                continue;
+            }
             payload.clear();
             codec.encode(&frame, &mut payload);
             let packet = rtp_types::RtpPacketBuilder::<&[u8], &[u8]>::new()

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,6 +20,8 @@ use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Result, SipError};
+use crate::g711::Codec;
+use crate::sdp;
 
 fn signalling(e: impl std::fmt::Display) -> SipError {
     SipError::Signalling(e.to_string())
@@ -39,10 +42,32 @@ pub enum Ended {
     Other(String),
 }
 
+/// What callrec put in its own session description for a call, to answer re-INVITEs.
+#[derive(Debug, Clone, Copy)]
+pub struct LocalMedia {
+    /// The RTP address.
+    pub addr: SocketAddr,
+    /// The agreed codec.
+    pub codec: Codec,
+    /// The telephone-event payload type, if agreed.
+    pub telephone_event: Option<u8>,
+    /// The SDP session id.
+    pub session: u64,
+}
+
+struct Media {
+    local: LocalMedia,
+    version: u64,
+    /// Cleared while the peer holds the call (its SDP says sendonly or inactive).
+    sending: Arc<AtomicBool>,
+}
+
 #[derive(Default)]
 struct Calls {
     /// Dialogs that ended, by id, with how.
     ended: HashMap<String, Ended>,
+    /// Each call's media, by dialog id.
+    media: HashMap<String, Media>,
 }
 
 /// A SIP user agent bound to one address.
@@ -157,6 +182,35 @@ impl Phone {
                         {
                             let _ = incoming_tx.send(dialog);
                         }
+                    }
+                    DialogState::Updated(id, request, handle) => {
+                        let answer = (request.method == Method::Invite)
+                            .then(|| reoffer(&book, &id.to_string(), request.body()))
+                            .flatten();
+                        let sdp = vec![Header::ContentType("application/sdp".into())];
+                        let _ = match answer {
+                            Some(Ok(answer)) => {
+                                handle
+                                    .respond(StatusCode::OK, Some(sdp), Some(answer))
+                                    .await
+                            }
+                            Some(Err(e)) => {
+                                tracing::warn!(error = %e, "a re-INVITE callrec cannot accept");
+                                handle.reply(StatusCode::NotAcceptableHere).await
+                            }
+                            None => handle.reply(StatusCode::OK).await,
+                        };
+                        notify.notify_waiters();
+                    }
+                    DialogState::Refer(_, _, handle) => {
+                        // Being transferred by the peer is not supported yet.
+                        let _ = handle.reply(StatusCode::Decline).await;
+                    }
+                    DialogState::Info(_, _, handle)
+                    | DialogState::Options(_, _, handle)
+                    | DialogState::Message(_, _, handle)
+                    | DialogState::Notify(_, _, handle) => {
+                        let _ = handle.reply(StatusCode::OK).await;
                     }
                     DialogState::Terminated(id, reason) => {
                         let how = match reason {
@@ -273,6 +327,42 @@ impl Drop for Phone {
     }
 }
 
+/// The answer to a peer's re-INVITE: the same media, the direction RFC 3264 asks for (a hold
+/// answered recvonly or inactive), sending stopped while held. `None` for an unknown call.
+fn reoffer(book: &Mutex<Calls>, id: &str, body: &[u8]) -> Option<Result<Vec<u8>>> {
+    let mut calls = lock(book);
+    let Some(media) = calls.media.get_mut(id) else {
+        tracing::warn!(id, known = ?calls.media.keys().collect::<Vec<_>>(), "a re-INVITE for a call callrec has no media for");
+        return None;
+    };
+    media.version += 1;
+    let direction = if body.is_empty() {
+        // A re-INVITE without an offer asks for ours.
+        sdp::Direction::SendRecv
+    } else {
+        match sdp::parse(body) {
+            Ok(offer) => offer.direction.answer(),
+            Err(e) => return Some(Err(e)),
+        }
+    };
+    let sends = matches!(
+        direction,
+        sdp::Direction::SendRecv | sdp::Direction::SendOnly
+    );
+    if media.sending.swap(sends, Ordering::Relaxed) != sends {
+        tracing::info!(held = !sends, "the peer changed the call's media direction");
+    }
+    let local = media.local;
+    Some(Ok(sdp::describe(
+        local.addr,
+        &[local.codec],
+        direction,
+        local.telephone_event,
+        local.session,
+        media.version,
+    )))
+}
+
 impl Incoming {
     /// Rings, then answers with `answer` (200 OK with SDP).
     pub fn answer(self, answer: Vec<u8>) -> Result<Call> {
@@ -300,6 +390,29 @@ impl Incoming {
 impl Call {
     fn key(&self) -> String {
         self.dialog.id().to_string()
+    }
+
+    /// Registers the media callrec described for this call (to answer the peer's
+    /// re-INVITEs); returns the flag that says whether to send (cleared while held).
+    pub fn set_local_media(&self, local: LocalMedia) -> Arc<AtomicBool> {
+        let sending = Arc::new(AtomicBool::new(true));
+        lock(&self.calls).media.insert(
+            self.key(),
+            Media {
+                local,
+                version: 1,
+                sending: Arc::clone(&sending),
+            },
+        );
+        sending
+    }
+
+    /// Whether callrec sends media now (false while the peer holds the call).
+    pub fn sending(&self) -> bool {
+        lock(&self.calls)
+            .media
+            .get(&self.key())
+            .is_none_or(|m| m.sending.load(Ordering::Relaxed))
     }
 
     /// Hangs up (BYE).
