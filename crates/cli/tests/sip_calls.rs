@@ -525,3 +525,90 @@ fn a_peer_holds_and_resumes_and_nothing_of_the_agent_is_sent_or_recorded_while_h
     assert!(!loud(1.15, 1.85), "the agent sent or recorded while held");
     assert!(loud(2.2, 2.8), "the agent after the resume");
 }
+
+/// sipp's built-in scenario `name` over TCP (`-t t1`), for one call.
+fn sipp_tcp(dir: &Path, name: &str, port: u16, target: Option<u16>) -> Child {
+    let mut cmd = Command::new("sipp");
+    cmd.args(["-sn", name, "-t", "t1", "-i", "127.0.0.1"])
+        .args([
+            "-p",
+            &port.to_string(),
+            "-m",
+            "1",
+            "-nostdin",
+            "-timeout",
+            "20s",
+        ]);
+    if let Some(target) = target {
+        cmd.arg(format!("127.0.0.1:{target}"))
+            .args(["-s", "callrec", "-d", "1500"]);
+    }
+    cmd.current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sipp")
+}
+
+#[test]
+fn calls_go_over_tcp_both_ways() {
+    if !have("sipp") || !have("sox") {
+        return;
+    }
+    // Out: callrec calls a sipp callee that speaks TCP only.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let port = free_udp_port();
+    let mut callee = sipp_tcp(dir, "uas", port, None);
+    std::thread::sleep(Duration::from_millis(300));
+    let out = call_out(dir, &format!("sip:bob@127.0.0.1:{port};transport=tcp"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        callee.wait().expect("sipp").success(),
+        "sipp's TCP callee saw the call through"
+    );
+    assert_eq!(
+        read_channel(&dir.join("call/recording.wav"), 0).len(),
+        2 * 16_000
+    );
+
+    // In: a sipp caller that speaks TCP only calls callrec answer.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    write_inputs(
+        dir,
+        "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"inbound\", \"consent\": \"granted\"}\n",
+    );
+    let port = free_udp_port();
+    let callrec = Command::new(env!("CARGO_BIN_EXE_callrec"))
+        .args(["answer", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--settings", "settings.json", "--events", "events.jsonl"])
+        .args(["--agent-file", "agent.wav", "--out", "call"])
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("callrec answer");
+    std::thread::sleep(Duration::from_millis(500));
+    let mut caller = sipp_tcp(dir, "uac", free_udp_port(), Some(port));
+    assert!(
+        caller.wait().expect("sipp").success(),
+        "sipp's TCP caller saw the call through"
+    );
+    let out = callrec.wait_with_output().expect("output");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let left = read_channel(&dir.join("call/recording.wav"), 0);
+    assert!(
+        left.len() >= 16_000,
+        "the call lasted until sipp's BYE: {}",
+        left.len()
+    );
+}

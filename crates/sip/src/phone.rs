@@ -15,6 +15,7 @@ use rsipstack::dialog::invite_dialog::InviteDialog;
 pub use rsipstack::sip::StatusCode;
 use rsipstack::sip::{Header, Method, StatusCodeKind, Uri};
 use rsipstack::transaction::key::TransactionRole;
+use rsipstack::transport::tcp_listener::TcpListenerConnection;
 use rsipstack::transport::{TransportLayer, udp::UdpConnection};
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -103,7 +104,8 @@ pub struct Incoming {
 }
 
 impl Phone {
-    /// Starts a user agent on `bind` (UDP), e.g. `127.0.0.1:5062` (port 0: any free one).
+    /// Starts a user agent on `bind` (UDP and TCP), e.g. `127.0.0.1:5062` (port 0: any free
+    /// one).
     pub async fn bind(bind: SocketAddr) -> Result<Self> {
         let cancel = CancellationToken::new();
         let transport = TransportLayer::new(cancel.clone());
@@ -115,6 +117,15 @@ impl Phone {
             })?;
         let local = udp.get_addr().get_socketaddr().map_err(signalling)?;
         transport.add_transport(udp.into());
+        // TCP on the same port: peers that send `;transport=tcp` (or large messages) reach
+        // us there. Outbound TCP is opened on demand for `;transport=tcp` URIs.
+        let tcp = TcpListenerConnection::new(local, None)
+            .await
+            .map_err(|e| SipError::Io {
+                what: format!("listening for SIP on tcp {local}"),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+        transport.add_transport(tcp.into());
         let endpoint = EndpointBuilder::new()
             .with_cancel_token(cancel.clone())
             .with_transport_layer(transport)
