@@ -185,6 +185,19 @@ fn write_inputs(dir: &Path, events: &str) {
     tone(&dir.join("agent.wav"), 16_000, 440, 30);
 }
 
+/// `callrec answer` on `port` in `dir` (inputs written by `write_inputs`).
+fn answer_on(dir: &Path, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_callrec"))
+        .args(["answer", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--settings", "settings.json", "--events", "events.jsonl"])
+        .args(["--agent-file", "agent.wav", "--out", "call"])
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("callrec answer")
+}
+
 #[test]
 fn a_call_to_baresip_records_each_side_from_its_own_leg_with_exact_silences() {
     if !have("baresip") || !have("sox") {
@@ -266,15 +279,7 @@ fn callrec_answers_a_call_from_baresip_and_ends_when_it_hangs_up() {
         "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"inbound\", \"consent\": \"declined\"}\n",
     );
     let port = free_udp_port();
-    let mut callrec = Command::new(env!("CARGO_BIN_EXE_callrec"))
-        .args(["answer", "--listen", &format!("127.0.0.1:{port}")])
-        .args(["--settings", "settings.json", "--events", "events.jsonl"])
-        .args(["--agent-file", "agent.wav", "--out", "call"])
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("callrec answer");
+    let mut callrec = answer_on(dir, port);
     std::thread::sleep(Duration::from_millis(300));
     // baresip dials in and hangs up when it exits, about 3 s later.
     let _caller = Baresip::start(
@@ -426,15 +431,7 @@ fn malformed_packets_during_a_call_are_ignored_and_the_call_goes_on() {
         "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"inbound\", \"consent\": \"granted\"}\n",
     );
     let port = free_udp_port();
-    let callrec = Command::new(env!("CARGO_BIN_EXE_callrec"))
-        .args(["answer", "--listen", &format!("127.0.0.1:{port}")])
-        .args(["--settings", "settings.json", "--events", "events.jsonl"])
-        .args(["--agent-file", "agent.wav", "--out", "call"])
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("callrec answer");
+    let callrec = answer_on(dir, port);
     std::thread::sleep(Duration::from_millis(300));
     let _caller = Baresip::start(
         &dir.join("carol"),
@@ -484,15 +481,7 @@ fn a_peer_holds_and_resumes_and_nothing_of_the_agent_is_sent_or_recorded_while_h
         "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"inbound\", \"consent\": \"granted\"}\n",
     );
     let port = free_udp_port();
-    let callrec = Command::new(env!("CARGO_BIN_EXE_callrec"))
-        .args(["answer", "--listen", &format!("127.0.0.1:{port}")])
-        .args(["--settings", "settings.json", "--events", "events.jsonl"])
-        .args(["--agent-file", "agent.wav", "--out", "call"])
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("callrec answer");
+    let callrec = answer_on(dir, port);
     std::thread::sleep(Duration::from_millis(300));
     // sipp calls, holds after 1 s (a=sendonly; it requires a=recvonly back), resumes after
     // 2 s (a=sendrecv back), and hangs up after 3 s.
@@ -584,15 +573,7 @@ fn calls_go_over_tcp_both_ways() {
         "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"inbound\", \"consent\": \"granted\"}\n",
     );
     let port = free_udp_port();
-    let callrec = Command::new(env!("CARGO_BIN_EXE_callrec"))
-        .args(["answer", "--listen", &format!("127.0.0.1:{port}")])
-        .args(["--settings", "settings.json", "--events", "events.jsonl"])
-        .args(["--agent-file", "agent.wav", "--out", "call"])
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("callrec answer");
+    let callrec = answer_on(dir, port);
     std::thread::sleep(Duration::from_millis(500));
     let mut caller = sipp_tcp(dir, "uac", free_udp_port(), Some(port));
     assert!(
