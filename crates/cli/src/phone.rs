@@ -38,6 +38,25 @@ pub struct Common {
     /// Frames per second of the recording.
     #[arg(long, default_value_t = 16_000, value_parser = clap::value_parser!(u32).range(8_000..=48_000))]
     rate: u32,
+    /// Keypad digits to send at an offset from the answer, as RFC 4733 events
+    /// (e.g. --dtmf 1500=4711#; repeatable). Digits are never tones in the recording.
+    #[arg(long, value_name = "MS=DIGITS", value_parser = parse_dtmf)]
+    dtmf: Vec<(u64, String)>,
+}
+
+fn parse_dtmf(text: &str) -> Result<(u64, String), String> {
+    let bad =
+        || format!("expected MS=DIGITS with digits from 0-9*#A-D (e.g. 1500=4711#), got {text:?}");
+    let (ms, digits) = text.split_once('=').ok_or_else(bad)?;
+    let ms = ms.parse().map_err(|_| bad())?;
+    if digits.is_empty()
+        || digits
+            .chars()
+            .any(|c| callrec_sip::dtmf::event_of(c).is_none())
+    {
+        return Err(bad());
+    }
+    Ok((ms, digits.to_owned()))
 }
 
 /// Place a SIP call and record it.
@@ -126,6 +145,7 @@ fn run(common: &Common, side: Side) -> ExitCode {
         info,
         out: common.out.clone(),
         rate: common.rate,
+        dtmf: common.dtmf.clone(),
     };
     match runtime.block_on(connect_and_record(side, agent, script)) {
         Ok(sidecar) => crate::record::summary(&common.out, &sidecar),
@@ -151,6 +171,7 @@ struct Script {
     info: CallInfo,
     out: PathBuf,
     rate: u32,
+    dtmf: Vec<(u64, String)>,
 }
 
 async fn connect_and_record(
@@ -230,6 +251,16 @@ async fn record(
 ) -> Result<Sidecar, String> {
     let clock = CallClock::start();
     let (leg, sent, heard) = Leg::start_with(rtp, agreed, agent, clock, sending);
+    let leg = std::sync::Arc::new(leg);
+    for (at, digits) in script.dtmf.clone() {
+        let leg = std::sync::Arc::clone(&leg);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(at).saturating_sub(clock.elapsed())).await;
+            if let Err(e) = leg.send_digits(&digits) {
+                tracing::warn!(error = %e, "sending digits");
+            }
+        });
+    }
     let at_rate = |s: Box<dyn Source>| -> Result<Box<dyn Source>, String> {
         Ok(Box::new(
             AtRate::new(s, script.rate).map_err(|e| e.to_string())?,
@@ -281,7 +312,11 @@ async fn record(
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
     let stats = leg.stats();
+    let received = leg.received_digits();
     drop(leg);
+    if !received.is_empty() {
+        tracing::info!(digits = %received, "the peer sent digits");
+    }
     tracing::info!(
         sent = stats.sent,
         received = stats.received,

@@ -593,3 +593,88 @@ fn calls_go_over_tcp_both_ways() {
         left.len()
     );
 }
+
+#[test]
+fn callrec_calls_callrec_and_keypad_digits_arrive_as_events() {
+    if !have("sox") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    write_inputs(
+        dir,
+        "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"inbound\", \"consent\": \"granted\"}\n",
+    );
+    let port = free_udp_port();
+    let answer = Command::new(env!("CARGO_BIN_EXE_callrec"))
+        .args(["answer", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--settings", "settings.json", "--events", "events.jsonl"])
+        .args(["--agent-file", "agent.wav", "--out", "answered"])
+        .env("CALLREC_LOG", "callrec=info")
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("callrec answer");
+    std::thread::sleep(Duration::from_millis(300));
+    let caller = tempfile::tempdir().expect("tmp");
+    write_inputs(
+        caller.path(),
+        concat!(
+            "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"outbound\", \"consent\": \"granted\"}\n",
+            "{\"t_ms\": 2500, \"event\": \"call_ended\"}\n",
+        ),
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_callrec"))
+        .args(["call", "--to", &format!("sip:agent@127.0.0.1:{port}")])
+        .args(["--settings", "settings.json", "--events", "events.jsonl"])
+        .args([
+            "--agent-file",
+            "agent.wav",
+            "--out",
+            "call",
+            "--dtmf",
+            "500=4711#",
+        ])
+        .current_dir(caller.path())
+        .output()
+        .expect("callrec call");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answered = answer.wait_with_output().expect("answer");
+    let log = String::from_utf8_lossy(&answered.stderr);
+    assert!(answered.status.success(), "{log}");
+    assert!(log.contains("digits=4711#"), "{log}");
+    // The caller's agent side is silence while the digits went out (0.5 s to 1.5 s).
+    let left = read_channel(&caller.path().join("call/recording.wav"), 0);
+    let typed = &left[(0.6 * 16_000.0) as usize..(1.4 * 16_000.0) as usize];
+    assert!(
+        typed.iter().all(|&v| v.abs() < 0.01),
+        "a digit's tone in the recording"
+    );
+    // A bad --dtmf is refused before any call, naming what is allowed.
+    let bad = Command::new(env!("CARGO_BIN_EXE_callrec"))
+        .args([
+            "call",
+            "--to",
+            "sip:x@127.0.0.1:9",
+            "--settings",
+            "settings.json",
+        ])
+        .args([
+            "--events",
+            "events.jsonl",
+            "--out",
+            "x",
+            "--dtmf",
+            "500=12x",
+        ])
+        .current_dir(caller.path())
+        .output()
+        .expect("callrec call");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("0-9*#A-D"));
+}

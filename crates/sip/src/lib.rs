@@ -3,6 +3,8 @@
 //!
 //! - [`sdp`]: the offer callrec makes (PCMU, PCMA, RFC 4733 telephone-event) and the
 //!   negotiation of a peer's offer or answer.
+//! - [`dtmf`]: keypad digits as RFC 4733 telephone-events, sent and received (never tones
+//!   in the recording).
 //! - [`g711`]: G.711 μ-law and A-law frames (the codec arithmetic from
 //!   `audio-codec-algorithms`).
 //! - [`jitter`]: the adaptive jitter buffer that puts received frames back on the call clock,
@@ -15,6 +17,7 @@
 //! Signalling uses rsipstack (transactions, dialogs, digest auth, UDP and TCP): it is the most
 //! active Rust SIP stack with both client and server dialogs, and it leaves media to us.
 
+pub mod dtmf;
 pub mod g711;
 pub mod jitter;
 pub mod media;

@@ -16,6 +16,7 @@ use callrec_audio::{Read, Source};
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
+use crate::dtmf::{self, Slot};
 use crate::error::{Result, SipError};
 use crate::g711::{Codec, FRAME, RATE};
 use crate::jitter::{JitterBuffer, JitterStats};
@@ -69,6 +70,16 @@ pub struct Leg {
     cancel: CancellationToken,
     jitter: Arc<Mutex<JitterBuffer>>,
     stats: Arc<Mutex<LegStats>>,
+    dtmf: Arc<Mutex<dtmf::Sender>>,
+    digits: Arc<Mutex<String>>,
+    telephone_event: Option<u8>,
+}
+
+/// The events shared by a leg's sender and receiver.
+struct Dtmf {
+    pt: Option<u8>,
+    sender: Arc<Mutex<dtmf::Sender>>,
+    received: Arc<Mutex<String>>,
 }
 
 impl Leg {
@@ -106,6 +117,17 @@ impl Leg {
         let jitter = Arc::new(Mutex::new(JitterBuffer::new(RATE)));
         let stats = Arc::new(Mutex::new(LegStats::default()));
         let sent = Arc::new(Mutex::new(VecDeque::new()));
+        let dtmf = Dtmf {
+            pt: agreed.telephone_event,
+            sender: Arc::new(Mutex::new(dtmf::Sender::default())),
+            received: Arc::new(Mutex::new(String::new())),
+        };
+        let (dtmf_sender, digits) = (Arc::clone(&dtmf.sender), Arc::clone(&dtmf.received));
+        let dtmf_in = Dtmf {
+            pt: dtmf.pt,
+            sender: Arc::clone(&dtmf.sender),
+            received: Arc::clone(&dtmf.received),
+        };
         tokio::spawn(send(
             Arc::clone(&socket),
             agreed.codec,
@@ -115,6 +137,7 @@ impl Leg {
             Arc::clone(&sent),
             Arc::clone(&stats),
             sending,
+            dtmf,
             cancel.clone(),
         ));
         tokio::spawn(receive(
@@ -124,6 +147,7 @@ impl Leg {
             target,
             Arc::clone(&jitter),
             Arc::clone(&stats),
+            dtmf_in,
             cancel.clone(),
         ));
         let heard = Heard {
@@ -136,10 +160,39 @@ impl Leg {
                 cancel,
                 jitter,
                 stats,
+                dtmf: dtmf_sender,
+                digits,
+                telephone_event: agreed.telephone_event,
             },
             Box::new(Sent { queue: sent }),
             Box::new(heard),
         )
+    }
+
+    /// Sends keypad digits (0-9, *, #, A-D) as RFC 4733 events, one after the other (each
+    /// 200 ms: 100 ms of event, its end sent three times, a 60 ms gap). The agent's voice is
+    /// not sent meanwhile, and the recording's agent side is silence: the digits are events,
+    /// never tones in the audio.
+    pub fn send_digits(&self, digits: &str) -> Result<()> {
+        if self.telephone_event.is_none() {
+            return Err(SipError::Signalling(
+                "the peer did not agree to telephone-events (RFC 4733); digits cannot be sent"
+                    .into(),
+            ));
+        }
+        let rejected = lock(&self.dtmf).queue(digits);
+        if rejected.is_empty() {
+            Ok(())
+        } else {
+            Err(SipError::Signalling(format!(
+                "{rejected:?} are not keypad symbols (0-9, *, #, A-D); the others were sent"
+            )))
+        }
+    }
+
+    /// The digits the peer has sent so far.
+    pub fn received_digits(&self) -> String {
+        lock(&self.digits).clone()
     }
 
     /// What the leg did so far.
@@ -166,6 +219,7 @@ async fn send(
     sent: Arc<Mutex<VecDeque<f32>>>,
     stats: Arc<Mutex<LegStats>>,
     sending: Arc<AtomicBool>,
+    dtmf: Dtmf,
     cancel: CancellationToken,
 ) {
     let ssrc: u32 = rand_u32();
@@ -201,21 +255,45 @@ async fn send(
                 pending.resize(FRAME, 0.0);
             }
             let mut frame: Vec<f32> = pending.drain(..FRAME).collect();
-            if !sending.load(Ordering::Relaxed) {
-                // On hold: nothing goes out, and the recording's agent side is silence.
+            let slot = match dtmf.pt {
+                Some(_) => lock(&dtmf.sender).next_slot(),
+                None => Slot::Voice,
+            };
+            if !sending.load(Ordering::Relaxed) || slot == Slot::Gap {
+                // On hold, or between two digits: nothing goes out, and the recording's
+                // agent side is silence.
                 frame.fill(0.0);
                 lock(&sent).extend(frame);
                 frames_sent += 1;
                 continue;
             }
+            let now_ts = ts0.wrapping_add((frames_sent * FRAME as u64) as u32);
             payload.clear();
-            codec.encode(&frame, &mut payload);
+            let (pt, timestamp, marker) = match (slot, dtmf.pt) {
+                (
+                    Slot::Event {
+                        event,
+                        started,
+                        marker,
+                    },
+                    Some(pt),
+                ) => {
+                    // A digit, not a tone: the recording's agent side is silence.
+                    frame.fill(0.0);
+                    payload.extend_from_slice(&event.to_bytes());
+                    (pt, now_ts.wrapping_sub(started), marker)
+                }
+                _ => {
+                    codec.encode(&frame, &mut payload);
+                    (codec.payload_type(), now_ts, frames_sent == 0)
+                }
+            };
             let packet = rtp_types::RtpPacketBuilder::<&[u8], &[u8]>::new()
-                .payload_type(codec.payload_type())
+                .payload_type(pt)
                 .sequence_number(seq)
-                .timestamp(ts0.wrapping_add((frames_sent * FRAME as u64) as u32))
+                .timestamp(timestamp)
                 .ssrc(ssrc)
-                .marker_bit(frames_sent == 0)
+                .marker_bit(marker)
                 .payload(payload.as_slice())
                 .write_vec();
             let to = *lock(&target);
@@ -231,6 +309,7 @@ async fn send(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn receive(
     socket: Arc<UdpSocket>,
     codec: Codec,
@@ -238,8 +317,10 @@ async fn receive(
     target: Arc<Mutex<SocketAddr>>,
     jitter: Arc<Mutex<JitterBuffer>>,
     stats: Arc<Mutex<LegStats>>,
+    dtmf: Dtmf,
     cancel: CancellationToken,
 ) {
+    let mut digits = dtmf::Receiver::default();
     let mut buf = vec![0u8; 2048];
     let mut samples = Vec::with_capacity(FRAME);
     let mut latched = false;
@@ -259,6 +340,13 @@ async fn receive(
             lock(&stats).ignored += 1;
             continue;
         };
+        if Some(packet.payload_type()) == dtmf.pt {
+            if let Some(digit) = digits.packet(packet.timestamp(), packet.payload()) {
+                tracing::info!(%digit, "the peer sent a digit");
+                lock(&dtmf.received).push(digit);
+            }
+            continue;
+        }
         if packet.payload_type() != codec.payload_type() {
             lock(&stats).ignored += 1;
             continue;
