@@ -191,6 +191,7 @@ fn answer_on(dir: &Path, port: u16) -> Child {
         .args(["answer", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--settings", "settings.json", "--events", "events.jsonl"])
         .args(["--agent-file", "agent.wav", "--out", "call"])
+        .env("CALLREC_LOG", "callrec=info")
         .current_dir(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -606,16 +607,7 @@ fn callrec_calls_callrec_and_keypad_digits_arrive_as_events() {
         "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"inbound\", \"consent\": \"granted\"}\n",
     );
     let port = free_udp_port();
-    let answer = Command::new(env!("CARGO_BIN_EXE_callrec"))
-        .args(["answer", "--listen", &format!("127.0.0.1:{port}")])
-        .args(["--settings", "settings.json", "--events", "events.jsonl"])
-        .args(["--agent-file", "agent.wav", "--out", "answered"])
-        .env("CALLREC_LOG", "callrec=info")
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("callrec answer");
+    let answer = answer_on(dir, port);
     std::thread::sleep(Duration::from_millis(300));
     let caller = tempfile::tempdir().expect("tmp");
     write_inputs(
