@@ -82,9 +82,16 @@ pub struct CallArgs {
 /// Wait for one SIP call, answer it at once, and record it.
 #[derive(Debug, clap::Args)]
 pub struct AnswerArgs {
-    /// Where to listen for the call (UDP).
+    /// Where to listen for the call (UDP and TCP).
     #[arg(long, value_name = "IP:PORT")]
     listen: SocketAddr,
+    /// Register at this registrar first (digest authentication; the password comes from
+    /// CALLREC_SIP_PASSWORD), and keep the registration fresh while waiting.
+    #[arg(long, value_name = "URI", requires = "user")]
+    register: Option<String>,
+    /// The SIP user name to register.
+    #[arg(long, value_name = "NAME")]
+    user: Option<String>,
     #[command(flatten)]
     common: Common,
 }
@@ -103,12 +110,24 @@ pub fn call(args: &CallArgs) -> ExitCode {
 
 /// Runs `callrec answer`.
 pub fn answer(args: &AnswerArgs) -> ExitCode {
-    run(&args.common, Side::Answer(args.listen))
+    let register = match (&args.register, &args.user) {
+        (Some(registrar), Some(user)) => match std::env::var("CALLREC_SIP_PASSWORD") {
+            Ok(password) => Some((registrar.clone(), user.clone(), password)),
+            Err(_) => {
+                return crate::fail(
+                    "--register needs the SIP password in CALLREC_SIP_PASSWORD (not on the command line)",
+                    EXIT_UNREADABLE,
+                );
+            }
+        },
+        _ => None,
+    };
+    run(&args.common, Side::Answer(args.listen, register))
 }
 
 enum Side {
     Call(String, SocketAddr, Duration),
-    Answer(SocketAddr),
+    Answer(SocketAddr, Option<(String, String, String)>),
 }
 
 fn run(common: &Common, side: Side) -> ExitCode {
@@ -135,7 +154,7 @@ fn run(common: &Common, side: Side) -> ExitCode {
         agent: String::new(),
         contact: match &side {
             Side::Call(to, _, _) => Some(to.clone()),
-            Side::Answer(_) => None,
+            Side::Answer(..) => None,
         },
         origin_at: time::OffsetDateTime::now_utc(),
     };
@@ -200,8 +219,14 @@ async fn connect_and_record(
                 .map_err(text)?;
             (phone, call, rtp, agreed)
         }
-        Side::Answer(listen) => {
+        Side::Answer(listen, register) => {
             let phone = Phone::bind(listen).await.map_err(text)?;
+            if let Some((registrar, user, password)) = register {
+                phone
+                    .register(&registrar, &user, &password, 300)
+                    .await
+                    .map_err(text)?;
+            }
             let incoming = phone
                 .next_incoming()
                 .await

@@ -670,3 +670,95 @@ fn callrec_calls_callrec_and_keypad_digits_arrive_as_events() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("0-9*#A-D"));
 }
+
+#[test]
+fn registration_with_digest_is_accepted_with_the_right_password_and_refused_with_a_wrong_one() {
+    use std::io::BufRead;
+    if !have("sipp") || !have("sox") {
+        return;
+    }
+    for (password, accepted) in [("s3cret", true), ("wrong", false)] {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = tmp.path();
+        write_inputs(
+            dir,
+            "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"inbound\", \"consent\": \"granted\"}\n",
+        );
+        // sipp as the registrar checks the digest itself (verifyauth).
+        let (mut registrar, port) = sipp_callee(dir, "registrar");
+        let mut callrec = Command::new(env!("CARGO_BIN_EXE_callrec"))
+            .args([
+                "answer",
+                "--listen",
+                &format!("127.0.0.1:{}", free_udp_port()),
+            ])
+            .args([
+                "--register",
+                &format!("sip:127.0.0.1:{port}"),
+                "--user",
+                "alice",
+            ])
+            .args(["--settings", "settings.json", "--events", "events.jsonl"])
+            .args(["--agent-file", "agent.wav", "--out", "call"])
+            .env("CALLREC_SIP_PASSWORD", password)
+            .env("CALLREC_LOG", "callrec_sip=info")
+            .current_dir(dir)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("callrec answer");
+        let stderr = callrec.stderr.take().expect("stderr");
+        let mut said = String::new();
+        for line in std::io::BufReader::new(stderr).lines() {
+            let line = line.expect("line");
+            said.push_str(&line);
+            said.push('\n');
+            if line.contains("registered") || line.contains("refused") {
+                break;
+            }
+        }
+        assert!(
+            registrar.wait().expect("sipp").success(),
+            "sipp's registrar scenario"
+        );
+        if accepted {
+            assert!(said.contains("registered registrar="), "{said}");
+            // Registered, it waits for calls: stop it.
+            let _ = callrec.kill();
+            let _ = callrec.wait();
+        } else {
+            assert!(
+                said.contains(
+                    "refused the registration: 403 Forbidden (check the SIP user name and password)"
+                ),
+                "{said}"
+            );
+            assert_eq!(callrec.wait().expect("exit").code(), Some(1));
+        }
+    }
+    // No password in the environment: refused before anything is sent.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = Command::new(env!("CARGO_BIN_EXE_callrec"))
+        .args([
+            "answer",
+            "--listen",
+            "127.0.0.1:0",
+            "--register",
+            "sip:127.0.0.1:9",
+        ])
+        .args([
+            "--user",
+            "alice",
+            "--settings",
+            "s.json",
+            "--events",
+            "e.jsonl",
+            "--out",
+            "x",
+        ])
+        .env_remove("CALLREC_SIP_PASSWORD")
+        .current_dir(tmp.path())
+        .output()
+        .expect("callrec answer");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CALLREC_SIP_PASSWORD"));
+}

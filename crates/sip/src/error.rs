@@ -34,6 +34,16 @@ pub enum SipError {
         /// How long it rang.
         after: std::time::Duration,
     },
+    /// The registrar refused the registration.
+    #[error(
+        "{registrar} refused the registration: {status} (check the SIP user name and password)"
+    )]
+    Registration {
+        /// The registrar.
+        registrar: String,
+        /// Its final status.
+        status: String,
+    },
     /// The SIP stack failed or the peer refused.
     #[error("SIP: {0}")]
     Signalling(String),

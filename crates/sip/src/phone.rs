@@ -73,6 +73,7 @@ struct Calls {
 
 /// A SIP user agent bound to one address.
 pub struct Phone {
+    endpoint: rsipstack::transaction::endpoint::EndpointInnerRef,
     dialogs: Arc<DialogLayer>,
     state_tx: rsipstack::dialog::dialog::DialogStateSender,
     contact: Uri,
@@ -242,6 +243,7 @@ impl Phone {
         let serving = endpoint.inner.clone();
         tokio::spawn(async move { serving.serve().await });
         Ok(Self {
+            endpoint: endpoint.inner.clone(),
             dialogs,
             state_tx,
             contact,
@@ -251,6 +253,53 @@ impl Phone {
             changed,
             cancel,
         })
+    }
+
+    /// Registers `user` at `registrar` (e.g. `sip:127.0.0.1:5060`) with digest
+    /// authentication, and keeps the registration fresh (at 75% of the granted time) until
+    /// the phone is dropped. A refusal is an error naming the status.
+    pub async fn register(
+        &self,
+        registrar: &str,
+        user: &str,
+        password: &str,
+        expires: u32,
+    ) -> Result<()> {
+        let server: Uri = registrar.try_into().map_err(|e| {
+            SipError::Signalling(format!(
+                "{registrar:?} is not a SIP URI (e.g. sip:pbx.example:5060): {e}"
+            ))
+        })?;
+        let credential = rsipstack::dialog::authenticate::Credential {
+            username: user.to_owned(),
+            password: password.to_owned(),
+            realm: None,
+            auth_username: None,
+        };
+        let mut registration = rsipstack::dialog::registration::Registration::new(
+            self.endpoint.clone(),
+            Some(credential),
+        );
+        let response = registration
+            .register(server.clone(), Some(expires))
+            .await
+            .map_err(signalling)?;
+        if response.status_code.kind() != StatusCodeKind::Successful {
+            return Err(SipError::Registration {
+                registrar: registrar.to_owned(),
+                status: response.status_code.to_string(),
+            });
+        }
+        tracing::info!(%registrar, user, "registered");
+        let token = self.cancel.child_token();
+        tokio::spawn(async move {
+            registration
+                .keep_alive(server, expires, token, |outcome| {
+                    tracing::debug!(?outcome, "registration refreshed");
+                })
+                .await;
+        });
+        Ok(())
     }
 
     /// The address SIP listens on.
