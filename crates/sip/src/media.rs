@@ -75,11 +75,22 @@ pub struct Leg {
     telephone_event: Option<u8>,
 }
 
-/// The events shared by a leg's sender and receiver.
-struct Dtmf {
-    pt: Option<u8>,
-    sender: Arc<Mutex<dtmf::Sender>>,
-    received: Arc<Mutex<String>>,
+/// What a leg's sender and receiver share.
+#[derive(Clone)]
+struct Shared {
+    socket: Arc<UdpSocket>,
+    codec: Codec,
+    clock: CallClock,
+    /// Where RTP goes (the SDP's address until the peer's packets show another).
+    target: Arc<Mutex<SocketAddr>>,
+    stats: Arc<Mutex<LegStats>>,
+    /// The telephone-event payload type, if agreed.
+    dtmf_pt: Option<u8>,
+    /// Digits waiting to be sent.
+    dtmf_out: Arc<Mutex<dtmf::Sender>>,
+    /// Digits the peer sent.
+    dtmf_in: Arc<Mutex<String>>,
+    cancel: CancellationToken,
 }
 
 impl Leg {
@@ -117,39 +128,20 @@ impl Leg {
         let jitter = Arc::new(Mutex::new(JitterBuffer::new(RATE)));
         let stats = Arc::new(Mutex::new(LegStats::default()));
         let sent = Arc::new(Mutex::new(VecDeque::new()));
-        let dtmf = Dtmf {
-            pt: agreed.telephone_event,
-            sender: Arc::new(Mutex::new(dtmf::Sender::default())),
-            received: Arc::new(Mutex::new(String::new())),
-        };
-        let (dtmf_sender, digits) = (Arc::clone(&dtmf.sender), Arc::clone(&dtmf.received));
-        let dtmf_in = Dtmf {
-            pt: dtmf.pt,
-            sender: Arc::clone(&dtmf.sender),
-            received: Arc::clone(&dtmf.received),
-        };
-        tokio::spawn(send(
-            Arc::clone(&socket),
-            agreed.codec,
-            agent,
-            clock,
-            Arc::clone(&target),
-            Arc::clone(&sent),
-            Arc::clone(&stats),
-            sending,
-            dtmf,
-            cancel.clone(),
-        ));
-        tokio::spawn(receive(
+        let shared = Shared {
             socket,
-            agreed.codec,
+            codec: agreed.codec,
             clock,
             target,
-            Arc::clone(&jitter),
-            Arc::clone(&stats),
-            dtmf_in,
-            cancel.clone(),
-        ));
+            stats: Arc::clone(&stats),
+            dtmf_pt: agreed.telephone_event,
+            dtmf_out: Arc::new(Mutex::new(dtmf::Sender::default())),
+            dtmf_in: Arc::new(Mutex::new(String::new())),
+            cancel: cancel.clone(),
+        };
+        let (dtmf_sender, digits) = (Arc::clone(&shared.dtmf_out), Arc::clone(&shared.dtmf_in));
+        tokio::spawn(send(shared.clone(), agent, Arc::clone(&sent), sending));
+        tokio::spawn(receive(shared, Arc::clone(&jitter)));
         let heard = Heard {
             jitter: Arc::clone(&jitter),
             clock,
@@ -209,19 +201,23 @@ impl Drop for Leg {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn send(
-    socket: Arc<UdpSocket>,
-    codec: Codec,
+    shared: Shared,
     mut agent: Box<dyn Source>,
-    clock: CallClock,
-    target: Arc<Mutex<SocketAddr>>,
     sent: Arc<Mutex<VecDeque<f32>>>,
-    stats: Arc<Mutex<LegStats>>,
     sending: Arc<AtomicBool>,
-    dtmf: Dtmf,
-    cancel: CancellationToken,
 ) {
+    let Shared {
+        socket,
+        codec,
+        clock,
+        target,
+        stats,
+        dtmf_pt,
+        dtmf_out,
+        cancel,
+        ..
+    } = shared;
     let ssrc: u32 = rand_u32();
     let mut seq: u16 = (ssrc >> 16) as u16;
     let ts0: u32 = ssrc.rotate_left(7);
@@ -255,8 +251,8 @@ async fn send(
                 pending.resize(FRAME, 0.0);
             }
             let mut frame: Vec<f32> = pending.drain(..FRAME).collect();
-            let slot = match dtmf.pt {
-                Some(_) => lock(&dtmf.sender).next_slot(),
+            let slot = match dtmf_pt {
+                Some(_) => lock(&dtmf_out).next_slot(),
                 None => Slot::Voice,
             };
             if !sending.load(Ordering::Relaxed) || slot == Slot::Gap {
@@ -269,7 +265,7 @@ async fn send(
             }
             let now_ts = ts0.wrapping_add((frames_sent * FRAME as u64) as u32);
             payload.clear();
-            let (pt, timestamp, marker) = match (slot, dtmf.pt) {
+            let (pt, timestamp, marker) = match (slot, dtmf_pt) {
                 (
                     Slot::Event {
                         event,
@@ -309,17 +305,18 @@ async fn send(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn receive(
-    socket: Arc<UdpSocket>,
-    codec: Codec,
-    clock: CallClock,
-    target: Arc<Mutex<SocketAddr>>,
-    jitter: Arc<Mutex<JitterBuffer>>,
-    stats: Arc<Mutex<LegStats>>,
-    dtmf: Dtmf,
-    cancel: CancellationToken,
-) {
+async fn receive(shared: Shared, jitter: Arc<Mutex<JitterBuffer>>) {
+    let Shared {
+        socket,
+        codec,
+        clock,
+        target,
+        stats,
+        dtmf_pt,
+        dtmf_in,
+        cancel,
+        ..
+    } = shared;
     let mut digits = dtmf::Receiver::default();
     let mut buf = vec![0u8; 2048];
     let mut samples = Vec::with_capacity(FRAME);
@@ -340,10 +337,10 @@ async fn receive(
             lock(&stats).ignored += 1;
             continue;
         };
-        if Some(packet.payload_type()) == dtmf.pt {
+        if Some(packet.payload_type()) == dtmf_pt {
             if let Some(digit) = digits.packet(packet.timestamp(), packet.payload()) {
                 tracing::info!(%digit, "the peer sent a digit");
-                lock(&dtmf.received).push(digit);
+                lock(&dtmf_in).push(digit);
             }
             continue;
         }
