@@ -136,6 +136,23 @@ impl JitterBuffer {
         }
     }
 
+    /// Marks `[ts, ts + samples)` as silence the peer meant (e.g. while it sends keypad
+    /// events instead of voice): frames there play as exact silence, not as concealed losses.
+    /// Frames already received are kept; nothing here counts as received or lost.
+    pub fn silence(&mut self, ts: u32, samples: u32, frame: usize) {
+        if frame == 0 {
+            return;
+        }
+        let start = self.extend(ts);
+        let mut at = start;
+        while at < start + u64::from(samples) {
+            if self.next.is_none_or(|next| at >= next) {
+                self.frames.entry(at).or_insert_with(|| vec![0.0; frame]);
+            }
+            at += frame as u64;
+        }
+    }
+
     /// The delay the jitter calls for now.
     fn target_delay(&self) -> Duration {
         Duration::from_secs_f64(4.0 * self.jitter).clamp(MIN_DELAY, MAX_DELAY)
@@ -323,6 +340,20 @@ mod tests {
         }
         let delay = jb.stats().delay;
         assert!(delay > ms(60) && delay <= MAX_DELAY, "{delay:?}");
+    }
+
+    #[test]
+    fn silence_the_peer_meant_plays_as_silence_not_as_losses() {
+        let mut jb = JitterBuffer::new(RATE);
+        jb.push(0, frame(5), ms(0));
+        // The peer sends a 60 ms keypad event instead of voice, then voice again.
+        jb.silence(160, 480, FRAME);
+        jb.push(640, frame(6), ms(80));
+        let played = drain(&mut jb, 0, 120);
+        assert_eq!(played.len(), 5 * FRAME);
+        assert!(played[FRAME..4 * FRAME].iter().all(|&s| s == 0.0));
+        assert!(played[4 * FRAME..].iter().all(|&s| s == 6.0));
+        assert_eq!((jb.stats().lost, jb.stats().received), (0, 2));
     }
 
     #[test]

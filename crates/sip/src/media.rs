@@ -338,6 +338,14 @@ async fn receive(shared: Shared, jitter: Arc<Mutex<JitterBuffer>>) {
             continue;
         };
         if Some(packet.payload_type()) == dtmf_pt {
+            // The peer sends events instead of voice meanwhile: silence, not losses.
+            if let Some(event) = dtmf::Event::parse(packet.payload()) {
+                lock(&jitter).silence(
+                    packet.timestamp(),
+                    u32::from(event.duration).max(FRAME as u32),
+                    FRAME,
+                );
+            }
             if let Some(digit) = digits.packet(packet.timestamp(), packet.payload()) {
                 tracing::info!(%digit, "the peer sent a digit");
                 lock(&dtmf_in).push(digit);
