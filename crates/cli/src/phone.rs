@@ -214,9 +214,15 @@ async fn connect_and_record(
                 1,
             );
             let call = phone.call(&to, offer, ring_for).await.map_err(text)?;
-            let agreed = sdp::parse(&call.remote_sdp)
-                .and_then(|a| sdp::accept_answer(&a))
-                .map_err(text)?;
+            let agreed = match sdp::parse(&call.remote_sdp).and_then(|a| sdp::accept_answer(&a)) {
+                Ok(agreed) => agreed,
+                Err(e) => {
+                    // Answered with media callrec cannot use: hang up rather than leave a
+                    // silent call up.
+                    let _ = call.hang_up().await;
+                    return Err(text(e));
+                }
+            };
             (phone, call, rtp, agreed)
         }
         Side::Answer(listen, register) => {
@@ -260,7 +266,16 @@ async fn connect_and_record(
         session,
     };
     let sending = call.set_local_media(local);
+    // An offer that holds the call from the start (sendonly, inactive): nothing is sent.
+    sending.store(
+        matches!(agreed.direction, Direction::SendRecv | Direction::SendOnly),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let result = record(&call, rtp, agreed, agent, sending, script).await;
+    if result.is_err() && call.ended().is_none() {
+        // Whatever failed here, the peer's call must not be left up.
+        let _ = call.hang_up().await;
+    }
     drop(phone);
     result
 }

@@ -19,6 +19,11 @@ pub const MIN_DELAY: Duration = Duration::from_millis(40);
 pub const MAX_DELAY: Duration = Duration::from_millis(300);
 /// Frames concealed by repetition before silence.
 pub const CONCEAL_FRAMES: u32 = 3;
+/// A frame whose playout time is this far from its arrival (plus the delay) means the
+/// stream's timing changed (a new source, a jump of its timestamps): start over from it.
+pub const RESYNC_AFTER: Duration = Duration::from_secs(1);
+/// Late frames in a row that mean the network's delay stepped up: start over.
+const LATE_IN_A_ROW: u32 = 10;
 
 /// What the buffer did so far: shown to people, reported by the benchmarks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -57,6 +62,8 @@ pub struct JitterBuffer {
     concealed: u32,
     /// Samples of the frame being played that are still to come out.
     pending: Vec<f32>,
+    /// Late frames in a row.
+    late_run: u32,
     stats: JitterStats,
 }
 
@@ -75,6 +82,7 @@ impl JitterBuffer {
             last_played: Vec::new(),
             concealed: 0,
             pending: Vec::new(),
+            late_run: 0,
             stats: JitterStats {
                 delay: MIN_DELAY,
                 ..JitterStats::default()
@@ -117,6 +125,13 @@ impl JitterBuffer {
     pub fn push(&mut self, ts: u32, samples: Vec<f32>, arrival: Duration) {
         let ext = self.extend(ts);
         self.stats.received += 1;
+        let off_by = self.playout(ext).map(|at| {
+            let expected = arrival + self.delay;
+            at.max(expected) - at.min(expected)
+        });
+        if off_by.is_some_and(|d| d > RESYNC_AFTER) || self.late_run >= LATE_IN_A_ROW {
+            self.resync();
+        }
         if self.anchor.is_none() {
             self.anchor = Some((ext, arrival));
         }
@@ -129,11 +144,29 @@ impl JitterBuffer {
         self.transit = Some(transit);
         if self.next.is_some_and(|next| ext < next) {
             self.stats.late += 1;
+            self.late_run += 1;
             return;
         }
+        self.late_run = 0;
         if self.frames.insert(ext, samples).is_some() {
             self.stats.duplicate += 1;
         }
+    }
+
+    /// Starts over on the next frame: its arrival becomes the new anchor. What was waiting
+    /// belongs to the old timing and is dropped; until the new first frame plays, the leg
+    /// is silence on the clock (see [`JitterBuffer::is_playing`]).
+    fn resync(&mut self) {
+        tracing::info!(
+            waiting = self.frames.len(),
+            "the RTP stream's timing changed; the jitter buffer starts over"
+        );
+        self.anchor = None;
+        self.last_ts = None;
+        self.next = None;
+        self.frames.clear();
+        self.transit = None;
+        self.late_run = 0;
     }
 
     /// Marks `[ts, ts + samples)` as silence the peer meant (e.g. while it sends keypad
@@ -194,6 +227,14 @@ impl JitterBuffer {
             .map(Vec::len)
             .or_else(|| Some(self.last_played.len()).filter(|&n| n > 0))
             .unwrap_or(self.rate as usize / 50);
+        // Keys before this one can no longer play (a stream whose timestamps are not whole
+        // frames apart): drop them rather than keep them for ever.
+        while let Some(entry) = self.frames.first_entry() {
+            if *entry.key() >= ts {
+                break;
+            }
+            entry.remove();
+        }
         if let Some(frame) = self.frames.remove(&ts) {
             self.concealed = 0;
             self.pending.extend_from_slice(&frame);
@@ -354,6 +395,53 @@ mod tests {
         assert!(played[FRAME..4 * FRAME].iter().all(|&s| s == 0.0));
         assert!(played[4 * FRAME..].iter().all(|&s| s == 6.0));
         assert_eq!((jb.stats().lost, jb.stats().received), (0, 2));
+    }
+
+    #[test]
+    fn a_stream_whose_timestamps_jump_is_followed_not_waited_for() {
+        let mut jb = JitterBuffer::new(RATE);
+        for i in 0..5u32 {
+            jb.push(i * 160, frame(1), ms(20 * u64::from(i)));
+        }
+        drain(&mut jb, 0, 120);
+        // A new source (or a restarted one) 10 minutes of timestamps ahead.
+        let jump = 8_000 * 600;
+        for i in 0..5u32 {
+            jb.push(jump + i * 160, frame(2), ms(200 + 20 * u64::from(i)));
+        }
+        let after = drain(&mut jb, 125, 320);
+        assert!(
+            after.contains(&2.0),
+            "the new stream plays within the delay"
+        );
+        assert!(
+            after.len() <= 200 * 8 + 160,
+            "on the clock: {}",
+            after.len()
+        );
+    }
+
+    #[test]
+    fn a_step_up_in_network_delay_is_followed_after_a_few_late_frames() {
+        let mut jb = JitterBuffer::new(RATE);
+        let mut out = Vec::new();
+        for i in 0..100u32 {
+            // From frame 20 on, every frame arrives 150 ms later than before.
+            let extra = if i >= 20 { 150 } else { 0 };
+            jb.push(i * 160, frame(i), ms(20 * u64::from(i) + extra));
+            out.extend(drain(&mut jb, 20 * u64::from(i), 20 * u64::from(i) + 15));
+        }
+        let last = out
+            .iter()
+            .rev()
+            .find(|&&s| s != 0.0)
+            .copied()
+            .unwrap_or(0.0);
+        assert!(
+            last > 80.0,
+            "still playing the stream after the step: {last}"
+        );
+        assert!(jb.stats().late < 20, "{:?}", jb.stats());
     }
 
     #[test]

@@ -123,6 +123,19 @@ impl Leg {
         sending: Arc<AtomicBool>,
     ) -> (Self, Box<dyn Source>, Box<dyn Source>) {
         let cancel = CancellationToken::new();
+        // Whatever arrived before the answer (early media, ringback) is not the call: played
+        // now, it would put the remote side seconds behind for the whole call.
+        let mut scratch = [0u8; 2048];
+        let mut early = 0u32;
+        while socket.try_recv_from(&mut scratch).is_ok() {
+            early += 1;
+        }
+        if early > 0 {
+            tracing::debug!(
+                packets = early,
+                "dropped RTP that arrived before the answer"
+            );
+        }
         let socket = Arc::new(socket);
         let target = Arc::new(Mutex::new(agreed.remote));
         let jitter = Arc::new(Mutex::new(JitterBuffer::new(RATE)));
@@ -320,7 +333,8 @@ async fn receive(shared: Shared, jitter: Arc<Mutex<JitterBuffer>>) {
     let mut digits = dtmf::Receiver::default();
     let mut buf = vec![0u8; 2048];
     let mut samples = Vec::with_capacity(FRAME);
-    let mut latched = false;
+    // The address the peer's RTP comes from, once seen; packets from elsewhere are strays.
+    let mut latched: Option<SocketAddr> = None;
     loop {
         let (n, from) = tokio::select! {
             () = cancel.cancelled() => return,
@@ -356,14 +370,21 @@ async fn receive(shared: Shared, jitter: Arc<Mutex<JitterBuffer>>) {
             lock(&stats).ignored += 1;
             continue;
         }
-        if !latched {
-            // Symmetric RTP: answer where the peer really sends from.
-            let mut to = lock(&target);
-            if *to != from {
-                tracing::info!(sdp = %*to, actual = %from, "the peer sends RTP from another address; sending there");
-                *to = from;
+        match latched {
+            Some(peer) if peer != from => {
+                lock(&stats).ignored += 1;
+                continue;
             }
-            latched = true;
+            Some(_) => {}
+            None => {
+                // Symmetric RTP: answer where the peer really sends from.
+                let mut to = lock(&target);
+                if *to != from {
+                    tracing::info!(sdp = %*to, actual = %from, "the peer sends RTP from another address; sending there");
+                    *to = from;
+                }
+                latched = Some(from);
+            }
         }
         samples.clear();
         codec.decode(packet.payload(), &mut samples);

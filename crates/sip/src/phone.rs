@@ -343,8 +343,11 @@ impl Phone {
                 });
             }
         };
-        let response =
-            response.ok_or_else(|| SipError::Signalling(format!("{to} did not answer")))?;
+        let response = response.ok_or_else(|| {
+            SipError::Signalling(format!(
+                "no SIP response from {to}: check its address, port and transport, and any firewall"
+            ))
+        })?;
         if response.status_code.kind() != StatusCodeKind::Successful {
             return Err(SipError::Signalling(format!(
                 "{to} refused the call: {}",

@@ -36,7 +36,11 @@ async fn digits_arrive_once_each_and_are_never_tones_in_the_recording() {
     );
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     assert_eq!(leg_b.received_digits(), "4711#");
-    assert_eq!(leg_b.stats().jitter.lost, 0, "the digits' time is silence, not losses");
+    assert_eq!(
+        leg_b.stats().jitter.lost,
+        0,
+        "the digits' time is silence, not losses"
+    );
 
     // A's agent side: the tone, then silence while the five digits went out (each 200 ms:
     // 100 ms of event, its end repeated, a 60 ms gap), then the tone again.
