@@ -131,6 +131,21 @@ enum Side {
 }
 
 fn run(common: &Common, side: Side) -> ExitCode {
+    let local = match &side {
+        Side::Call(_, bind, _) => (*bind, "--bind"),
+        Side::Answer(listen, _) => (*listen, "--listen"),
+    };
+    if local.0.ip().is_unspecified() {
+        // The address goes into SDP and Contact, where 0.0.0.0 means "on hold" and
+        // "unreachable".
+        return crate::fail(
+            &format!(
+                "{} {}: give the address peers reach this machine at (e.g. 192.0.2.10:5060); 0.0.0.0 cannot be announced in SDP or Contact",
+                local.1, local.0
+            ),
+            EXIT_UNREADABLE,
+        );
+    }
     let (settings, events) =
         match crate::inputs::settings_and_events(&common.settings, &common.events) {
             Ok(x) => x,

@@ -305,9 +305,18 @@ fn callrec_answers_a_call_from_baresip_and_ends_when_it_hangs_up() {
         std::thread::sleep(Duration::from_millis(50));
     };
     let out = callrec.wait_with_output().expect("output");
-    assert!(status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(status.success(), "{log}");
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("summary");
     assert_eq!(summary["refused"], 0);
+    // carol's audio did arrive (so the silent customer channel below is the policy's doing).
+    let received: u64 = log
+        .split("received=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("the RTP summary line");
+    assert!(received > 50, "{received} RTP packets from carol");
     // Consent declined in a both-sides project: the customer is never recorded.
     let left = read_channel(&dir.join("call/recording.wav"), 0);
     let right = read_channel(&dir.join("call/recording.wav"), 1);
@@ -761,4 +770,21 @@ fn registration_with_digest_is_accepted_with_the_right_password_and_refused_with
         .expect("callrec answer");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("CALLREC_SIP_PASSWORD"));
+}
+
+#[test]
+fn an_unspecified_address_is_refused_before_anything_is_sent() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = Command::new(env!("CARGO_BIN_EXE_callrec"))
+        .args(["answer", "--listen", "0.0.0.0:5060", "--settings", "s.json"])
+        .args(["--events", "e.jsonl", "--out", "x"])
+        .current_dir(tmp.path())
+        .output()
+        .expect("callrec answer");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--listen 0.0.0.0:5060: give the address peers reach"),
+        "{stderr}"
+    );
 }
