@@ -64,6 +64,9 @@ pub struct JitterBuffer {
     pending: Vec<f32>,
     /// Late frames in a row.
     late_run: u32,
+    /// Stretches (extended timestamps, from..to) the peer spent sending keypad events: voice
+    /// there is dropped, so in-band tones never reach the recording.
+    events: Vec<(u64, u64)>,
     stats: JitterStats,
 }
 
@@ -83,6 +86,7 @@ impl JitterBuffer {
             concealed: 0,
             pending: Vec::new(),
             late_run: 0,
+            events: Vec::new(),
             stats: JitterStats {
                 delay: MIN_DELAY,
                 ..JitterStats::default()
@@ -148,6 +152,14 @@ impl JitterBuffer {
             return;
         }
         self.late_run = 0;
+        if self
+            .events
+            .iter()
+            .any(|&(from, to)| (from..to).contains(&ext))
+        {
+            // Voice inside a keypad event: the digit's tone, sent in-band as well.
+            return;
+        }
         if self.frames.insert(ext, samples).is_some() {
             self.stats.duplicate += 1;
         }
@@ -167,20 +179,27 @@ impl JitterBuffer {
         self.frames.clear();
         self.transit = None;
         self.late_run = 0;
+        self.events.clear();
     }
 
-    /// Marks `[ts, ts + samples)` as silence the peer meant (e.g. while it sends keypad
-    /// events instead of voice): frames there play as exact silence, not as concealed losses.
-    /// Frames already received are kept; nothing here counts as received or lost.
+    /// Marks `[ts, ts + samples)` as silence the peer meant (while it sends keypad events):
+    /// frames there play as exact silence, not as concealed losses, whether their voice
+    /// arrived before or after (a peer that also sends the tones in-band never gets them
+    /// recorded). Nothing here counts as received or lost.
     pub fn silence(&mut self, ts: u32, samples: u32, frame: usize) {
         if frame == 0 {
             return;
         }
         let start = self.extend(ts);
+        let end = start + u64::from(samples);
+        // Old stretches that can no longer matter are forgotten.
+        let played = self.next.unwrap_or(0);
+        self.events.retain(|&(_, to)| to > played);
+        self.events.push((start, end));
         let mut at = start;
-        while at < start + u64::from(samples) {
+        while at < end {
             if self.next.is_none_or(|next| at >= next) {
-                self.frames.entry(at).or_insert_with(|| vec![0.0; frame]);
+                self.frames.insert(at, vec![0.0; frame]);
             }
             at += frame as u64;
         }
@@ -442,6 +461,24 @@ mod tests {
             "still playing the stream after the step: {last}"
         );
         assert!(jb.stats().late < 20, "{:?}", jb.stats());
+    }
+
+    #[test]
+    fn in_band_tones_inside_a_keypad_event_never_play() {
+        let mut jb = JitterBuffer::new(RATE);
+        jb.push(0, frame(5), ms(0));
+        // The tone's first frame arrives before the event packet, the next one after it.
+        jb.push(160, frame(9), ms(20));
+        jb.silence(160, 320, FRAME);
+        jb.push(320, frame(9), ms(40));
+        jb.push(480, frame(6), ms(60));
+        let played = drain(&mut jb, 0, 100);
+        assert_eq!(played.len(), 4 * FRAME);
+        assert!(
+            played[FRAME..3 * FRAME].iter().all(|&s| s == 0.0),
+            "no tone"
+        );
+        assert!(played[3 * FRAME..].iter().all(|&s| s == 6.0));
     }
 
     #[test]
