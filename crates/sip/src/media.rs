@@ -366,9 +366,14 @@ async fn receive(shared: Shared, jitter: Arc<Mutex<JitterBuffer>>) {
             }
             continue;
         }
-        if packet.payload_type() != codec.payload_type() {
+        // Either G.711 law is decoded: callrec offered both, and a peer may switch between
+        // the codecs of an answer without a new offer (RFC 3264 5.1).
+        let Some(law) = Codec::from_payload_type(packet.payload_type()) else {
             lock(&stats).ignored += 1;
             continue;
+        };
+        if law != codec {
+            tracing::debug!(agreed = ?codec, sent = ?law, "the peer sends the other G.711 law");
         }
         match latched {
             Some(peer) if peer != from => {
@@ -387,7 +392,7 @@ async fn receive(shared: Shared, jitter: Arc<Mutex<JitterBuffer>>) {
             }
         }
         samples.clear();
-        codec.decode(packet.payload(), &mut samples);
+        law.decode(packet.payload(), &mut samples);
         lock(&jitter).push(packet.timestamp(), samples.clone(), arrival);
         lock(&stats).received += 1;
     }

@@ -78,3 +78,45 @@ async fn digits_arrive_once_each_and_are_never_tones_in_the_recording() {
     let err = leg_c.send_digits("1").expect_err("no events");
     assert!(err.to_string().contains("telephone-events"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_sending_the_other_g711_law_is_still_heard() {
+    let ip = "127.0.0.1".parse().expect("ip");
+    let (sa, sb) = (
+        bind_rtp(ip).await.expect("a"),
+        bind_rtp(ip).await.expect("b"),
+    );
+    let (a, b) = (sa.local_addr().expect("a"), sb.local_addr().expect("b"));
+    let with = |codec, remote| Agreed {
+        codec,
+        remote,
+        telephone_event: None,
+        direction: Direction::SendRecv,
+    };
+    let clock = CallClock::start();
+    // A sends A-law, B expects mu-law: B decodes what it gets.
+    let (_leg_a, _, _) = Leg::start(
+        sa,
+        with(Codec::Pcma, b),
+        Box::new(Tone::new(8_000, 440.0, 0.5, 5.0)),
+        clock,
+    );
+    let (leg_b, _, mut heard_b) = Leg::start(
+        sb,
+        with(Codec::Pcmu, a),
+        Box::new(Tone::new(8_000, 1_000.0, 0.5, 5.0)),
+        clock,
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let mut heard = Vec::new();
+    let mut buf = [0f32; 8_000];
+    while let Ok(Read::Samples(n)) = heard_b.read(&mut buf) {
+        heard.extend_from_slice(&buf[..n]);
+    }
+    assert!(leg_b.stats().received > 10, "{:?}", leg_b.stats());
+    let peak = heard.iter().fold(0f32, |m, v| m.max(v.abs()));
+    assert!(
+        (0.45..0.55).contains(&peak),
+        "the tone at its level, decoded right: {peak}"
+    );
+}
