@@ -199,6 +199,37 @@ fn answer_on(dir: &Path, port: u16) -> Child {
         .expect("callrec answer")
 }
 
+/// A folder with the inputs of an inbound call (the customer's `consent`), and `callrec
+/// answer` listening there on a free port, ready.
+fn answering(consent: &str) -> (tempfile::TempDir, u16, Child) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    write_inputs(
+        tmp.path(),
+        &format!(
+            "{{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"inbound\", \"consent\": \"{consent}\"}}\n"
+        ),
+    );
+    let port = free_udp_port();
+    let callrec = answer_on(tmp.path(), port);
+    std::thread::sleep(Duration::from_millis(300));
+    (tmp, port, callrec)
+}
+
+/// carol (baresip, a 1000 Hz tone) dials callrec on `port` and hangs up when she exits,
+/// about 3 s after answering.
+fn carol_dials(dir: &Path, port: u16) -> Baresip {
+    Baresip::start(
+        &dir.join("carol"),
+        1_000,
+        &[
+            "-t",
+            "4",
+            "-e",
+            &format!("/dial sip:callrec@127.0.0.1:{port}"),
+        ],
+    )
+}
+
 #[test]
 fn a_call_to_baresip_records_each_side_from_its_own_leg_with_exact_silences() {
     if !have("baresip") || !have("sox") {
@@ -273,26 +304,10 @@ fn callrec_answers_a_call_from_baresip_and_ends_when_it_hangs_up() {
     if !have("baresip") || !have("sox") {
         return;
     }
-    let tmp = tempfile::tempdir().expect("tmp");
+    let (tmp, port, mut callrec) = answering("declined");
     let dir = tmp.path();
-    write_inputs(
-        dir,
-        "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"inbound\", \"consent\": \"declined\"}\n",
-    );
-    let port = free_udp_port();
-    let mut callrec = answer_on(dir, port);
-    std::thread::sleep(Duration::from_millis(300));
     // baresip dials in and hangs up when it exits, about 3 s later.
-    let _caller = Baresip::start(
-        &dir.join("carol"),
-        1_000,
-        &[
-            "-t",
-            "4",
-            "-e",
-            &format!("/dial sip:callrec@127.0.0.1:{port}"),
-        ],
-    );
+    let _caller = carol_dials(dir, port);
     let start = Instant::now();
     let status = loop {
         if let Some(status) = callrec.try_wait().expect("wait") {
@@ -434,25 +449,9 @@ fn malformed_packets_during_a_call_are_ignored_and_the_call_goes_on() {
     if !have("baresip") || !have("sox") {
         return;
     }
-    let tmp = tempfile::tempdir().expect("tmp");
+    let (tmp, port, callrec) = answering("granted");
     let dir = tmp.path();
-    write_inputs(
-        dir,
-        "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"inbound\", \"consent\": \"granted\"}\n",
-    );
-    let port = free_udp_port();
-    let callrec = answer_on(dir, port);
-    std::thread::sleep(Duration::from_millis(300));
-    let _caller = Baresip::start(
-        &dir.join("carol"),
-        1_000,
-        &[
-            "-t",
-            "4",
-            "-e",
-            &format!("/dial sip:callrec@127.0.0.1:{port}"),
-        ],
-    );
+    let _caller = carol_dials(dir, port);
     std::thread::sleep(Duration::from_millis(1_500));
     let junk = UdpSocket::bind("127.0.0.1:0").expect("socket");
     for packet in [
@@ -484,15 +483,8 @@ fn a_peer_holds_and_resumes_and_nothing_of_the_agent_is_sent_or_recorded_while_h
     if !have("sipp") || !have("sox") {
         return;
     }
-    let tmp = tempfile::tempdir().expect("tmp");
+    let (tmp, port, callrec) = answering("granted");
     let dir = tmp.path();
-    write_inputs(
-        dir,
-        "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"inbound\", \"consent\": \"granted\"}\n",
-    );
-    let port = free_udp_port();
-    let callrec = answer_on(dir, port);
-    std::thread::sleep(Duration::from_millis(300));
     // sipp calls, holds after 1 s (a=sendonly; it requires a=recvonly back), resumes after
     // 2 s (a=sendrecv back), and hangs up after 3 s.
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/hold.xml");
@@ -576,15 +568,8 @@ fn calls_go_over_tcp_both_ways() {
     );
 
     // In: a sipp caller that speaks TCP only calls callrec answer.
-    let tmp = tempfile::tempdir().expect("tmp");
+    let (tmp, port, callrec) = answering("granted");
     let dir = tmp.path();
-    write_inputs(
-        dir,
-        "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"inbound\", \"consent\": \"granted\"}\n",
-    );
-    let port = free_udp_port();
-    let callrec = answer_on(dir, port);
-    std::thread::sleep(Duration::from_millis(500));
     let mut caller = sipp_tcp(dir, "uac", free_udp_port(), Some(port));
     assert!(
         caller.wait().expect("sipp").success(),
@@ -609,15 +594,7 @@ fn callrec_calls_callrec_and_keypad_digits_arrive_as_events() {
     if !have("sox") {
         return;
     }
-    let tmp = tempfile::tempdir().expect("tmp");
-    let dir = tmp.path();
-    write_inputs(
-        dir,
-        "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"inbound\", \"consent\": \"granted\"}\n",
-    );
-    let port = free_udp_port();
-    let answer = answer_on(dir, port);
-    std::thread::sleep(Duration::from_millis(300));
+    let (_answering, port, answer) = answering("granted");
     let caller = tempfile::tempdir().expect("tmp");
     write_inputs(
         caller.path(),
