@@ -80,6 +80,20 @@ fn best_correlation(a: &[f32], b: &[f32], max_lag: usize) -> (f32, usize) {
     best
 }
 
+/// The agent's tone (`seconds` of 440 Hz), a both-sides project and the call's `events`.
+fn inputs(dir: &Path, seconds: u32, events: &str) {
+    run(Command::new("sox")
+        .args(["-n", "-r", "16000", "-c", "1"])
+        .arg(dir.join("tone.wav"))
+        .args(["synth", &seconds.to_string(), "sine", "440", "vol", "0.4"]));
+    std::fs::write(
+        dir.join("settings.json"),
+        r#"{"project": {"kind": "contact_center", "record_mode": "both"}}"#,
+    )
+    .expect("write");
+    std::fs::write(dir.join("events.jsonl"), events).expect("write");
+}
+
 #[test]
 fn hardware_live_capture_records_what_was_played_and_nothing_while_paused() {
     let Some(pulse) = pulse_dir() else { return };
@@ -92,25 +106,16 @@ fn hardware_live_capture_records_what_was_played_and_nothing_while_paused() {
         .arg(dir.join("speech.wav"))
         .args(["-r", "16000"])
         .arg(dir.join("speech16.wav")));
-    run(Command::new("sox")
-        .args(["-n", "-r", "16000", "-c", "1"])
-        .arg(dir.join("tone.wav"))
-        .args(["synth", "9", "sine", "440", "vol", "0.4"]));
-    std::fs::write(
-        dir.join("settings.json"),
-        r#"{"project": {"kind": "contact_center", "record_mode": "both"}}"#,
-    )
-    .expect("write");
-    std::fs::write(
-        dir.join("events.jsonl"),
+    inputs(
+        dir,
+        9,
         concat!(
             "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"inbound\", \"consent\": \"granted\"}\n",
             "{\"t_ms\": 3000, \"event\": \"pause\"}\n",
             "{\"t_ms\": 4000, \"event\": \"resume\"}\n",
             "{\"t_ms\": 7000, \"event\": \"call_ended\"}\n",
         ),
-    )
-    .expect("write");
+    );
 
     let mut recorder = Command::new(env!("CARGO_BIN_EXE_callrec"))
         .args([
@@ -293,23 +298,14 @@ fn hardware_live_capture_survives_the_sound_server_dying_mid_call() {
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path();
     let mut pulse = Pulse::start(&dir.join("pulse"));
-    run(Command::new("sox")
-        .args(["-n", "-r", "16000", "-c", "1"])
-        .arg(dir.join("tone.wav"))
-        .args(["synth", "20", "sine", "440", "vol", "0.4"]));
-    std::fs::write(
-        dir.join("settings.json"),
-        r#"{"project": {"kind": "contact_center", "record_mode": "both"}}"#,
-    )
-    .expect("write");
-    std::fs::write(
-        dir.join("events.jsonl"),
+    inputs(
+        dir,
+        20,
         concat!(
             "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"inbound\", \"consent\": \"granted\"}\n",
             "{\"t_ms\": 11000, \"event\": \"call_ended\"}\n",
         ),
-    )
-    .expect("write");
+    );
     let mut recorder = Command::new(env!("CARGO_BIN_EXE_callrec"))
         .args(["record", "--live", "--settings", "settings.json"])
         .args(["--events", "events.jsonl", "--out", "call"])
