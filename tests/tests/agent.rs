@@ -80,6 +80,17 @@ async fn setup(server: &TestServer) -> Api {
     admin
 }
 
+/// `user`'s session in a fresh data folder, signed in to `server`.
+async fn signed_in(server: &TestServer, user: &str) -> (tempfile::TempDir, Session) {
+    let data = tempfile::tempdir().expect("tmp");
+    let session = Session::open(data.path(), 16_000).expect("open");
+    session
+        .sign_in(&server.url(), user, "password-123")
+        .await
+        .expect("sign in");
+    (data, session)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_from_sign_in_to_upload() {
     let server = TestServer::start().await;
@@ -173,12 +184,7 @@ async fn a_call_from_sign_in_to_upload() {
 async fn the_cached_policy_serves_when_the_store_is_down_and_no_policy_records_nothing() {
     let server = TestServer::start().await;
     setup(&server).await;
-    let data = tempfile::tempdir().expect("tmp");
-    let session = Session::open(data.path(), 16_000).expect("open");
-    session
-        .sign_in(&server.url(), "alice", "password-123")
-        .await
-        .expect("sign in");
+    let (_data, session) = signed_in(&server, "alice").await;
     session.policy("sales").await.expect("fetched and cached");
     drop(server);
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -493,12 +499,7 @@ async fn recordings_waiting_for_one_store_are_not_sent_to_another() {
     setup(&server).await;
     let other = TestServer::start().await;
     setup(&other).await;
-    let data = tempfile::tempdir().expect("tmp");
-    let session = Session::open(data.path(), 16_000).expect("open");
-    session
-        .sign_in(&server.url(), "alice", "password-123")
-        .await
-        .expect("sign in");
+    let (_data, session) = signed_in(&server, "alice").await;
     session
         .start_call(request("sales", Consent::Granted), audio())
         .await
@@ -583,12 +584,7 @@ async fn on_a_shared_desk_each_call_is_uploaded_as_the_agent_who_recorded_it() {
     let admin = setup(&server).await;
     server.user(&admin, "bob", "agent", &["sales"]).await;
     server.user(&admin, "sue", "supervisor", &["sales"]).await;
-    let data = tempfile::tempdir().expect("tmp");
-    let session = Session::open(data.path(), 16_000).expect("open");
-    session
-        .sign_in(&server.url(), "alice", "password-123")
-        .await
-        .expect("sign in");
+    let (_data, session) = signed_in(&server, "alice").await;
     session
         .start_call(request("sales", Consent::Granted), audio())
         .await
