@@ -386,10 +386,9 @@ async fn supervisors_find_their_projects_recordings_by_agent_contact_and_date() 
     sue.sign_in(&server.url(), "sue", "password-123")
         .await
         .expect("sign in");
-    assert_eq!(
-        sue.snapshot().expect("snapshot").role.as_deref(),
-        Some("supervisor")
-    );
+    let snapshot = sue.snapshot().expect("snapshot");
+    assert_eq!(snapshot.role.as_deref(), Some("supervisor"));
+    assert!(!snapshot.takes_calls, "the window offers no dial form");
     let query = |agent: Option<&str>, contact: Option<&str>| callrec_protocol::RecordingQuery {
         agent: agent.map(str::to_owned),
         contact: contact.map(str::to_owned),

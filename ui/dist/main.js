@@ -306,7 +306,7 @@
     await refresh();
   }
   function renderReady(s) {
-    const agent = s.role === null || s.role === "agent";
+    const agent = s.takes_calls;
     return `
     <h1>${agent ? "Ready" : "Contact cards"} <span class="muted">\xB7 ${esc(s.user ?? "")}</span></h1>
     ${messageHtml()}

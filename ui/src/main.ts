@@ -262,7 +262,7 @@ async function sendIntent(intent: Intent) {
 // ---- Ready: dial, ring, contact card ------------------------------------------------------
 
 function renderReady(s: Snapshot): string {
-  const agent = s.role === null || s.role === "agent";
+  const agent = s.takes_calls;
   return `
     <h1>${agent ? "Ready" : "Contact cards"} <span class="muted">· ${esc(s.user ?? "")}</span></h1>
     ${messageHtml()}

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use callrec_audio::{AtRate, Source, live_input};
 use callrec_outbox::{Outbox, State};
-use callrec_policy::{Consent, Direction, Event, Policy, Refusal};
+use callrec_policy::{Consent, Direction, Event, Named, Policy, Refusal, Role};
 use callrec_protocol::{IncomingCall, UserInfo};
 use callrec_recorder::{CallInfo, LiveCall, LiveState, Sidecar, recover};
 use callrec_uploader::{Client, PolicyFetch, UploadError, retry_delay};
@@ -190,6 +190,8 @@ pub struct Snapshot {
     pub user: Option<String>,
     /// Their role: agent, supervisor or admin.
     pub role: Option<String>,
+    /// Whether they take calls here (the window offers the dial form only then).
+    pub takes_calls: bool,
     /// The store's address.
     pub server: Option<String>,
     /// Whether the store can be reached.
@@ -450,7 +452,7 @@ impl Session {
         }
         self.client()?;
         if let Some(role) = lock(&self.outbox).setting(ROLE)?
-            && role != "agent"
+            && !takes_calls(Some(&role))
         {
             return Err(AgentError::NotAnAgent { role });
         }
@@ -710,6 +712,7 @@ impl Session {
             .collect();
         Ok(Snapshot {
             user: outbox.setting(USER)?,
+            takes_calls: takes_calls(outbox.setting(ROLE)?.as_deref()),
             role: outbox.setting(ROLE)?,
             server: outbox.setting(SERVER)?,
             store: lock(&self.store).clone(),
@@ -720,6 +723,12 @@ impl Session {
             uploads,
         })
     }
+}
+
+/// Whether a user of `role` takes calls; a session remembered from before roles were kept
+/// (`None`) is an agent's.
+fn takes_calls(role: Option<&str>) -> bool {
+    role.is_none_or(|r| Role::from_name(r).is_some_and(Role::takes_calls))
 }
 
 fn view(call: &ActiveCall) -> CallView {

@@ -14,6 +14,14 @@ named_enum! {
     }
 }
 
+impl Role {
+    /// Whether users of this role take recorded calls in the agent's app. Agents do;
+    /// supervisors and admins listen and administer.
+    pub fn takes_calls(self) -> bool {
+        matches!(self, Self::Agent)
+    }
+}
+
 /// The person asking to listen, with their current memberships.
 #[derive(Debug, Clone, Copy)]
 pub struct Listener<'a> {
@@ -57,6 +65,13 @@ pub fn may_listen(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_agents_take_calls() {
+        assert!(Role::Agent.takes_calls());
+        assert!(!Role::Supervisor.takes_calls());
+        assert!(!Role::Admin.takes_calls());
+    }
     use rstest::rstest;
 
     const RECORDING: RecordingOwner<'static> = RecordingOwner {
