@@ -4,15 +4,18 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use callrec_audio::{AtRate, Source, WavSource, live_input};
 use callrec_policy::{Event, TimedEvent};
-use callrec_recorder::{CallInfo, LiveCall, Sidecar};
+use callrec_recorder::{CallInfo, LiveCall, Remote, Sidecar};
 use callrec_sip::g711::{Codec, RATE as G711_RATE};
-use callrec_sip::media::{CallClock, Leg, bind_rtp};
+use callrec_sip::media::{Bridge, CallClock, bind_rtp};
 use callrec_sip::phone::{Call, Ended, LocalMedia, Phone, StatusCode};
 use callrec_sip::sdp::{self, Agreed, Direction, TELEPHONE_EVENT};
+use tokio_util::sync::CancellationToken;
 
 use crate::EXIT_UNREADABLE;
 
@@ -42,7 +45,18 @@ pub struct Common {
     /// (e.g. --dtmf 1500=4711#; repeatable). Digits are never tones in the recording.
     #[arg(long, value_name = "MS=DIGITS", value_parser = parse_dtmf)]
     dtmf: Vec<(u64, String)>,
+    /// A third party to call into the conference (repeatable, each with its --party-at).
+    /// Parties are p1, p2, ... in the order given; each one's party_joined is the moment its
+    /// leg answers, its party_left the moment it hangs up. Everybody hears everybody.
+    #[arg(long, value_name = "URI")]
+    party_to: Vec<String>,
+    /// When to call each --party-to, in ms from the answer (in the same order).
+    #[arg(long, value_name = "MS")]
+    party_at: Vec<u64>,
 }
+
+/// How long a party's phone may ring before its call is cancelled.
+const PARTY_RING: Duration = Duration::from_secs(30);
 
 fn parse_dtmf(text: &str) -> Result<(u64, String), String> {
     let bad =
@@ -151,6 +165,29 @@ fn run(common: &Common, side: Side) -> ExitCode {
             Ok(x) => x,
             Err(message) => return crate::fail(&message, EXIT_UNREADABLE),
         };
+    if common.party_to.len() != common.party_at.len() {
+        return crate::fail(
+            &format!(
+                "{} --party-to but {} --party-at: give each party its offset (e.g. --party-to sip:p@127.0.0.1:5070 --party-at 3000)",
+                common.party_to.len(),
+                common.party_at.len()
+            ),
+            EXIT_UNREADABLE,
+        );
+    }
+    if let Some((line, _)) = events
+        .iter()
+        .find(|(_, e)| matches!(e.event, Event::PartyJoined { .. } | Event::PartyLeft { .. }))
+    {
+        return crate::fail(
+            &format!(
+                "{} line {}: party_joined and party_left come from the parties' own legs in a SIP call; call them with --party-to and --party-at instead",
+                common.events.display(),
+                line + 1
+            ),
+            EXIT_UNREADABLE,
+        );
+    }
     let agent = match agent_source(common) {
         Ok(source) => source,
         Err(message) => return crate::fail(&message, EXIT_UNREADABLE),
@@ -173,13 +210,22 @@ fn run(common: &Common, side: Side) -> ExitCode {
         },
         origin_at: time::OffsetDateTime::now_utc(),
     };
+    let session = u64::from(info.call_id.as_u128() as u32);
     let script = Script {
+        session,
         policy: settings.resolve(),
         events,
         info,
         out: common.out.clone(),
         rate: common.rate,
         dtmf: common.dtmf.clone(),
+        parties: common
+            .party_to
+            .iter()
+            .zip(&common.party_at)
+            .enumerate()
+            .map(|(i, (to, &at))| (format!("p{}", i + 1), to.clone(), at))
+            .collect(),
     };
     match runtime.block_on(connect_and_record(side, agent, script)) {
         Ok(sidecar) => crate::record::summary(&common.out, &sidecar),
@@ -206,6 +252,10 @@ struct Script {
     out: PathBuf,
     rate: u32,
     dtmf: Vec<(u64, String)>,
+    /// The SDP session id of the call's legs.
+    session: u64,
+    /// Third parties: id, URI, when to call (ms from the answer).
+    parties: Vec<(String, String, u64)>,
 }
 
 async fn connect_and_record(
@@ -214,30 +264,12 @@ async fn connect_and_record(
     script: Script,
 ) -> Result<Sidecar, String> {
     let text = |e: callrec_sip::SipError| e.to_string();
-    let session = u64::from(script.info.call_id.as_u128() as u32);
+    let session = script.session;
     let (phone, call, rtp, agreed) = match side {
         Side::Call(to, bind, ring_for) => {
             let phone = Phone::bind(bind).await.map_err(text)?;
-            let rtp = bind_rtp(phone.local_addr().ip()).await.map_err(text)?;
-            let local = rtp.local_addr().map_err(|e| e.to_string())?;
-            let offer = sdp::describe(
-                local,
-                &[Codec::Pcmu, Codec::Pcma],
-                Direction::SendRecv,
-                Some(TELEPHONE_EVENT),
-                session,
-                1,
-            );
-            let call = phone.call(&to, offer, ring_for).await.map_err(text)?;
-            let agreed = match sdp::parse(&call.remote_sdp).and_then(|a| sdp::accept_answer(&a)) {
-                Ok(agreed) => agreed,
-                Err(e) => {
-                    // Answered with media callrec cannot use: hang up rather than leave a
-                    // silent call up.
-                    let _ = call.hang_up().await;
-                    return Err(text(e));
-                }
-            };
+            let (call, rtp, agreed) =
+                dial(&phone, &to, ring_for, CancellationToken::new(), session).await?;
             (phone, call, rtp, agreed)
         }
         Side::Answer(listen, register) => {
@@ -286,7 +318,8 @@ async fn connect_and_record(
         matches!(agreed.direction, Direction::SendRecv | Direction::SendOnly),
         std::sync::atomic::Ordering::Relaxed,
     );
-    let result = record(&call, rtp, agreed, agent, sending, script).await;
+    let phone = Arc::new(phone);
+    let result = record(&phone, &call, rtp, agreed, agent, sending, script).await;
     if result.is_err() && call.ended().is_none() {
         // Whatever failed here, the peer's call must not be left up.
         let _ = call.hang_up().await;
@@ -297,18 +330,20 @@ async fn connect_and_record(
 
 /// The answered call, recorded: t_ms 0 is now.
 async fn record(
+    phone: &Arc<Phone>,
     call: &Call,
     rtp: tokio::net::UdpSocket,
     agreed: Agreed,
     agent: Box<dyn Source>,
-    sending: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    sending: Arc<AtomicBool>,
     script: Script,
 ) -> Result<Sidecar, String> {
     let clock = CallClock::start();
-    let (leg, sent, heard) = Leg::start_with(rtp, agreed, agent, clock, sending);
-    let leg = std::sync::Arc::new(leg);
+    let (bridge, sent) = Bridge::start(agent, clock);
+    let customer = bridge.add_leg(rtp, agreed, sending);
+    let leg = Arc::new(customer.leg);
     for (at, digits) in script.dtmf.clone() {
-        let leg = std::sync::Arc::clone(&leg);
+        let leg = Arc::clone(&leg);
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(at).saturating_sub(clock.elapsed())).await;
             if let Err(e) = leg.send_digits(&digits) {
@@ -316,20 +351,35 @@ async fn record(
             }
         });
     }
-    let at_rate = |s: Box<dyn Source>| -> Result<Box<dyn Source>, String> {
-        Ok(Box::new(
-            AtRate::new(s, script.rate).map_err(|e| e.to_string())?,
-        ))
-    };
-    let live = LiveCall::start(
+    let rate = script.rate;
+    let live = LiveCall::start_on_clock(
         &script.out,
         script.policy,
         script.info,
-        script.rate,
-        at_rate(sent)?,
-        at_rate(heard)?,
+        rate,
+        at_rate(sent, rate)?,
+        vec![(Remote::Customer, at_rate(customer.heard, rate)?)],
     )
     .map_err(|e| e.to_string())?;
+    let live = Arc::new(live);
+    let bridge = Arc::new(bridge);
+    let over = CancellationToken::new();
+    let parties: Vec<_> = script
+        .parties
+        .iter()
+        .cloned()
+        .map(|(id, to, at)| {
+            let party = Party {
+                phone: Arc::clone(phone),
+                bridge: Arc::clone(&bridge),
+                live: Arc::clone(&live),
+                over: over.clone(),
+                session: script.session,
+                rate,
+            };
+            tokio::spawn(party.run(id, to, at))
+        })
+        .collect();
     let mut ended_by_peer = false;
     for (index, timed) in &script.events {
         let due = Duration::from_millis(timed.t_ms);
@@ -361,14 +411,22 @@ async fn record(
         let how = call.wait_ended().await;
         tracing::info!(?how, "the call ended");
     }
-    // The leg keeps running until the recording has every frame up to the hang-up.
+    // The figures of the call itself (the legs run on until the recording is complete).
+    let stats = leg.stats();
+    // The parties' calls end with the customer's.
+    over.cancel();
+    for party in parties {
+        let _ = party.await;
+    }
+    // The legs keep running until the recording has every frame up to the hang-up.
+    let live = Arc::into_inner(live).ok_or("a party still holds the call")?;
     let sidecar = tokio::task::spawn_blocking(move || live.finish())
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
-    let stats = leg.stats();
     let received = leg.received_digits();
     drop(leg);
+    drop(bridge);
     if !received.is_empty() {
         tracing::info!(digits = %received, "the peer sent digits");
     }
@@ -381,4 +439,117 @@ async fn record(
         "RTP"
     );
     Ok(sidecar)
+}
+
+/// Calls `to` offering PCMU, PCMA and telephone-events; returns the answered call, its RTP
+/// socket and the media agreed. An answer callrec cannot use is hung up, not left silent.
+async fn dial(
+    phone: &Phone,
+    to: &str,
+    ring_for: Duration,
+    stop: CancellationToken,
+    session: u64,
+) -> Result<(Call, tokio::net::UdpSocket, Agreed), String> {
+    let text = |e: callrec_sip::SipError| e.to_string();
+    let rtp = bind_rtp(phone.local_addr().ip()).await.map_err(text)?;
+    let local = rtp.local_addr().map_err(|e| e.to_string())?;
+    let offer = sdp::describe(
+        local,
+        &[Codec::Pcmu, Codec::Pcma],
+        Direction::SendRecv,
+        Some(TELEPHONE_EVENT),
+        session,
+        1,
+    );
+    let call = phone
+        .call_until(to, offer, ring_for, stop)
+        .await
+        .map_err(text)?;
+    match sdp::parse(&call.remote_sdp).and_then(|a| sdp::accept_answer(&a)) {
+        Ok(agreed) => Ok((call, rtp, agreed)),
+        Err(e) => {
+            let _ = call.hang_up().await;
+            Err(text(e))
+        }
+    }
+}
+
+fn at_rate(source: Box<dyn Source>, rate: u32) -> Result<Box<dyn Source>, String> {
+    Ok(Box::new(
+        AtRate::new(source, rate).map_err(|e| e.to_string())?,
+    ))
+}
+
+/// A third party called into the conference.
+struct Party {
+    phone: Arc<Phone>,
+    bridge: Arc<Bridge>,
+    live: Arc<LiveCall>,
+    /// Cancelled when the customer's call is over.
+    over: CancellationToken,
+    session: u64,
+    rate: u32,
+}
+
+impl Party {
+    /// Calls `to` at `at` ms; once it answers it is in the mix and recorded as party `id`
+    /// (as §4 allows) until it hangs up or the call ends.
+    async fn run(self, id: String, to: String, at: u64) {
+        let wait = Duration::from_millis(at).saturating_sub(self.bridge.clock().elapsed());
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = self.over.cancelled() => return,
+        }
+        tracing::info!(party = %id, %to, "calling a third party");
+        if let Err(e) = self.join(&id, &to).await {
+            tracing::warn!(party = %id, %to, error = %e, "the third party did not join");
+        }
+    }
+
+    async fn join(&self, id: &str, to: &str) -> Result<(), String> {
+        let (call, rtp, agreed) =
+            dial(&self.phone, to, PARTY_RING, self.over.clone(), self.session).await?;
+        let local = rtp.local_addr().map_err(|e| e.to_string())?;
+        let sending = call.set_local_media(LocalMedia {
+            addr: local,
+            codec: agreed.codec,
+            telephone_event: agreed.telephone_event,
+            session: self.session,
+        });
+        let joined = self.bridge.add_leg(rtp, agreed, sending);
+        let party = id.to_owned();
+        self.live
+            .add_remote(
+                Remote::Party(id.to_owned()),
+                at_rate(joined.heard, self.rate)?,
+                joined.at_ms,
+            )
+            .map_err(|e| e.to_string())?;
+        let _ = self
+            .live
+            .event_at(
+                joined.at_ms,
+                Event::PartyJoined {
+                    party: party.clone(),
+                },
+            )
+            .map_err(|e| e.to_string())?;
+        tracing::info!(party = %id, at_ms = joined.at_ms, "the third party joined");
+        tokio::select! {
+            how = call.wait_ended() => {
+                let left = joined.leg.leave();
+                tracing::info!(party = %id, ?how, at_ms = left, "the third party left");
+                let _ = self
+                    .live
+                    .event_at(left, Event::PartyLeft { party })
+                    .map_err(|e| e.to_string())?;
+            }
+            () = self.over.cancelled() => {
+                if let Err(e) = call.hang_up().await {
+                    tracing::warn!(party = %id, error = %e, "hanging up the third party");
+                }
+            }
+        }
+        Ok(())
+    }
 }

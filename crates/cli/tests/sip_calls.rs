@@ -131,15 +131,24 @@ impl Baresip {
         }
     }
 
-    /// What baresip heard (the decoder's dump).
-    fn heard(&self) -> Vec<f32> {
-        let dump = std::fs::read_dir(self.dir.join("dump"))
-            .expect("dump")
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.to_string_lossy().ends_with("-dec.wav"))
-            .expect("baresip's decode dump");
-        read_channel(&dump, 0)
+    /// What baresip heard (the decoder's dump), once the dump holds at least `samples`
+    /// (baresip completes the file's header when the call ends).
+    fn heard_at_least(&self, samples: usize) -> Vec<f32> {
+        let start = Instant::now();
+        loop {
+            let heard = std::fs::read_dir(self.dir.join("dump"))
+                .expect("dump")
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| p.to_string_lossy().ends_with("-dec.wav"))
+                .and_then(|dump| hound::WavReader::open(&dump).ok().map(|_| dump))
+                .map(|dump| read_channel(&dump, 0))
+                .unwrap_or_default();
+            if heard.len() >= samples || start.elapsed() > Duration::from_secs(10) {
+                return heard;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }
 
@@ -294,7 +303,7 @@ fn a_call_to_baresip_records_each_side_from_its_own_leg_with_exact_silences() {
 
     // bob heard the agent's tone.
     std::thread::sleep(Duration::from_millis(300));
-    let heard = bob.heard();
+    let heard = bob.heard_at_least(3 * 8_000 + 1);
     assert!(heard.len() > 3 * 8_000, "bob heard {} samples", heard.len());
     assert!(tone_share(&heard[8_000..8_800], 440.0, 8_000.0) > 0.9);
 }
@@ -764,4 +773,204 @@ fn an_unspecified_address_is_refused_before_anything_is_sent() {
         stderr.contains("--listen 0.0.0.0:5060: give the address peers reach"),
         "{stderr}"
     );
+}
+
+/// A conference: callrec calls bob (the customer, 1000 Hz), then carol (a third party,
+/// 600 Hz) at 1 s; the agent speaks 440 Hz. Each remote voice is its own leg, so §4 applies
+/// per party, from the moment carol's leg answered.
+#[rstest::rstest]
+#[case::all_participants("all_participants")]
+#[case::agent_and_customer_only("agent_and_customer_only")]
+#[case::stop_on_third_party("stop_on_third_party")]
+#[case::none("none")]
+fn a_third_party_called_into_the_call_is_recorded_as_the_conference_mode_says(#[case] mode: &str) {
+    if !have("baresip") || !have("sox") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let bob = Baresip::start(&dir.join("bob"), 1_000, &["-t", "20"]);
+    let carol = Baresip::start(&dir.join("carol"), 600, &["-t", "20"]);
+    write_inputs(
+        dir,
+        concat!(
+            "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"outbound\", \"consent\": \"granted\"}\n",
+            "{\"t_ms\": 3500, \"event\": \"call_ended\"}\n",
+        ),
+    );
+    std::fs::write(
+        dir.join("settings.json"),
+        format!(
+            r#"{{"project": {{"kind": "customer_service", "record_mode": "both", "conference_mode": "{mode}"}}}}"#
+        ),
+    )
+    .expect("settings");
+    let out = Command::new(env!("CARGO_BIN_EXE_callrec"))
+        .args(["call", "--to", &format!("sip:bob@127.0.0.1:{}", bob.port)])
+        .args(["--party-to", &format!("sip:bob@127.0.0.1:{}", carol.port)])
+        .args(["--party-at", "1000"])
+        .args(["--settings", "settings.json", "--events", "events.jsonl"])
+        .args(["--agent-file", "agent.wav", "--out", "call"])
+        .env("CALLREC_LOG", "callrec=info")
+        .current_dir(dir)
+        .output()
+        .expect("callrec call");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("summary");
+    assert_eq!(summary["refused"], 0, "{summary}");
+    // When carol's leg answered, on the call's clock.
+    let joined_ms: u64 = log
+        .lines()
+        .find(|l| l.contains("the third party joined"))
+        .and_then(|l| l.split("at_ms=").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("carol never joined: {log}"));
+    assert!(
+        (1_000..2_000).contains(&joined_ms),
+        "carol joined at {joined_ms} ms"
+    );
+    if mode == "none" {
+        assert_eq!(summary["outcome"], "discarded", "{summary}");
+        assert!(
+            !dir.join("call/recording.wav").exists(),
+            "a conference under `none` leaves no recording"
+        );
+        return;
+    }
+    assert_eq!(summary["outcome"], "kept", "{summary}");
+    let rate = 16_000.0;
+    let left = read_channel(&dir.join("call/recording.wav"), 0);
+    let right = read_channel(&dir.join("call/recording.wav"), 1);
+    let window =
+        |x: &[f32], at: f64| x[(at * rate) as usize..((at + 0.1) * rate) as usize].to_vec();
+    // Before carol: the agent left, bob right, nobody else.
+    for at in [0.3, 0.8] {
+        assert!(
+            tone_share(&window(&left, at), 440.0, rate) > 0.9,
+            "agent at {at}s"
+        );
+        let r = window(&right, at);
+        assert!(tone_share(&r, 1_000.0, rate) > 0.9, "bob at {at}s");
+        assert!(
+            tone_share(&r, 600.0, rate) < 0.01,
+            "carol before she joined"
+        );
+    }
+    let join = (joined_ms * 16) as usize;
+    let after = [joined_ms as f64 / 1000.0 + 0.3, 3.2];
+    match mode {
+        "all_participants" => {
+            for at in after {
+                let r = window(&right, at);
+                assert!(tone_share(&r, 1_000.0, rate) > 0.3, "bob at {at}s");
+                assert!(tone_share(&r, 600.0, rate) > 0.3, "carol at {at}s");
+                assert!(tone_share(&window(&left, at), 440.0, rate) > 0.9);
+            }
+        }
+        "agent_and_customer_only" => {
+            for at in after {
+                let r = window(&right, at);
+                assert!(tone_share(&r, 1_000.0, rate) > 0.9, "bob at {at}s");
+                assert!(
+                    tone_share(&r, 600.0, rate) < 0.01,
+                    "carol recorded at {at}s"
+                );
+                assert!(tone_share(&window(&left, at), 440.0, rate) > 0.9);
+            }
+        }
+        "stop_on_third_party" => {
+            assert!(
+                left[join..].iter().chain(&right[join..]).all(|&v| v == 0.0),
+                "recorded after the third party joined"
+            );
+            assert!(
+                left[join - 160..join].iter().any(|&v| v != 0.0),
+                "the agent up to the join"
+            );
+        }
+        other => unreachable!("{other}"),
+    }
+    if mode == "all_participants" {
+        // Everybody heard everybody else: bob heard carol, carol heard bob and the agent.
+        let (bob_heard, carol_heard) = (
+            bob.heard_at_least(3 * 8_000),
+            carol.heard_at_least(2 * 8_000),
+        );
+        assert!(
+            bob_heard.len() >= 3 * 8_000 && carol_heard.len() >= 2 * 8_000,
+            "bob heard {} samples, carol {}: {log}\n{:?}",
+            bob_heard.len(),
+            carol_heard.len(),
+            std::fs::read_dir(carol.dir.join("dump")).map(|d| d
+                .flatten()
+                .map(|e| (e.path(), e.metadata().map(|m| m.len()).ok()))
+                .collect::<Vec<_>>())
+        );
+        let late = |x: &[f32]| x[x.len() - 8_000..x.len() - 7_200].to_vec();
+        assert!(
+            tone_share(&late(&bob_heard), 600.0, 8_000.0) > 0.1,
+            "bob heard carol"
+        );
+        assert!(
+            tone_share(&late(&bob_heard), 440.0, 8_000.0) > 0.1,
+            "bob heard the agent"
+        );
+        assert!(
+            tone_share(&late(&carol_heard), 1_000.0, 8_000.0) > 0.1,
+            "carol heard bob"
+        );
+        assert!(
+            tone_share(&late(&carol_heard), 440.0, 8_000.0) > 0.1,
+            "carol heard the agent"
+        );
+        assert!(
+            tone_share(&late(&carol_heard), 600.0, 8_000.0) < 0.05,
+            "carol heard herself"
+        );
+    }
+}
+
+#[test]
+fn party_options_and_scripted_party_events_are_refused_before_anything_is_sent() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("settings.json"),
+        r#"{"project": {"kind": "customer_service", "record_mode": "both"}}"#,
+    )
+    .expect("settings");
+    let call = |events: &str, extra: &[&str]| {
+        std::fs::write(dir.join("events.jsonl"), events).expect("events");
+        Command::new(env!("CARGO_BIN_EXE_callrec"))
+            .args(["call", "--to", "sip:x@127.0.0.1:9"])
+            .args(["--settings", "settings.json", "--events", "events.jsonl"])
+            .args(["--out", "call"])
+            .args(extra)
+            .current_dir(dir)
+            .output()
+            .expect("callrec call")
+    };
+    let started = "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"outbound\", \"consent\": \"granted\"}\n";
+    let out = call(started, &["--party-to", "sip:p@127.0.0.1:9"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("1 --party-to but 0 --party-at"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = call(
+        &format!("{started}{{\"t_ms\": 900, \"event\": \"party_joined\", \"party\": \"p2\"}}\n"),
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "events.jsonl line 2: party_joined and party_left come from the parties' own legs"
+        ),
+        "{stderr}"
+    );
+    assert!(!dir.join("call").exists());
 }

@@ -28,6 +28,8 @@ struct Fifo {
     scratch: Vec<f32>,
     /// Samples the source delivered before the call's first frame.
     before_start: u64,
+    /// Samples still to drop: a source added after its first frame was written.
+    skip: u64,
 }
 
 impl Fifo {
@@ -37,14 +39,32 @@ impl Fifo {
             buf: Vec::new(),
             scratch: vec![0.0; 4096],
             before_start: 0,
+            skip: 0,
         }
+    }
+
+    /// A source whose first sample is frame `first`, joining a writer at frame `position`:
+    /// silence stands in before its first sample, and what it has for frames already written
+    /// is dropped.
+    fn joining(source: Box<dyn Source>, first: u64, position: u64) -> Self {
+        let mut fifo = Self::new(source);
+        fifo.skip = position.saturating_sub(first);
+        fifo.buf.resize(
+            usize::try_from(first.saturating_sub(position)).unwrap_or(0),
+            0.0,
+        );
+        fifo
     }
 
     /// Moves whatever the source has ready into the queue.
     fn pull(&mut self) -> Result<()> {
         loop {
             match self.source.read(&mut self.scratch)? {
-                Read::Samples(n) => self.buf.extend_from_slice(&self.scratch[..n]),
+                Read::Samples(n) => {
+                    let drop = usize::try_from(self.skip).unwrap_or(usize::MAX).min(n);
+                    self.skip -= drop as u64;
+                    self.buf.extend_from_slice(&self.scratch[drop..n]);
+                }
                 Read::Pending | Read::End => return Ok(()),
             }
         }
@@ -86,10 +106,27 @@ struct Command {
     reply: Sender<std::result::Result<Applied, Refusal>>,
 }
 
+/// A remote input that joins the call from `from_ms` on.
+struct Joining {
+    remote: Remote,
+    source: Box<dyn Source>,
+    from_ms: u64,
+}
+
+/// What the writer is asked to do.
+enum Ask {
+    Event(Command),
+    Join(Joining),
+}
+
+/// How long the writer holds audio back behind the clock, so an event or an input that
+/// arrives just after its instant still finds its frames unwritten.
+const HOLD_BACK_MS: u64 = 60;
+
 /// A call being recorded live. Dropping it without [`LiveCall::finish`] ends the call where it
 /// is and completes the recording anyway.
 pub struct LiveCall {
-    commands: Sender<Command>,
+    commands: Sender<Ask>,
     state: Arc<Mutex<LiveState>>,
     writer: Option<JoinHandle<Result<Sidecar>>>,
 }
@@ -105,8 +142,46 @@ impl LiveCall {
         agent: Box<dyn Source>,
         remote: Box<dyn Source>,
     ) -> Result<Self> {
+        Self::spawn(
+            dir,
+            policy,
+            info,
+            rate,
+            agent,
+            vec![(Remote::Mixed, remote)],
+            true,
+        )
+    }
+
+    /// Starts recording into `dir` from sources whose first sample is t_ms 0 (a softphone's
+    /// legs, started on the call's clock): nothing they delivered is dropped. Each remote input
+    /// is one voice ([`Remote::Customer`], [`Remote::Party`]); more join with
+    /// [`LiveCall::add_remote`]. All at `rate`.
+    pub fn start_on_clock(
+        dir: &Path,
+        policy: Policy,
+        info: CallInfo,
+        rate: u32,
+        agent: Box<dyn Source>,
+        remotes: Vec<(Remote, Box<dyn Source>)>,
+    ) -> Result<Self> {
+        Self::spawn(dir, policy, info, rate, agent, remotes, false)
+    }
+
+    fn spawn(
+        dir: &Path,
+        policy: Policy,
+        info: CallInfo,
+        rate: u32,
+        agent: Box<dyn Source>,
+        remotes: Vec<(Remote, Box<dyn Source>)>,
+        drop_earlier: bool,
+    ) -> Result<Self> {
         let recorder = Recorder::create(dir, policy, info, rate)?;
-        let health = [agent.health(), remote.health()];
+        let health = [
+            agent.health(),
+            remotes.first().and_then(|(_, s)| s.health()),
+        ];
         let state = Arc::new(Mutex::new(snapshot(
             &recorder,
             0,
@@ -118,7 +193,7 @@ impl LiveCall {
         let shared = Arc::clone(&state);
         let writer = std::thread::Builder::new()
             .name("callrec-writer".into())
-            .spawn(move || run(recorder, agent, remote, &inbox, &shared))
+            .spawn(move || run(recorder, agent, remotes, drop_earlier, &inbox, &shared))
             .map_err(RecorderError::io("starting the writer thread for", dir))?;
         Ok(Self {
             commands,
@@ -127,11 +202,41 @@ impl LiveCall {
         })
     }
 
+    /// Adds a remote voice whose first sample (at the call's rate) is instant `from_ms`:
+    /// a party whose leg was answered then. Its `party_joined` is the caller's to send.
+    pub fn add_remote(&self, remote: Remote, source: Box<dyn Source>, from_ms: u64) -> Result<()> {
+        self.commands
+            .send(Ask::Join(Joining {
+                remote,
+                source,
+                from_ms,
+            }))
+            .map_err(|_| RecorderError::Journal {
+                path: std::path::PathBuf::from("(live call)"),
+                why: "the call's writer has stopped".into(),
+            })
+    }
+
     /// Applies an event now; returns the engine's answer (a refusal is not an error).
     pub fn event(&self, event: Event) -> Result<std::result::Result<Applied, Refusal>> {
         self.send(Command {
             event,
             at_ms: None,
+            index: None,
+            reply: channel().0,
+        })
+    }
+
+    /// Applies an event at `at_ms` (a fact of the call whose instant is known exactly, e.g. a
+    /// party's leg answered), numbered after the previous one.
+    pub fn event_at(
+        &self,
+        at_ms: u64,
+        event: Event,
+    ) -> Result<std::result::Result<Applied, Refusal>> {
+        self.send(Command {
+            event,
+            at_ms: Some(at_ms),
             index: None,
             reply: channel().0,
         })
@@ -160,7 +265,9 @@ impl LiveCall {
             path: std::path::PathBuf::from("(live call)"),
             why: "the call's writer has stopped".into(),
         };
-        self.commands.send(command).map_err(|_| stopped())?;
+        self.commands
+            .send(Ask::Event(command))
+            .map_err(|_| stopped())?;
         answer.recv().map_err(|_| stopped())
     }
 
@@ -242,17 +349,24 @@ fn snapshot(
 fn run(
     mut recorder: Recorder,
     agent: Box<dyn Source>,
-    remote: Box<dyn Source>,
-    inbox: &Receiver<Command>,
+    remotes: Vec<(Remote, Box<dyn Source>)>,
+    drop_earlier: bool,
+    inbox: &Receiver<Ask>,
     shared: &Mutex<LiveState>,
 ) -> Result<Sidecar> {
     let rate = recorder.rate();
-    let (mut agent, mut remote) = (Fifo::new(agent), Fifo::new(remote));
-    // Whatever the devices captured before the start is not part of the call.
-    for fifo in [&mut agent, &mut remote] {
-        fifo.pull()?;
-        fifo.before_start = fifo.buf.len() as u64;
-        fifo.buf.clear();
+    let mut agent = Fifo::new(agent);
+    let mut remotes: Vec<(Remote, Fifo)> = remotes
+        .into_iter()
+        .map(|(r, s)| (r, Fifo::new(s)))
+        .collect();
+    if drop_earlier {
+        // Whatever the devices captured before the start is not part of the call.
+        for fifo in std::iter::once(&mut agent).chain(remotes.iter_mut().map(|(_, f)| f)) {
+            fifo.pull()?;
+            fifo.before_start = fifo.buf.len() as u64;
+            fifo.buf.clear();
+        }
     }
     let (mut agent_meter, mut remote_meter) = (
         Meter::new(rate as usize / 20),
@@ -261,10 +375,26 @@ fn run(
     let (mut agent_level, mut remote_level) = (Level::default(), Level::default());
     let start = Instant::now();
     let mut index = 0;
-    let mut health = [agent.source.health(), remote.source.health()];
+    let health_of = |agent: &Fifo, remotes: &[(Remote, Fifo)]| {
+        [
+            agent.source.health(),
+            remotes.first().and_then(|(_, f)| f.source.health()),
+        ]
+    };
+    let mut health = health_of(&agent, &remotes);
+    let mut heard = Vec::new();
     loop {
         let now_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        while let Ok(command) = inbox.try_recv() {
+        while let Ok(ask) = inbox.try_recv() {
+            let command = match ask {
+                Ask::Event(command) => command,
+                Ask::Join(joining) => {
+                    let first = frame_at(joining.from_ms, rate);
+                    let fifo = Fifo::joining(joining.source, first, recorder.position());
+                    remotes.push((joining.remote, fifo));
+                    continue;
+                }
+            };
             let at = command.at_ms.unwrap_or(now_ms);
             let i = command.index.unwrap_or(index);
             let answer = recorder.event_numbered(i, at, &command.event)?;
@@ -277,8 +407,10 @@ fn run(
             let _ = command.reply.send(answer);
         }
         agent.pull()?;
-        remote.pull()?;
-        let now_health = [agent.source.health(), remote.source.health()];
+        for (_, fifo) in &mut remotes {
+            fifo.pull()?;
+        }
+        let now_health = health_of(&agent, &remotes);
         if now_health != health {
             health = now_health;
             let state = snapshot(&recorder, now_ms, agent_level, remote_level, &health);
@@ -286,20 +418,32 @@ fn run(
                 *s = state;
             }
         }
-        let mut n = agent.buf.len().min(remote.buf.len());
+        let mut n = remotes
+            .iter()
+            .map(|(_, f)| f.buf.len())
+            .fold(agent.buf.len(), usize::min);
         let end = (recorder.call().phase() == Phase::Ended)
             .then(|| recorder.call().end_ms().map(|t| frame_at(t, rate)))
             .flatten();
-        if let Some(end) = end {
-            let left =
-                usize::try_from(end.saturating_sub(recorder.position())).unwrap_or(usize::MAX);
-            n = n.min(left);
-        }
+        let limit = end.unwrap_or_else(|| frame_at(now_ms.saturating_sub(HOLD_BACK_MS), rate));
+        let left = usize::try_from(limit.saturating_sub(recorder.position())).unwrap_or(usize::MAX);
+        n = n.min(left);
         agent_meter.feed(&agent.buf[..n], |l| agent_level = l);
-        remote_meter.feed(&remote.buf[..n], |l| remote_level = l);
-        recorder.write(&agent.buf[..n], &[(&Remote::Mixed, &remote.buf[..n])])?;
+        heard.clear();
+        heard.resize(n, 0.0);
+        for (_, fifo) in &remotes {
+            for (h, s) in heard.iter_mut().zip(&fifo.buf[..n]) {
+                *h += s;
+            }
+        }
+        remote_meter.feed(&heard, |l| remote_level = l);
+        let inputs: Vec<(&Remote, &[f32])> =
+            remotes.iter().map(|(r, f)| (r, &f.buf[..n])).collect();
+        recorder.write(&agent.buf[..n], &inputs)?;
         agent.buf.drain(..n);
-        remote.buf.drain(..n);
+        for (_, fifo) in &mut remotes {
+            fifo.buf.drain(..n);
+        }
         if n > 0 {
             let state = snapshot(&recorder, now_ms, agent_level, remote_level, &health);
             if let Ok(mut s) = shared.lock() {
@@ -309,7 +453,7 @@ fn run(
         if let Some(end) = end
             && recorder.position() >= end
         {
-            note_gaps(&mut recorder, [&agent, &remote], end);
+            note_gaps(&mut recorder, &agent, &remotes, end);
             break;
         }
         std::thread::sleep(TICK);
@@ -319,9 +463,17 @@ fn run(
 
 /// Lists in the recording where each side's device was lost (silence stood in for it),
 /// on the events' clock; a gap still open at the hang-up ends with the call.
-fn note_gaps(recorder: &mut Recorder, sides: [&Fifo; 2], end: u64) {
+fn note_gaps(recorder: &mut Recorder, agent: &Fifo, remotes: &[(Remote, Fifo)], end: u64) {
     let rate = recorder.rate();
-    for (fifo, side) in sides.into_iter().zip(["agent", "remote"]) {
+    let sides = std::iter::once(("agent".to_owned(), agent)).chain(remotes.iter().map(|(r, f)| {
+        let side = match r {
+            Remote::Mixed => "remote".to_owned(),
+            Remote::Customer => "customer".to_owned(),
+            Remote::Party(id) => format!("party {id}"),
+        };
+        (side, f)
+    }));
+    for (side, fifo) in sides {
         let Some(health) = fifo.source.health() else {
             continue;
         };
@@ -330,7 +482,7 @@ fn note_gaps(recorder: &mut Recorder, sides: [&Fifo; 2], end: u64) {
         };
         for &(from, to) in &health.gaps {
             recorder.note_gap(crate::sidecar::DeviceGap {
-                side: side.into(),
+                side: side.clone(),
                 from_ms: on_clock(from),
                 to_ms: if health.lost && Some(&(from, to)) == health.gaps.last() {
                     crate::recorder::ms_at(end, rate)

@@ -34,6 +34,12 @@ pub enum SipError {
         /// How long it rang.
         after: std::time::Duration,
     },
+    /// The call was called off (CANCEL) while it rang.
+    #[error("the call to {to} was cancelled while it rang")]
+    CalledOff {
+        /// Whom the call was for.
+        to: String,
+    },
     /// The registrar refused the registration.
     #[error(
         "{registrar} refused the registration: {status} (check the SIP user name and password)"

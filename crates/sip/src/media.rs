@@ -1,15 +1,24 @@
-//! One RTP leg: the agent's audio sent as G.711 every 20 ms, the peer's received into the
-//! jitter buffer, both available to the recorder as [`Source`]s on the call's clock.
+//! A call's media: one [`Bridge`] per call mixes the agent and every RTP leg on the call's
+//! clock, 20 ms at a time.
 //!
-//! What the recorder gets for the agent side is exactly what was sent (the same frames, taken
-//! from the sender); for the remote side, exactly what the agent hears (the jitter buffer's
-//! output at its playout time). RTP is symmetric: once the peer's packets arrive from an
-//! address other than its SDP said (a NAT), callrec sends there.
+//! Each frame, the bridge takes one frame of the agent's microphone and one frame from each
+//! leg's jitter buffer (what the agent hears of that party), and sends each leg the agent plus
+//! every *other* leg: in a conference everybody hears everybody, and nobody hears themselves.
+//!
+//! The recorder gets, as [`Source`]s on the same clock:
+//! - the agent side: exactly the agent's frames that went out as voice (silence while muted,
+//!   held, or sending digits);
+//! - each leg's remote side: exactly what the agent heard of that party, frame for frame, from
+//!   the frame the leg joined (silence before its first packet plays, and after it leaves).
+//!
+//! The number of samples each side delivers is tied to the clock (160 per 20 ms frame), so
+//! no side drifts when a jitter buffer grows or shrinks its delay. RTP is symmetric: once a
+//! peer's packets arrive from an address other than its SDP said (a NAT), callrec sends there.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use callrec_audio::{Read, Source};
@@ -25,6 +34,12 @@ use crate::sdp::Agreed;
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+/// A frame's length.
+const FRAME_TIME: Duration = Duration::from_millis(20);
+/// The most a leg's played-out audio may run ahead of the clock before the oldest samples are
+/// dropped (a jitter buffer that shrank its delay): four frames.
+const READY_MAX: usize = 4 * FRAME;
 
 /// A UDP socket for a leg's RTP, bound before the offer (its port goes into the SDP).
 pub async fn bind_rtp(ip: std::net::IpAddr) -> Result<UdpSocket> {
@@ -65,32 +80,301 @@ pub struct LegStats {
     pub jitter: JitterStats,
 }
 
-/// A running leg; stops when dropped.
-pub struct Leg {
+/// Samples handed from the bridge to a reader (the recorder, the headset).
+type Queue = Arc<Mutex<VecDeque<f32>>>;
+
+/// A call's mixer: the agent and its legs on one clock. Stops when dropped.
+pub struct Bridge {
+    mix: Arc<Mutex<Mix>>,
     cancel: CancellationToken,
+}
+
+struct Mix {
+    clock: CallClock,
+    agent: Box<dyn Source>,
+    pending: Vec<f32>,
+    agent_ended: bool,
+    muted: bool,
+    /// Frames produced so far (frame `k` covers `[k, k+1) × 20 ms` of the call clock).
+    frames: u64,
+    legs: Vec<Party>,
+    next_id: u64,
+    /// The recorder's agent side; nothing is kept once its reader is gone.
+    sent: Weak<Mutex<VecDeque<f32>>>,
+    headset: Weak<Mutex<VecDeque<f32>>>,
+    scratch: Vec<f32>,
+    payload: Vec<u8>,
+}
+
+/// A leg's place in the mix; `io` is `None` once it has left (it is silence from then on).
+struct Party {
+    id: u64,
+    io: Option<LegIo>,
+    heard: Weak<Mutex<VecDeque<f32>>>,
+    /// Samples played out by the jitter buffer, not yet mixed.
+    ready: VecDeque<f32>,
+    frame: Vec<f32>,
+}
+
+/// What a leg's sending side needs.
+struct LegIo {
+    socket: Arc<UdpSocket>,
+    codec: Codec,
+    target: Arc<Mutex<SocketAddr>>,
+    stats: Arc<Mutex<LegStats>>,
+    jitter: Arc<Mutex<JitterBuffer>>,
+    dtmf_pt: Option<u8>,
+    dtmf_out: Arc<Mutex<dtmf::Sender>>,
+    /// Cleared while the peer holds the call.
+    peer_listens: Arc<AtomicBool>,
+    /// Set while the agent holds this leg.
+    held: Arc<AtomicBool>,
+    ssrc: u32,
+    seq: u16,
+    ts0: u32,
+    /// Frames since the leg joined (its RTP timestamps count from there).
+    frames: u64,
+}
+
+/// A leg in a bridge: its controls and figures. The leg leaves the bridge when dropped.
+pub struct LegHandle {
+    id: u64,
+    mix: Weak<Mutex<Mix>>,
     jitter: Arc<Mutex<JitterBuffer>>,
     stats: Arc<Mutex<LegStats>>,
     dtmf: Arc<Mutex<dtmf::Sender>>,
     digits: Arc<Mutex<String>>,
+    held: Arc<AtomicBool>,
     telephone_event: Option<u8>,
+    receiving: CancellationToken,
 }
 
-/// What a leg's sender and receiver share.
-#[derive(Clone)]
-struct Shared {
-    socket: Arc<UdpSocket>,
-    codec: Codec,
-    clock: CallClock,
-    /// Where RTP goes (the SDP's address until the peer's packets show another).
-    target: Arc<Mutex<SocketAddr>>,
-    stats: Arc<Mutex<LegStats>>,
-    /// The telephone-event payload type, if agreed.
-    dtmf_pt: Option<u8>,
-    /// Digits waiting to be sent.
-    dtmf_out: Arc<Mutex<dtmf::Sender>>,
-    /// Digits the peer sent.
-    dtmf_in: Arc<Mutex<String>>,
-    cancel: CancellationToken,
+/// A leg just added to a bridge.
+pub struct Joined {
+    /// Its controls.
+    pub leg: LegHandle,
+    /// What the agent hears of this party, from `at_ms` on (8 kHz).
+    pub heard: Box<dyn Source>,
+    /// The call-clock instant of its first sample: the moment the party joined.
+    pub at_ms: u64,
+}
+
+impl Bridge {
+    /// Starts mixing on `clock`, `agent` read at 8 kHz as it delivers (a file at once, a
+    /// microphone as it captures; silence once it ends). Returns the bridge and the recorder's
+    /// agent side (exactly what was sent as voice).
+    pub fn start(agent: Box<dyn Source>, clock: CallClock) -> (Self, Box<dyn Source>) {
+        let sent: Queue = Arc::default();
+        let mix = Arc::new(Mutex::new(Mix {
+            clock,
+            agent,
+            pending: Vec::new(),
+            agent_ended: false,
+            muted: false,
+            frames: 0,
+            legs: Vec::new(),
+            next_id: 0,
+            sent: Arc::downgrade(&sent),
+            headset: Weak::new(),
+            scratch: vec![0.0; 2048],
+            payload: Vec::with_capacity(FRAME),
+        }));
+        let cancel = CancellationToken::new();
+        tokio::spawn(run(Arc::clone(&mix), cancel.clone()));
+        (Self { mix, cancel }, Box::new(Queued(sent)))
+    }
+
+    /// Adds a party: sends it the mix on `socket` and receives it into its own jitter buffer.
+    /// `peer_listens` is cleared while the peer holds the call (nothing is sent meanwhile).
+    pub fn add_leg(
+        &self,
+        socket: UdpSocket,
+        agreed: Agreed,
+        peer_listens: Arc<AtomicBool>,
+    ) -> Joined {
+        // Whatever arrived before the answer (early media, ringback) is not the call: played
+        // now, it would put the party seconds behind for the whole call.
+        let mut scratch = [0u8; 2048];
+        let mut early = 0u32;
+        while socket.try_recv_from(&mut scratch).is_ok() {
+            early += 1;
+        }
+        if early > 0 {
+            tracing::debug!(
+                packets = early,
+                "dropped RTP that arrived before the answer"
+            );
+        }
+        let socket = Arc::new(socket);
+        let target = Arc::new(Mutex::new(agreed.remote));
+        let jitter = Arc::new(Mutex::new(JitterBuffer::new(RATE)));
+        let stats = Arc::new(Mutex::new(LegStats::default()));
+        let dtmf_out = Arc::new(Mutex::new(dtmf::Sender::default()));
+        let digits = Arc::new(Mutex::new(String::new()));
+        let held = Arc::new(AtomicBool::new(false));
+        let receiving = self.cancel.child_token();
+        let heard: Queue = Arc::default();
+        let ssrc = rand_u32();
+        let mut mix = lock(&self.mix);
+        let clock = mix.clock;
+        tokio::spawn(receive(Receiving {
+            socket: Arc::clone(&socket),
+            clock,
+            target: Arc::clone(&target),
+            stats: Arc::clone(&stats),
+            jitter: Arc::clone(&jitter),
+            dtmf_pt: agreed.telephone_event,
+            digits: Arc::clone(&digits),
+            cancel: receiving.clone(),
+        }));
+        let id = mix.next_id;
+        mix.next_id += 1;
+        let at_ms = mix.frames * FRAME_TIME.as_millis() as u64;
+        mix.legs.push(Party {
+            id,
+            io: Some(LegIo {
+                socket,
+                codec: agreed.codec,
+                target,
+                stats: Arc::clone(&stats),
+                jitter: Arc::clone(&jitter),
+                dtmf_pt: agreed.telephone_event,
+                dtmf_out: Arc::clone(&dtmf_out),
+                peer_listens,
+                held: Arc::clone(&held),
+                ssrc,
+                seq: (ssrc >> 16) as u16,
+                ts0: ssrc.rotate_left(7),
+                frames: 0,
+            }),
+            heard: Arc::downgrade(&heard),
+            ready: VecDeque::new(),
+            frame: vec![0.0; FRAME],
+        });
+        drop(mix);
+        Joined {
+            leg: LegHandle {
+                id,
+                mix: Arc::downgrade(&self.mix),
+                jitter,
+                stats,
+                dtmf: dtmf_out,
+                digits,
+                held,
+                telephone_event: agreed.telephone_event,
+                receiving,
+            },
+            heard: Box::new(Queued(heard)),
+            at_ms,
+        }
+    }
+
+    /// Mutes the agent's microphone (nothing of it is sent, and the recording's agent side
+    /// is silence) or unmutes it. The remote sides are recorded as before: mute is not pause.
+    pub fn set_muted(&self, muted: bool) {
+        lock(&self.mix).muted = muted;
+    }
+
+    /// Whether the microphone is muted.
+    pub fn muted(&self) -> bool {
+        lock(&self.mix).muted
+    }
+
+    /// Every party mixed, as the agent's headset plays it (8 kHz), from now on.
+    pub fn headset(&self) -> Box<dyn Source> {
+        let queue: Queue = Arc::default();
+        lock(&self.mix).headset = Arc::downgrade(&queue);
+        Box::new(Queued(queue))
+    }
+
+    /// The call clock.
+    pub fn clock(&self) -> CallClock {
+        lock(&self.mix).clock
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+impl LegHandle {
+    /// Sends keypad digits (0-9, *, #, A-D) as RFC 4733 events, one after the other (each
+    /// 200 ms: 100 ms of event, its end sent three times, a 60 ms gap). The agent's voice is
+    /// not sent to this party meanwhile: the digits are events, never tones in the audio.
+    pub fn send_digits(&self, digits: &str) -> Result<()> {
+        if self.telephone_event.is_none() {
+            return Err(SipError::Signalling(
+                "the peer did not agree to telephone-events (RFC 4733); digits cannot be sent"
+                    .into(),
+            ));
+        }
+        let rejected = lock(&self.dtmf).queue(digits);
+        if rejected.is_empty() {
+            Ok(())
+        } else {
+            Err(SipError::Signalling(format!(
+                "{rejected:?} are not keypad symbols (0-9, *, #, A-D); the others were sent"
+            )))
+        }
+    }
+
+    /// The digits the peer has sent so far.
+    pub fn received_digits(&self) -> String {
+        lock(&self.digits).clone()
+    }
+
+    /// Holds this party (nothing is sent to it) or resumes it. Signalling the hold to the
+    /// peer is the caller's (a re-INVITE).
+    pub fn set_held(&self, held: bool) {
+        self.held.store(held, Ordering::Relaxed);
+    }
+
+    /// What the leg did so far.
+    pub fn stats(&self) -> LegStats {
+        let mut stats = *lock(&self.stats);
+        stats.jitter = lock(&self.jitter).stats();
+        stats
+    }
+
+    /// Takes the party out of the mix; returns the call-clock instant from which it is
+    /// silence (the moment it left).
+    pub fn leave(self) -> u64 {
+        self.remove().unwrap_or_else(|| self.clock_ms())
+    }
+
+    fn clock_ms(&self) -> u64 {
+        self.mix.upgrade().map_or(0, |mix| {
+            u64::try_from(lock(&mix).clock.elapsed().as_millis()).unwrap_or(u64::MAX)
+        })
+    }
+
+    /// Removes the leg from its bridge; the instant it left, if the bridge still runs.
+    fn remove(&self) -> Option<u64> {
+        self.receiving.cancel();
+        let mix = self.mix.upgrade()?;
+        let mut mix = lock(&mix);
+        for slot in &mut mix.legs {
+            if slot.id == self.id {
+                slot.io = None;
+                slot.ready.clear();
+            }
+        }
+        Some(mix.frames * FRAME_TIME.as_millis() as u64)
+    }
+}
+
+impl Drop for LegHandle {
+    fn drop(&mut self) {
+        let _ = self.remove();
+    }
+}
+
+/// One RTP leg with its own bridge: a two-party call.
+pub struct Leg {
+    leg: LegHandle,
+    _bridge: Bridge,
 }
 
 impl Leg {
@@ -122,214 +406,227 @@ impl Leg {
         clock: CallClock,
         sending: Arc<AtomicBool>,
     ) -> (Self, Box<dyn Source>, Box<dyn Source>) {
-        let cancel = CancellationToken::new();
-        // Whatever arrived before the answer (early media, ringback) is not the call: played
-        // now, it would put the remote side seconds behind for the whole call.
-        let mut scratch = [0u8; 2048];
-        let mut early = 0u32;
-        while socket.try_recv_from(&mut scratch).is_ok() {
-            early += 1;
-        }
-        if early > 0 {
-            tracing::debug!(
-                packets = early,
-                "dropped RTP that arrived before the answer"
-            );
-        }
-        let socket = Arc::new(socket);
-        let target = Arc::new(Mutex::new(agreed.remote));
-        let jitter = Arc::new(Mutex::new(JitterBuffer::new(RATE)));
-        let stats = Arc::new(Mutex::new(LegStats::default()));
-        let sent = Arc::new(Mutex::new(VecDeque::new()));
-        let shared = Shared {
-            socket,
-            codec: agreed.codec,
-            clock,
-            target,
-            stats: Arc::clone(&stats),
-            dtmf_pt: agreed.telephone_event,
-            dtmf_out: Arc::new(Mutex::new(dtmf::Sender::default())),
-            dtmf_in: Arc::new(Mutex::new(String::new())),
-            cancel: cancel.clone(),
-        };
-        let (dtmf_sender, digits) = (Arc::clone(&shared.dtmf_out), Arc::clone(&shared.dtmf_in));
-        tokio::spawn(send(shared.clone(), agent, Arc::clone(&sent), sending));
-        tokio::spawn(receive(shared, Arc::clone(&jitter)));
-        let heard = Heard {
-            jitter: Arc::clone(&jitter),
-            clock,
-            emitted: 0,
-        };
+        let (bridge, sent) = Bridge::start(agent, clock);
+        let joined = bridge.add_leg(socket, agreed, sending);
         (
             Self {
-                cancel,
-                jitter,
-                stats,
-                dtmf: dtmf_sender,
-                digits,
-                telephone_event: agreed.telephone_event,
+                leg: joined.leg,
+                _bridge: bridge,
             },
-            Box::new(Sent { queue: sent }),
-            Box::new(heard),
+            sent,
+            joined.heard,
         )
     }
 
-    /// Sends keypad digits (0-9, *, #, A-D) as RFC 4733 events, one after the other (each
-    /// 200 ms: 100 ms of event, its end sent three times, a 60 ms gap). The agent's voice is
-    /// not sent meanwhile, and the recording's agent side is silence: the digits are events,
-    /// never tones in the audio.
+    /// See [`LegHandle::send_digits`].
     pub fn send_digits(&self, digits: &str) -> Result<()> {
-        if self.telephone_event.is_none() {
-            return Err(SipError::Signalling(
-                "the peer did not agree to telephone-events (RFC 4733); digits cannot be sent"
-                    .into(),
-            ));
-        }
-        let rejected = lock(&self.dtmf).queue(digits);
-        if rejected.is_empty() {
-            Ok(())
-        } else {
-            Err(SipError::Signalling(format!(
-                "{rejected:?} are not keypad symbols (0-9, *, #, A-D); the others were sent"
-            )))
-        }
+        self.leg.send_digits(digits)
     }
 
     /// The digits the peer has sent so far.
     pub fn received_digits(&self) -> String {
-        lock(&self.digits).clone()
+        self.leg.received_digits()
     }
 
     /// What the leg did so far.
     pub fn stats(&self) -> LegStats {
-        let mut stats = *lock(&self.stats);
-        stats.jitter = lock(&self.jitter).stats();
-        stats
+        self.leg.stats()
     }
 }
 
-impl Drop for Leg {
-    fn drop(&mut self) {
-        self.cancel.cancel();
-    }
-}
-
-async fn send(
-    shared: Shared,
-    mut agent: Box<dyn Source>,
-    sent: Arc<Mutex<VecDeque<f32>>>,
-    sending: Arc<AtomicBool>,
-) {
-    let Shared {
-        socket,
-        codec,
-        clock,
-        target,
-        stats,
-        dtmf_pt,
-        dtmf_out,
-        cancel,
-        ..
-    } = shared;
-    let ssrc: u32 = rand_u32();
-    let mut seq: u16 = (ssrc >> 16) as u16;
-    let ts0: u32 = ssrc.rotate_left(7);
-    let mut frames_sent: u64 = 0;
-    let mut pending: Vec<f32> = Vec::new();
-    let mut buf = vec![0f32; FRAME];
-    let mut ended = false;
-    let mut tick = tokio::time::interval(Duration::from_millis(20));
+/// The bridge's task: every 20 ms, the frames the clock says are due.
+async fn run(mix: Arc<Mutex<Mix>>, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval(FRAME_TIME);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let mut payload = Vec::with_capacity(FRAME);
     loop {
         tokio::select! {
             () = cancel.cancelled() => return,
             _ = tick.tick() => {}
         }
-        // Every frame due by the clock goes out; the source is read as it delivers (a file
-        // at once, a microphone as it captures), silence once it has ended.
-        let due = (clock.elapsed().as_secs_f64() * f64::from(RATE)) as u64 / FRAME as u64;
-        while frames_sent < due {
-            while pending.len() < FRAME && !ended {
-                match agent.read(&mut buf) {
-                    Ok(Read::Samples(n)) => pending.extend_from_slice(&buf[..n]),
+        lock(&mix).tick();
+    }
+}
+
+impl Mix {
+    fn tick(&mut self) {
+        let now = self.clock.elapsed();
+        let due = (now.as_secs_f64() * f64::from(RATE)) as u64 / FRAME as u64;
+        // What each party's jitter buffer plays out by now.
+        for slot in &mut self.legs {
+            let Some(io) = &slot.io else { continue };
+            let mut jitter = lock(&io.jitter);
+            loop {
+                let n = jitter.pull(now, &mut self.scratch);
+                if n == 0 {
+                    break;
+                }
+                slot.ready.extend(&self.scratch[..n]);
+            }
+        }
+        while self.frames < due {
+            while self.pending.len() < FRAME && !self.agent_ended {
+                match self.agent.read(&mut self.scratch) {
+                    Ok(Read::Samples(n)) => self.pending.extend_from_slice(&self.scratch[..n]),
                     Ok(Read::Pending) => break,
-                    Ok(Read::End) | Err(_) => ended = true,
+                    Ok(Read::End) | Err(_) => self.agent_ended = true,
                 }
             }
-            if pending.len() < FRAME {
-                if !ended && frames_sent + 1 >= due {
+            if self.pending.len() < FRAME {
+                if !self.agent_ended && self.frames + 1 >= due {
                     break; // a live source a little behind: wait for its samples
                 }
-                pending.resize(FRAME, 0.0);
+                self.pending.resize(FRAME, 0.0);
             }
-            let mut frame: Vec<f32> = pending.drain(..FRAME).collect();
-            let slot = match dtmf_pt {
-                Some(_) => lock(&dtmf_out).next_slot(),
-                None => Slot::Voice,
-            };
-            if !sending.load(Ordering::Relaxed) || slot == Slot::Gap {
-                // On hold, or between two digits: nothing goes out, and the recording's
-                // agent side is silence.
-                frame.fill(0.0);
-                lock(&sent).extend(frame);
-                frames_sent += 1;
-                continue;
+            self.frame();
+        }
+        for slot in &mut self.legs {
+            if slot.ready.len() > READY_MAX {
+                let extra = slot.ready.len() - READY_MAX;
+                slot.ready.drain(..extra);
             }
-            let now_ts = ts0.wrapping_add((frames_sent * FRAME as u64) as u32);
-            payload.clear();
-            let (pt, timestamp, marker) = match (slot, dtmf_pt) {
-                (
-                    Slot::Event {
-                        event,
-                        started,
-                        marker,
-                    },
-                    Some(pt),
-                ) => {
-                    // A digit, not a tone: the recording's agent side is silence.
-                    frame.fill(0.0);
-                    payload.extend_from_slice(&event.to_bytes());
-                    (pt, now_ts.wrapping_sub(started), marker)
+        }
+    }
+
+    /// Mixes and sends one frame; hands every side's frame to its reader.
+    fn frame(&mut self) {
+        let agent: Vec<f32> = self.pending.drain(..FRAME).collect();
+        let mut all = vec![0f32; FRAME];
+        for slot in &mut self.legs {
+            let n = slot.ready.len().min(FRAME);
+            for (f, s) in slot.frame.iter_mut().zip(slot.ready.drain(..n)) {
+                *f = s;
+            }
+            slot.frame[n..].fill(0.0);
+            if slot.io.is_some() {
+                for (a, s) in all.iter_mut().zip(&slot.frame) {
+                    *a += s;
                 }
-                _ => {
-                    codec.encode(&frame, &mut payload);
-                    (codec.payload_type(), now_ts, frames_sent == 0)
-                }
-            };
-            let packet = rtp_types::RtpPacketBuilder::<&[u8], &[u8]>::new()
-                .payload_type(pt)
-                .sequence_number(seq)
-                .timestamp(timestamp)
-                .ssrc(ssrc)
-                .marker_bit(marker)
-                .payload(payload.as_slice())
-                .write_vec();
-            let to = *lock(&target);
-            if let Ok(packet) = packet
-                && socket.send_to(&packet, to).await.is_ok()
-            {
-                lock(&stats).sent += 1;
             }
-            lock(&sent).extend(frame);
-            seq = seq.wrapping_add(1);
-            frames_sent += 1;
+        }
+        let mut voice_sent = false;
+        for slot in &mut self.legs {
+            let Some(io) = slot.io.as_mut() else { continue };
+            let out: Vec<f32> = (0..FRAME)
+                .map(|i| {
+                    let agent = if self.muted { 0.0 } else { agent[i] };
+                    (agent + all[i] - slot.frame[i]).clamp(-1.0, 1.0)
+                })
+                .collect();
+            voice_sent |= io.send(&out, &mut self.payload) && !self.muted;
+        }
+        let silence = [0f32; FRAME];
+        if let Some(sent) = self.sent.upgrade() {
+            lock(&sent).extend(if voice_sent { &agent[..] } else { &silence[..] });
+        }
+        for slot in &self.legs {
+            if let Some(heard) = slot.heard.upgrade() {
+                lock(&heard).extend(&slot.frame);
+            }
+        }
+        if let Some(headset) = self.headset.upgrade() {
+            lock(&headset).extend(all.iter().map(|s| s.clamp(-1.0, 1.0)));
+        }
+        self.frames += 1;
+    }
+}
+
+impl LegIo {
+    /// Sends this frame (or the digit event due instead); returns whether voice went out.
+    fn send(&mut self, frame: &[f32], payload: &mut Vec<u8>) -> bool {
+        let slot = match self.dtmf_pt {
+            Some(_) => lock(&self.dtmf_out).next_slot(),
+            None => Slot::Voice,
+        };
+        let listening =
+            self.peer_listens.load(Ordering::Relaxed) && !self.held.load(Ordering::Relaxed);
+        let frames = self.frames;
+        self.frames += 1;
+        if !listening {
+            return false; // on hold: nothing goes out
+        }
+        let now_ts = self.ts0.wrapping_add((frames * FRAME as u64) as u32);
+        let silence = [0f32; FRAME];
+        match (slot, self.dtmf_pt) {
+            (
+                Slot::Event {
+                    event,
+                    started,
+                    marker,
+                },
+                Some(pt),
+            ) => {
+                payload.clear();
+                payload.extend_from_slice(&event.to_bytes());
+                self.packet(pt, now_ts.wrapping_sub(started), marker, payload);
+                if event.end {
+                    // The end is repeated after the event's time: the stream goes on with
+                    // silence meanwhile, so the peer has no hole to conceal.
+                    self.voice(&silence, now_ts, false, payload);
+                }
+                false
+            }
+            (Slot::Gap, _) => {
+                // Between two digits: silence, not the agent's voice.
+                self.voice(&silence, now_ts, false, payload);
+                false
+            }
+            _ => {
+                self.voice(frame, now_ts, frames == 0, payload);
+                true
+            }
+        }
+    }
+
+    fn voice(&mut self, frame: &[f32], timestamp: u32, marker: bool, payload: &mut Vec<u8>) {
+        payload.clear();
+        self.codec.encode(frame, payload);
+        self.packet(self.codec.payload_type(), timestamp, marker, payload);
+    }
+
+    fn packet(&mut self, pt: u8, timestamp: u32, marker: bool, payload: &[u8]) {
+        let packet = rtp_types::RtpPacketBuilder::<&[u8], &[u8]>::new()
+            .payload_type(pt)
+            .sequence_number(self.seq)
+            .timestamp(timestamp)
+            .ssrc(self.ssrc)
+            .marker_bit(marker)
+            .payload(payload)
+            .write_vec();
+        self.seq = self.seq.wrapping_add(1);
+        let to = *lock(&self.target);
+        // UDP sends do not block for long; a full socket buffer drops the packet, as the
+        // network would.
+        if let Ok(packet) = packet
+            && self.socket.try_send_to(&packet, to).is_ok()
+        {
+            lock(&self.stats).sent += 1;
         }
     }
 }
 
-async fn receive(shared: Shared, jitter: Arc<Mutex<JitterBuffer>>) {
-    let Shared {
+/// What a leg's receiving task needs.
+struct Receiving {
+    socket: Arc<UdpSocket>,
+    clock: CallClock,
+    target: Arc<Mutex<SocketAddr>>,
+    stats: Arc<Mutex<LegStats>>,
+    jitter: Arc<Mutex<JitterBuffer>>,
+    dtmf_pt: Option<u8>,
+    digits: Arc<Mutex<String>>,
+    cancel: CancellationToken,
+}
+
+async fn receive(leg: Receiving) {
+    let Receiving {
         socket,
-        codec,
         clock,
         target,
         stats,
+        jitter,
         dtmf_pt,
-        dtmf_in,
+        digits: dtmf_in,
         cancel,
-        ..
-    } = shared;
+    } = leg;
     let mut digits = dtmf::Receiver::default();
     let mut buf = vec![0u8; 2048];
     let mut samples = Vec::with_capacity(FRAME);
@@ -372,9 +669,6 @@ async fn receive(shared: Shared, jitter: Arc<Mutex<JitterBuffer>>) {
             lock(&stats).ignored += 1;
             continue;
         };
-        if law != codec {
-            tracing::debug!(agreed = ?codec, sent = ?law, "the peer sends the other G.711 law");
-        }
         match latched {
             Some(peer) if peer != from => {
                 lock(&stats).ignored += 1;
@@ -411,18 +705,16 @@ fn rand_u32() -> u32 {
     h.finish() as u32
 }
 
-/// The agent side for the recorder: exactly the frames sent.
-struct Sent {
-    queue: Arc<Mutex<VecDeque<f32>>>,
-}
+/// A side handed over by the bridge, read as it comes (`Pending` until the next frame).
+struct Queued(Queue);
 
-impl Source for Sent {
+impl Source for Queued {
     fn rate(&self) -> u32 {
         RATE
     }
 
     fn read(&mut self, out: &mut [f32]) -> callrec_audio::Result<Read> {
-        let mut queue = lock(&self.queue);
+        let mut queue = lock(&self.0);
         let n = queue.len().min(out.len());
         if n == 0 {
             return Ok(Read::Pending);
@@ -431,39 +723,5 @@ impl Source for Sent {
             *o = s;
         }
         Ok(Read::Samples(n))
-    }
-}
-
-/// The remote side for the recorder: what the jitter buffer plays, when it plays it; silence
-/// on the clock before the peer's first frame plays (a peer that never sends must not stall
-/// the recording).
-struct Heard {
-    jitter: Arc<Mutex<JitterBuffer>>,
-    clock: CallClock,
-    emitted: u64,
-}
-
-impl Source for Heard {
-    fn rate(&self) -> u32 {
-        RATE
-    }
-
-    fn read(&mut self, out: &mut [f32]) -> callrec_audio::Result<Read> {
-        let now = self.clock.elapsed();
-        let mut jitter = lock(&self.jitter);
-        let mut n = jitter.pull(now, out);
-        if n == 0 && !jitter.is_playing() {
-            let due = (now.as_secs_f64() * f64::from(RATE)) as u64;
-            n = usize::try_from(due.saturating_sub(self.emitted))
-                .unwrap_or(usize::MAX)
-                .min(out.len());
-            out[..n].fill(0.0);
-        }
-        self.emitted += n as u64;
-        Ok(if n == 0 {
-            Read::Pending
-        } else {
-            Read::Samples(n)
-        })
     }
 }

@@ -311,6 +311,18 @@ impl Phone {
     /// A refusal (busy, declined, not found) is an error naming the status; a call not
     /// answered within `ring_for` is cancelled (CANCEL) and reported as such.
     pub async fn call(&self, to: &str, offer: Vec<u8>, ring_for: Duration) -> Result<Call> {
+        self.call_until(to, offer, ring_for, CancellationToken::new())
+            .await
+    }
+
+    /// [`Phone::call`], called off (CANCEL) as soon as `stop` is cancelled while it rings.
+    pub async fn call_until(
+        &self,
+        to: &str,
+        offer: Vec<u8>,
+        ring_for: Duration,
+        stop: CancellationToken,
+    ) -> Result<Call> {
         let callee: Uri = to.try_into().map_err(|e| {
             SipError::Signalling(format!(
                 "{to:?} is not a SIP URI (e.g. sip:bob@127.0.0.1:5070): {e}"
@@ -328,19 +340,24 @@ impl Phone {
             .dialogs
             .do_invite_async(option, self.state_tx.clone())
             .map_err(signalling)?;
-        let response = match tokio::time::timeout(ring_for, &mut answered).await {
-            Ok(joined) => {
+        let gave_up = tokio::select! {
+            joined = &mut answered => {
                 let (_, response) = joined.map_err(signalling)?.map_err(signalling)?;
-                response
+                Ok(response)
             }
-            Err(_) => {
+            () = tokio::time::sleep(ring_for) => Err(SipError::NoAnswer {
+                to: to.to_owned(),
+                after: ring_for,
+            }),
+            () = stop.cancelled() => Err(SipError::CalledOff { to: to.to_owned() }),
+        };
+        let response = match gave_up {
+            Ok(response) => response,
+            Err(why) => {
                 dialog.cancel().await.map_err(signalling)?;
                 // The INVITE ends with 487 once the callee has the CANCEL.
                 let _ = tokio::time::timeout(Duration::from_secs(5), answered).await;
-                return Err(SipError::NoAnswer {
-                    to: to.to_owned(),
-                    after: ring_for,
-                });
+                return Err(why);
             }
         };
         let response = response.ok_or_else(|| {
