@@ -53,7 +53,34 @@ pub struct Common {
     /// When to call each --party-to, in ms from the answer (in the same order).
     #[arg(long, value_name = "MS")]
     party_at: Vec<u64>,
+    /// Hold the customer from FROM to TO ms after the answer (re-INVITE a=sendonly, then
+    /// a=sendrecv; repeatable). Nothing of the agent is sent meanwhile.
+    #[arg(long, value_name = "FROM-TO", value_parser = parse_span)]
+    hold: Vec<(u64, u64)>,
+    /// Transfer the customer to this URI (blind transfer, REFER) at --transfer-at; the
+    /// call ends once the customer's new call is answered.
+    #[arg(long, value_name = "URI", requires = "transfer_at")]
+    transfer_to: Option<String>,
+    /// When to transfer, in ms from the answer.
+    #[arg(long, value_name = "MS", requires = "transfer_to")]
+    transfer_at: Option<u64>,
 }
+
+fn parse_span(text: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("expected FROM-TO in ms with FROM < TO (e.g. 1000-2500), got {text:?}");
+    let (from, to) = text.split_once('-').ok_or_else(bad)?;
+    let (from, to): (u64, u64) = (
+        from.parse().map_err(|_| bad())?,
+        to.parse().map_err(|_| bad())?,
+    );
+    if from >= to {
+        return Err(bad());
+    }
+    Ok((from, to))
+}
+
+/// How long to wait for the customer's transferred call to be answered.
+const TRANSFER_WAIT: Duration = Duration::from_secs(30);
 
 /// How long a party's phone may ring before its call is cancelled.
 const PARTY_RING: Duration = Duration::from_secs(30);
@@ -226,6 +253,8 @@ fn run(common: &Common, side: Side) -> ExitCode {
             .enumerate()
             .map(|(i, (to, &at))| (format!("p{}", i + 1), to.clone(), at))
             .collect(),
+        holds: common.hold.clone(),
+        transfer: common.transfer_to.clone().zip(common.transfer_at),
     };
     match runtime.block_on(connect_and_record(side, agent, script)) {
         Ok(sidecar) => crate::record::summary(&common.out, &sidecar),
@@ -256,6 +285,10 @@ struct Script {
     session: u64,
     /// Third parties: id, URI, when to call (ms from the answer).
     parties: Vec<(String, String, u64)>,
+    /// When the customer is held (ms from the answer).
+    holds: Vec<(u64, u64)>,
+    /// Where and when to transfer the customer.
+    transfer: Option<(String, u64)>,
 }
 
 async fn connect_and_record(
@@ -319,6 +352,7 @@ async fn connect_and_record(
         std::sync::atomic::Ordering::Relaxed,
     );
     let phone = Arc::new(phone);
+    let call = Arc::new(call);
     let result = record(&phone, &call, rtp, agreed, agent, sending, script).await;
     if result.is_err() && call.ended().is_none() {
         // Whatever failed here, the peer's call must not be left up.
@@ -331,7 +365,7 @@ async fn connect_and_record(
 /// The answered call, recorded: t_ms 0 is now.
 async fn record(
     phone: &Arc<Phone>,
-    call: &Call,
+    call: &Arc<Call>,
     rtp: tokio::net::UdpSocket,
     agreed: Agreed,
     agent: Box<dyn Source>,
@@ -348,6 +382,45 @@ async fn record(
             tokio::time::sleep(Duration::from_millis(at).saturating_sub(clock.elapsed())).await;
             if let Err(e) = leg.send_digits(&digits) {
                 tracing::warn!(error = %e, "sending digits");
+            }
+        });
+    }
+    for &(from, to) in &script.holds {
+        let (call, leg) = (Arc::clone(call), Arc::clone(&leg));
+        tokio::spawn(async move {
+            for (at, held) in [(from, true), (to, false)] {
+                tokio::time::sleep(Duration::from_millis(at).saturating_sub(clock.elapsed())).await;
+                if call.ended().is_some() {
+                    return;
+                }
+                // Nothing of the agent goes out from the moment of the hold; on resume,
+                // only once the peer has agreed.
+                if held {
+                    leg.set_held(true);
+                }
+                match call.hold(held).await {
+                    Ok(()) if !held => leg.set_held(false),
+                    Ok(()) => {}
+                    Err(e) => {
+                        // The peer did not agree: the call stays as it was.
+                        leg.set_held(!held);
+                        tracing::warn!(error = %e, held, "holding the call");
+                    }
+                }
+            }
+        });
+    }
+    if let Some((target, at)) = script.transfer.clone() {
+        let call = Arc::clone(call);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(at).saturating_sub(clock.elapsed())).await;
+            if call.ended().is_some() {
+                return;
+            }
+            tracing::info!(%target, "transferring the customer");
+            match call.transfer(&target, TRANSFER_WAIT).await {
+                Ok(()) => tracing::info!(%target, "the customer was transferred"),
+                Err(e) => tracing::warn!(error = %e, "the transfer failed"),
             }
         });
     }

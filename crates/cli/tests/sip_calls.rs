@@ -194,6 +194,20 @@ fn write_inputs(dir: &Path, events: &str) {
     tone(&dir.join("agent.wav"), 16_000, 440, 30);
 }
 
+/// `callrec call --to TO` from `dir` (inputs written by `write_inputs`) with `extra`
+/// options, logging at info; waits for it.
+fn callrec_calls(dir: &Path, to: &str, extra: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_callrec"))
+        .args(["call", "--to", to])
+        .args(extra)
+        .args(["--settings", "settings.json", "--events", "events.jsonl"])
+        .args(["--agent-file", "agent.wav", "--out", "call"])
+        .env("CALLREC_LOG", "callrec=info")
+        .current_dir(dir)
+        .output()
+        .expect("callrec call")
+}
+
 /// `callrec answer` on `port` in `dir` (inputs written by `write_inputs`).
 fn answer_on(dir: &Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_callrec"))
@@ -256,13 +270,7 @@ fn a_call_to_baresip_records_each_side_from_its_own_leg_with_exact_silences() {
             "{\"t_ms\": 4000, \"event\": \"call_ended\"}\n",
         ),
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_callrec"))
-        .args(["call", "--to", &format!("sip:bob@127.0.0.1:{}", bob.port)])
-        .args(["--settings", "settings.json", "--events", "events.jsonl"])
-        .args(["--agent-file", "agent.wav", "--out", "call"])
-        .current_dir(dir)
-        .output()
-        .expect("callrec call");
+    let out = callrec_calls(dir, &format!("sip:bob@127.0.0.1:{}", bob.port), &[]);
     assert!(
         out.status.success(),
         "{}",
@@ -612,20 +620,11 @@ fn callrec_calls_callrec_and_keypad_digits_arrive_as_events() {
             "{\"t_ms\": 2500, \"event\": \"call_ended\"}\n",
         ),
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_callrec"))
-        .args(["call", "--to", &format!("sip:agent@127.0.0.1:{port}")])
-        .args(["--settings", "settings.json", "--events", "events.jsonl"])
-        .args([
-            "--agent-file",
-            "agent.wav",
-            "--out",
-            "call",
-            "--dtmf",
-            "500=4711#",
-        ])
-        .current_dir(caller.path())
-        .output()
-        .expect("callrec call");
+    let out = callrec_calls(
+        caller.path(),
+        &format!("sip:agent@127.0.0.1:{port}"),
+        &["--dtmf", "500=4711#"],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -805,16 +804,16 @@ fn a_third_party_called_into_the_call_is_recorded_as_the_conference_mode_says(#[
         ),
     )
     .expect("settings");
-    let out = Command::new(env!("CARGO_BIN_EXE_callrec"))
-        .args(["call", "--to", &format!("sip:bob@127.0.0.1:{}", bob.port)])
-        .args(["--party-to", &format!("sip:bob@127.0.0.1:{}", carol.port)])
-        .args(["--party-at", "1000"])
-        .args(["--settings", "settings.json", "--events", "events.jsonl"])
-        .args(["--agent-file", "agent.wav", "--out", "call"])
-        .env("CALLREC_LOG", "callrec=info")
-        .current_dir(dir)
-        .output()
-        .expect("callrec call");
+    let out = callrec_calls(
+        dir,
+        &format!("sip:bob@127.0.0.1:{}", bob.port),
+        &[
+            "--party-to",
+            &format!("sip:bob@127.0.0.1:{}", carol.port),
+            "--party-at",
+            "1000",
+        ],
+    );
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("summary");
@@ -973,4 +972,102 @@ fn party_options_and_scripted_party_events_are_refused_before_anything_is_sent()
         "{stderr}"
     );
     assert!(!dir.join("call").exists());
+}
+
+#[test]
+fn a_blind_transfer_refers_the_customer_and_ends_the_agents_call_once_it_went_through() {
+    if !have("sipp") || !have("sox") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    write_inputs(
+        dir,
+        "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"outbound\", \"consent\": \"granted\"}\n",
+    );
+    // sipp answers, checks the REFER names carol, reports her call answered and expects BYE.
+    let (mut sipp, port) = sipp_callee(dir, "transfer");
+    let out = callrec_calls(
+        dir,
+        &format!("sip:bob@127.0.0.1:{port}"),
+        &[
+            "--transfer-to",
+            "sip:carol@127.0.0.1:5099",
+            "--transfer-at",
+            "1000",
+        ],
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("the customer was transferred"), "{log}");
+    assert!(sipp.wait().expect("sipp").success(), "sipp's checks: {log}");
+    // The agent's call, and its recording, ended with the transfer.
+    let left = read_channel(&dir.join("call/recording.wav"), 0);
+    let seconds = left.len() as f64 / 16_000.0;
+    assert!((1.0..2.0).contains(&seconds), "recorded {seconds} s");
+    assert!(tone_share(&left[8_000..9_600], 440.0, 16_000.0) > 0.9);
+}
+
+#[test]
+fn the_agent_holds_baresip_and_nothing_goes_either_way_until_the_resume() {
+    if !have("baresip") || !have("sox") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let bob = Baresip::start(&dir.join("bob"), 1_000, &["-t", "20"]);
+    write_inputs(
+        dir,
+        concat!(
+            "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"outbound\", \"consent\": \"granted\"}\n",
+            "{\"t_ms\": 3500, \"event\": \"call_ended\"}\n",
+        ),
+    );
+    let out = callrec_calls(
+        dir,
+        &format!("sip:bob@127.0.0.1:{}", bob.port),
+        &["--hold", "1000-2200"],
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(
+        log.matches("the call's hold changed").count() == 2,
+        "bob agreed to the hold and to the resume: {log}"
+    );
+    let left = read_channel(&dir.join("call/recording.wav"), 0);
+    let right = read_channel(&dir.join("call/recording.wav"), 1);
+    let loud = |x: &[f32], from: f64, to: f64| {
+        x[(from * 16_000.0) as usize..(to * 16_000.0) as usize]
+            .iter()
+            .any(|v| v.abs() > 0.1)
+    };
+    assert!(
+        loud(&left, 0.3, 0.9) && loud(&right, 0.3, 0.9),
+        "both before the hold"
+    );
+    assert!(
+        !loud(&left, 1.05, 2.15),
+        "the agent sent or recorded while held"
+    );
+    assert!(
+        !loud(&right, 1.4, 2.15),
+        "bob sent while held (he answered recvonly)"
+    );
+    assert!(
+        loud(&left, 2.5, 3.3) && loud(&right, 2.7, 3.3),
+        "both after the resume"
+    );
+    // bob heard the agent until the hold (baresip's decoder dump stops there)...
+    let heard = bob.heard_at_least(1);
+    let heard_s = heard.len() as f64 / 8_000.0;
+    assert!((0.6..1.3).contains(&heard_s), "bob heard {heard_s} s");
+    assert!(tone_share(&heard[2_000..4_000], 440.0, 8_000.0) > 0.9);
+    // ...and callrec sent nothing while holding: 3.5 s of 20 ms packets less the 1.2 s held.
+    let sent: u64 = log
+        .split("sent=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("the RTP summary line");
+    assert!((105..=125).contains(&sent), "{sent} packets sent");
 }

@@ -69,6 +69,8 @@ struct Calls {
     ended: HashMap<String, Ended>,
     /// Each call's media, by dialog id.
     media: HashMap<String, Media>,
+    /// The latest progress of each call's transfer (the status in the peer's NOTIFY).
+    transfers: HashMap<String, u16>,
 }
 
 /// A SIP user agent bound to one address.
@@ -218,10 +220,18 @@ impl Phone {
                         // Being transferred by the peer is not supported yet.
                         let _ = handle.reply(StatusCode::Decline).await;
                     }
+                    DialogState::Notify(id, request, handle) => {
+                        // A transfer's progress (RFC 3515): a sipfrag status line.
+                        if let Some(status) = sipfrag_status(request.body()) {
+                            tracing::info!(status, "the transfer's progress");
+                            lock(&book).transfers.insert(id.to_string(), status);
+                            notify.notify_waiters();
+                        }
+                        let _ = handle.reply(StatusCode::OK).await;
+                    }
                     DialogState::Info(_, _, handle)
                     | DialogState::Options(_, _, handle)
-                    | DialogState::Message(_, _, handle)
-                    | DialogState::Notify(_, _, handle) => {
+                    | DialogState::Message(_, _, handle) => {
                         let _ = handle.reply(StatusCode::OK).await;
                     }
                     DialogState::Terminated(id, reason) => {
@@ -443,6 +453,16 @@ fn reoffer(book: &Mutex<Calls>, id: &str, body: &[u8]) -> Option<Result<Vec<u8>>
     )))
 }
 
+/// The status code of a `message/sipfrag` body's status line (`SIP/2.0 200 OK`).
+fn sipfrag_status(body: &[u8]) -> Option<u16> {
+    let text = std::str::from_utf8(body).ok()?;
+    let line = text.lines().next()?;
+    let mut words = line.split_whitespace();
+    (words.next()? == "SIP/2.0")
+        .then(|| words.next()?.parse().ok())
+        .flatten()
+}
+
 impl Incoming {
     /// Rings, then answers with `answer` (200 OK with SDP).
     pub fn answer(self, answer: Vec<u8>) -> Result<Call> {
@@ -493,6 +513,107 @@ impl Call {
             .media
             .get(&self.key())
             .is_none_or(|m| m.sending.load(Ordering::Relaxed))
+    }
+
+    /// Holds the call (a re-INVITE offering `a=sendonly`) or resumes it (`a=sendrecv`).
+    /// Sending stops or starts with it is the bridge's ([`crate::media::LegHandle::set_held`]).
+    /// A refusal names the peer's status; the call stays as it was.
+    pub async fn hold(&self, held: bool) -> Result<()> {
+        let offer = {
+            let mut calls = lock(&self.calls);
+            let media = calls
+                .media
+                .get_mut(&self.key())
+                .ok_or_else(|| SipError::Signalling("the call's media is not set up yet".into()))?;
+            media.version += 1;
+            let direction = if held {
+                sdp::Direction::SendOnly
+            } else {
+                sdp::Direction::SendRecv
+            };
+            sdp::describe(
+                media.local.addr,
+                &[media.local.codec],
+                direction,
+                media.local.telephone_event,
+                media.local.session,
+                media.version,
+            )
+        };
+        let what = if held { "hold" } else { "resume" };
+        let response = self
+            .dialog
+            .reinvite_with_glare_retry(
+                Some(vec![Header::ContentType("application/sdp".into())]),
+                Some(offer),
+                3,
+            )
+            .await
+            .map_err(signalling)?
+            .ok_or_else(|| {
+                SipError::Signalling(format!("cannot {what}: the call is not established"))
+            })?;
+        if response.status_code.kind() != StatusCodeKind::Successful {
+            return Err(SipError::Signalling(format!(
+                "the peer refused to {what} the call: {}",
+                response.status_code
+            )));
+        }
+        tracing::info!(held, "the call's hold changed");
+        Ok(())
+    }
+
+    /// Transfers the peer to `target` (blind transfer: REFER), waits up to `wait` for the
+    /// peer to report that the new call was answered, then hangs up. A refused REFER or a
+    /// failed new call is an error naming the status, and the call stays up.
+    pub async fn transfer(&self, target: &str, wait: Duration) -> Result<()> {
+        let uri: Uri = target.try_into().map_err(|e| {
+            SipError::Signalling(format!(
+                "{target:?} is not a SIP URI (e.g. sip:carol@127.0.0.1:5070): {e}"
+            ))
+        })?;
+        let response = self
+            .dialog
+            .refer(uri, None, None)
+            .await
+            .map_err(signalling)?
+            .ok_or_else(|| {
+                SipError::Signalling("cannot transfer: the call is not established".into())
+            })?;
+        if response.status_code.kind() != StatusCodeKind::Successful {
+            return Err(SipError::Signalling(format!(
+                "the peer refused the transfer to {target}: {}",
+                response.status_code
+            )));
+        }
+        tracing::info!(%target, "the peer accepted the transfer");
+        let outcome = tokio::time::timeout(wait, async {
+            loop {
+                let notified = self.changed.notified();
+                if let Some(status) = lock(&self.calls).transfers.get(&self.key()).copied()
+                    && status >= 200
+                {
+                    return Ok(status);
+                }
+                if let Some(how) = self.ended() {
+                    // The peer hung up on its own once the transfer went through.
+                    return Err(how);
+                }
+                notified.await;
+            }
+        })
+        .await;
+        match outcome {
+            Ok(Ok(status)) if (200..300).contains(&status) => self.hang_up().await,
+            Ok(Ok(status)) => Err(SipError::Signalling(format!(
+                "the transfer to {target} failed: the new call ended with {status}; the call goes on"
+            ))),
+            Ok(Err(_)) => Ok(()),
+            Err(_) => Err(SipError::Signalling(format!(
+                "the peer did not report the transfer to {target} within {} s; the call goes on",
+                wait.as_secs()
+            ))),
+        }
     }
 
     /// Hangs up (BYE).
