@@ -32,7 +32,7 @@ pub struct DeviceInfo {
     pub is_default: bool,
 }
 
-fn device_name(device: &cpal::Device) -> String {
+pub(crate) fn device_name(device: &cpal::Device) -> String {
     device
         .description()
         .map(|d| d.name().to_owned())

@@ -36,6 +36,17 @@ pub enum AudioError {
     /// The machine has no default input device.
     #[error("no default input device (is a microphone connected?)")]
     NoDefaultDevice,
+    /// The machine has no default output device.
+    #[error("no default output device (is a headset connected?)")]
+    NoDefaultOutput,
+    /// An output device refused to open or play.
+    #[error("output device {device:?}: {message}")]
+    Output {
+        /// The device's name.
+        device: String,
+        /// What went wrong.
+        message: String,
+    },
     /// The device refused to open or start a stream.
     #[error("input device {device:?}: {message}")]
     Device {
