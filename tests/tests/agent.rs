@@ -7,53 +7,21 @@ mod common;
 use std::time::{Duration, Instant};
 
 use callrec_agent::{AgentError, Audio, CallRequest, Intent, PolicySource, Session};
-use callrec_audio::{Read, Source, Tone};
+use callrec_audio::{Paced, Tone};
 use callrec_policy::{Consent, Direction, Reason, SideReason};
 use common::{Session as Api, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 /// A tone delivered at the pace of a real device.
-struct Paced {
-    tone: Tone,
-    start: Instant,
-    delivered: u64,
-}
-
-impl Paced {
-    fn new(hz: f64) -> Self {
-        Self {
-            tone: Tone::new(16_000, hz, 0.3, 600.0),
-            start: Instant::now(),
-            delivered: 0,
-        }
-    }
-}
-
-impl Source for Paced {
-    fn rate(&self) -> u32 {
-        16_000
-    }
-    fn read(&mut self, out: &mut [f32]) -> callrec_audio::Result<Read> {
-        let due = (self.start.elapsed().as_secs_f64() * 16_000.0) as u64;
-        let n = out
-            .len()
-            .min(usize::try_from(due - self.delivered).unwrap_or(0));
-        if n == 0 {
-            return Ok(Read::Pending);
-        }
-        let read = self.tone.read(&mut out[..n])?;
-        if let Read::Samples(k) = read {
-            self.delivered += k as u64;
-        }
-        Ok(read)
-    }
+fn paced(hz: f64) -> Paced<Tone> {
+    Paced::new(Tone::new(16_000, hz, 0.3, 600.0))
 }
 
 fn audio() -> Audio {
     Audio::Sources {
-        agent: Box::new(Paced::new(440.0)),
-        remote: Box::new(Paced::new(1000.0)),
+        agent: Box::new(paced(440.0)),
+        remote: Box::new(paced(1000.0)),
     }
 }
 

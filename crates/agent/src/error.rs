@@ -53,6 +53,10 @@ pub enum AgentError {
         "this recording cannot be played: it does not exist, it has expired, or you may not listen to it"
     )]
     RecordingUnavailable,
+    /// The softphone could not do what was asked (a refused call, a registrar's answer, a
+    /// bad address), in words.
+    #[error("phone: {0}")]
+    Phone(String),
     /// The store refused or could not be reached.
     #[error(transparent)]
     Store(#[from] callrec_uploader::UploadError),
@@ -67,7 +71,7 @@ pub enum AgentError {
 impl AgentError {
     /// A stable machine name for the UI: `not_signed_in`, `no_policy`, `not_an_agent`, `call_in_progress`,
     /// `no_call`, `invalid_rate`, `pending_for_other_server`,
-    /// `recording_unavailable`, `store`, `recorder`, `outbox`.
+    /// `recording_unavailable`, `phone`, `store`, `recorder`, `outbox`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::NotSignedIn => "not_signed_in",
@@ -78,6 +82,7 @@ impl AgentError {
             Self::InvalidRate { .. } => "invalid_rate",
             Self::PendingForOtherServer { .. } => "pending_for_other_server",
             Self::RecordingUnavailable => "recording_unavailable",
+            Self::Phone(_) => "phone",
             Self::Store(_) => "store",
             Self::Recorder(_) => "recorder",
             Self::Outbox(_) => "outbox",

@@ -10,6 +10,7 @@
 mod device_test;
 mod error;
 mod session;
+mod softphone;
 mod store_status;
 
 pub use device_test::{DeviceLevel, DeviceTestView};
@@ -17,5 +18,8 @@ pub use error::{AgentError, Result};
 pub use session::{
     Audio, CallRequest, CallView, DeviceHealth, Intent, PolicySource, RATES, Session, Snapshot,
     UploadReport, UploadView,
+};
+pub use softphone::{
+    CONSENT_HEADER, PartyView, PhoneAudio, PhoneView, RingView, SipAccount, SipCallView,
 };
 pub use store_status::{StoreState, StoreView};

@@ -45,6 +45,17 @@ pub enum Audio {
         /// The remote side.
         remote: Box<dyn Source>,
     },
+    /// The softphone's legs, on the call's clock from its answer.
+    #[doc(hidden)]
+    Legs(Box<Legs>),
+}
+
+/// A softphone call's recorder inputs (see [`Session::dial`]).
+#[doc(hidden)]
+pub struct Legs {
+    pub(crate) agent: Box<dyn Source>,
+    pub(crate) customer: Box<dyn Source>,
+    pub(crate) sip: crate::softphone::SipCall,
 }
 
 /// A call the agent starts or accepts.
@@ -109,6 +120,8 @@ struct ActiveCall {
     request: CallRequest,
     call_id: Uuid,
     policy_source: PolicySource,
+    /// The softphone's legs, when the call is the softphone's.
+    sip: Option<crate::softphone::SipCall>,
 }
 
 /// The agent's call as the window shows it.
@@ -138,6 +151,8 @@ pub struct CallView {
     pub takes: Vec<callrec_policy::Take>,
     /// Order ids whose next voice receipt would replace a kept take: confirm before.
     pub replaces: Vec<String>,
+    /// The softphone's side of the call (its parties, hold, mute), when it is a SIP call.
+    pub sip: Option<crate::softphone::SipCallView>,
 }
 
 /// An input device that was lost during the call: silence stands in for it while it is,
@@ -204,6 +219,8 @@ pub struct Snapshot {
     pub device_test: Option<DeviceTestView>,
     /// The call in progress.
     pub call: Option<CallView>,
+    /// The softphone, when its SIP account is set up.
+    pub phone: Option<crate::softphone::PhoneView>,
     /// Recordings not yet confirmed by the store (and recent ones that were).
     pub uploads: Vec<UploadView>,
 }
@@ -234,6 +251,8 @@ pub struct Session {
     device_test: Mutex<Option<DeviceTest>>,
     /// Who recorded each queued call (read once from its sidecar).
     owners: Mutex<HashMap<Uuid, String>>,
+    /// The softphone, once its SIP account is set up.
+    pub(crate) phone: Mutex<Option<std::sync::Arc<crate::softphone::Softphone>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -265,6 +284,7 @@ impl Session {
             progress: Mutex::new(HashMap::new()),
             device_test: Mutex::new(None),
             owners: Mutex::new(HashMap::new()),
+            phone: Mutex::new(None),
         };
         session.recover_interrupted()?;
         Ok(session)
@@ -462,7 +482,6 @@ impl Session {
         let version = lock(&self.outbox)
             .cached_policy(&request.project)?
             .map(|c| c.0);
-        let (agent, remote) = self.sources(audio)?;
         let call_id = Uuid::now_v7();
         let user = lock(&self.outbox).setting(USER)?.unwrap_or_default();
         let info = CallInfo {
@@ -474,7 +493,37 @@ impl Session {
             origin_at: OffsetDateTime::now_utc(),
         };
         let dir = self.recordings_dir().join(call_id.to_string());
-        let live = LiveCall::start(&dir, policy, info, self.rate(), agent, remote)?;
+        let (live, sip) = match audio {
+            Audio::Legs(legs) => {
+                let Legs {
+                    agent,
+                    customer,
+                    sip,
+                } = *legs;
+                let rate = self.rate();
+                let conform = |s: Box<dyn Source>| -> Result<Box<dyn Source>> {
+                    Ok(Box::new(
+                        AtRate::new(s, rate).map_err(callrec_recorder::RecorderError::from)?,
+                    ))
+                };
+                let live = LiveCall::start_on_clock(
+                    &dir,
+                    policy,
+                    info,
+                    rate,
+                    conform(agent)?,
+                    vec![(callrec_recorder::Remote::Customer, conform(customer)?)],
+                )?;
+                (live, Some(sip))
+            }
+            audio => {
+                let (agent, remote) = self.sources(audio)?;
+                (
+                    LiveCall::start(&dir, policy, info, self.rate(), agent, remote)?,
+                    None,
+                )
+            }
+        };
         let started = live.event(Event::CallStarted {
             direction: request.direction,
             consent: request.consent,
@@ -496,6 +545,7 @@ impl Session {
             request,
             call_id,
             policy_source,
+            sip,
         });
         slot.as_ref().map(view).ok_or(AgentError::NoCall)
     }
@@ -509,6 +559,9 @@ impl Session {
         };
         match audio {
             Audio::Sources { agent, remote } => Ok((conform(agent)?, conform(remote)?)),
+            Audio::Legs(_) => Err(AgentError::Phone(
+                "a softphone call is recorded from its legs".into(),
+            )),
             Audio::Devices { mic, call } => {
                 let open = |name: Option<String>| -> Result<Box<dyn Source>> {
                     Ok(live_input(name.as_deref(), rate)
@@ -597,11 +650,85 @@ impl Session {
         Ok(call.live.event(event)?.map(|_| ()))
     }
 
+    /// Whether a call is in progress.
+    pub(crate) fn has_call(&self) -> bool {
+        lock(&self.call).is_some()
+    }
+
+    /// Whether `call` is the softphone call in progress.
+    pub(crate) fn is_sip_call(&self, call: &std::sync::Arc<callrec_sip::phone::Call>) -> bool {
+        lock(&self.call)
+            .as_ref()
+            .and_then(|c| c.sip.as_ref())
+            .is_some_and(|s| s.is(call))
+    }
+
+    /// Runs `f` on the softphone call in progress.
+    pub(crate) fn with_sip<T>(
+        &self,
+        f: impl FnOnce(&mut crate::softphone::SipCall) -> T,
+    ) -> Result<T> {
+        let mut slot = lock(&self.call);
+        let sip = slot
+            .as_mut()
+            .ok_or(AgentError::NoCall)?
+            .sip
+            .as_mut()
+            .ok_or_else(|| {
+                AgentError::Phone("the call in progress is not the softphone's".into())
+            })?;
+        Ok(f(sip))
+    }
+
+    /// A third party's own audio joins the recording from `at_ms` (its leg answered then),
+    /// with its `party_joined` at that instant.
+    pub(crate) fn add_party_source(
+        &self,
+        party: &str,
+        heard: Box<dyn Source>,
+        at_ms: u64,
+    ) -> Result<()> {
+        let slot = lock(&self.call);
+        let call = slot.as_ref().ok_or(AgentError::NoCall)?;
+        let heard = Box::new(
+            AtRate::new(heard, self.rate()).map_err(callrec_recorder::RecorderError::from)?,
+        );
+        call.live.add_remote(
+            callrec_recorder::Remote::Party(party.to_owned()),
+            heard,
+            at_ms,
+        )?;
+        // A refusal (the party already present) is part of the call's record.
+        let _ = call.live.event_at(
+            at_ms,
+            Event::PartyJoined {
+                party: party.to_owned(),
+            },
+        )?;
+        Ok(())
+    }
+
+    /// A party's leg hung up at `at_ms`: its `party_left`, at that exact instant.
+    pub(crate) fn party_left_at(&self, party: &str, at_ms: u64) -> Result<()> {
+        let slot = lock(&self.call);
+        let call = slot.as_ref().ok_or(AgentError::NoCall)?;
+        let party = party.to_owned();
+        let _ = call.live.event_at(at_ms, Event::PartyLeft { party })?;
+        Ok(())
+    }
+
     /// Hangs up: the recording is completed and queued for upload.
     pub fn end_call(&self) -> Result<Sidecar> {
-        let call = lock(&self.call).take().ok_or(AgentError::NoCall)?;
+        let mut call = lock(&self.call).take().ok_or(AgentError::NoCall)?;
+        // The BYEs go at once; the legs keep running until the recording has every frame up
+        // to this instant.
+        let sip = call.sip.take();
+        if let Some(sip) = &sip {
+            sip.hang_up();
+        }
         let dir = self.recordings_dir().join(call.call_id.to_string());
         let sidecar = call.live.finish()?;
+        drop(sip);
         lock(&self.outbox).enqueue(&dir, OffsetDateTime::now_utc())?;
         Ok(sidecar)
     }
@@ -720,6 +847,7 @@ impl Session {
             rates: &RATES,
             device_test,
             call,
+            phone: self.phone_view(),
             uploads,
         })
     }
@@ -757,5 +885,6 @@ fn view(call: &ActiveCall) -> CallView {
         call_health: device_health(remote_health),
         takes,
         replaces,
+        sip: call.sip.as_ref().map(crate::softphone::SipCall::view),
     }
 }

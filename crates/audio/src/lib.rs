@@ -35,6 +35,6 @@ pub use limiter::Limiter;
 pub use meter::{Level, Meter};
 pub use playback::{Playback, PlaybackHealth, list_output_devices};
 pub use resample::AtRate;
-pub use source::{Read, Source, Tone};
+pub use source::{Paced, Read, Source, Tone};
 pub use steady::{InputHealth, Opener, RETRY, STALL, STARTUP, Steady};
 pub use wav::WavSource;

@@ -89,3 +89,44 @@ impl Source for Tone {
         Ok(if n == 0 { Read::End } else { Read::Samples(n) })
     }
 }
+
+/// A source delivered at the pace of the wall clock from its creation, as a device delivers
+/// (demos, tests, benchmarks): `Pending` until more samples are due.
+#[derive(Debug, Clone)]
+pub struct Paced<S> {
+    inner: S,
+    start: std::time::Instant,
+    delivered: u64,
+}
+
+impl<S: Source> Paced<S> {
+    /// `inner`, paced from now.
+    pub fn new(inner: S) -> Self {
+        Self {
+            inner,
+            start: std::time::Instant::now(),
+            delivered: 0,
+        }
+    }
+}
+
+impl<S: Source> Source for Paced<S> {
+    fn rate(&self) -> u32 {
+        self.inner.rate()
+    }
+
+    fn read(&mut self, out: &mut [f32]) -> Result<Read> {
+        let due = (self.start.elapsed().as_secs_f64() * f64::from(self.inner.rate())) as u64;
+        let n = usize::try_from(due.saturating_sub(self.delivered))
+            .unwrap_or(usize::MAX)
+            .min(out.len());
+        if n == 0 {
+            return Ok(Read::Pending);
+        }
+        let read = self.inner.read(&mut out[..n])?;
+        if let Read::Samples(k) = read {
+            self.delivered += k as u64;
+        }
+        Ok(read)
+    }
+}

@@ -5,37 +5,9 @@
 //! Needs `CALLREC_PULSE_DIR` (set by `scripts/pulse-up`); without it the test says so and
 //! passes, except under CI, where it fails.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use callrec_audio::{CaptureSource, Playback, Read, Source, Tone};
-
-/// A tone delivered at the pace of the wall clock, as the call's bridge delivers.
-struct Paced {
-    tone: Tone,
-    start: Instant,
-    delivered: u64,
-}
-
-impl Source for Paced {
-    fn rate(&self) -> u32 {
-        8_000
-    }
-
-    fn read(&mut self, out: &mut [f32]) -> callrec_audio::Result<Read> {
-        let due = (self.start.elapsed().as_secs_f64() * 8_000.0) as u64;
-        let n = usize::try_from(due.saturating_sub(self.delivered))
-            .unwrap_or(0)
-            .min(out.len());
-        if n == 0 {
-            return Ok(Read::Pending);
-        }
-        let read = self.tone.read(&mut out[..n])?;
-        if let Read::Samples(k) = read {
-            self.delivered += k as u64;
-        }
-        Ok(read)
-    }
-}
+use callrec_audio::{CaptureSource, Paced, Playback, Read, Source, Tone};
 
 fn frequency(samples: &[f32], rate: u32) -> f64 {
     let crossings = samples
@@ -81,11 +53,7 @@ fn a_tone_played_on_the_headset_is_heard_at_its_pitch() {
     }
 
     let mut monitor = CaptureSource::open(Some("callrec test call audio")).expect("monitor");
-    let source = Paced {
-        tone: Tone::new(8_000, 700.0, 0.5, 10.0),
-        start: Instant::now(),
-        delivered: 0,
-    };
+    let source = Paced::new(Tone::new(8_000, 700.0, 0.5, 10.0));
     let playback = Playback::open(Some("callrec test headset"), Box::new(source)).expect("headset");
     std::thread::sleep(Duration::from_secs(3));
     let health = playback.health();

@@ -11,10 +11,10 @@ use std::time::Duration;
 use callrec_audio::{AtRate, Source, WavSource, live_input};
 use callrec_policy::{Event, TimedEvent};
 use callrec_recorder::{CallInfo, LiveCall, Remote, Sidecar};
-use callrec_sip::g711::{Codec, RATE as G711_RATE};
-use callrec_sip::media::{Bridge, CallClock, bind_rtp};
-use callrec_sip::phone::{Call, Ended, LocalMedia, Phone, StatusCode};
-use callrec_sip::sdp::{self, Agreed, Direction, TELEPHONE_EVENT};
+use callrec_sip::g711::RATE as G711_RATE;
+use callrec_sip::media::{Bridge, CallClock};
+use callrec_sip::phone::{Call, Connected, Ended, Phone};
+use callrec_sip::sdp::Agreed;
 use tokio_util::sync::CancellationToken;
 
 use crate::EXIT_UNREADABLE;
@@ -298,12 +298,14 @@ async fn connect_and_record(
 ) -> Result<Sidecar, String> {
     let text = |e: callrec_sip::SipError| e.to_string();
     let session = script.session;
-    let (phone, call, rtp, agreed) = match side {
+    let (phone, connected) = match side {
         Side::Call(to, bind, ring_for) => {
             let phone = Phone::bind(bind).await.map_err(text)?;
-            let (call, rtp, agreed) =
-                dial(&phone, &to, ring_for, CancellationToken::new(), session).await?;
-            (phone, call, rtp, agreed)
+            let connected = phone
+                .dial(&to, ring_for, CancellationToken::new(), session)
+                .await
+                .map_err(text)?;
+            (phone, connected)
         }
         Side::Answer(listen, register) => {
             let phone = Phone::bind(listen).await.map_err(text)?;
@@ -318,39 +320,12 @@ async fn connect_and_record(
                 .await
                 .ok_or("the phone stopped before a call arrived")?;
             tracing::info!(from = %incoming.from, "a call arrived");
-            let agreed = match sdp::parse(&incoming.offer).and_then(|o| sdp::accept_offer(&o)) {
-                Ok(agreed) => agreed,
-                Err(e) => {
-                    let _ = incoming.reject(StatusCode::NotAcceptableHere);
-                    return Err(format!("refused the call with 488: {e}"));
-                }
-            };
-            let rtp = bind_rtp(phone.local_addr().ip()).await.map_err(text)?;
-            let local = rtp.local_addr().map_err(|e| e.to_string())?;
-            let answer = sdp::describe(
-                local,
-                &[agreed.codec],
-                agreed.direction,
-                agreed.telephone_event,
-                session,
-                1,
-            );
-            let call = incoming.answer(answer).map_err(text)?;
-            (phone, call, rtp, agreed)
+            let connected = phone.accept(incoming, session).await.map_err(text)?;
+            (phone, connected)
         }
     };
-    let local = LocalMedia {
-        addr: rtp.local_addr().map_err(|e| e.to_string())?,
-        codec: agreed.codec,
-        telephone_event: agreed.telephone_event,
-        session,
-    };
-    let sending = call.set_local_media(local);
-    // An offer that holds the call from the start (sendonly, inactive): nothing is sent.
-    sending.store(
-        matches!(agreed.direction, Direction::SendRecv | Direction::SendOnly),
-        std::sync::atomic::Ordering::Relaxed,
-    );
+    let Connected { call, rtp, agreed } = connected;
+    let sending = call.peer_listens();
     let phone = Arc::new(phone);
     let call = Arc::new(call);
     let result = record(&phone, &call, rtp, agreed, agent, sending, script).await;
@@ -514,39 +489,6 @@ async fn record(
     Ok(sidecar)
 }
 
-/// Calls `to` offering PCMU, PCMA and telephone-events; returns the answered call, its RTP
-/// socket and the media agreed. An answer callrec cannot use is hung up, not left silent.
-async fn dial(
-    phone: &Phone,
-    to: &str,
-    ring_for: Duration,
-    stop: CancellationToken,
-    session: u64,
-) -> Result<(Call, tokio::net::UdpSocket, Agreed), String> {
-    let text = |e: callrec_sip::SipError| e.to_string();
-    let rtp = bind_rtp(phone.local_addr().ip()).await.map_err(text)?;
-    let local = rtp.local_addr().map_err(|e| e.to_string())?;
-    let offer = sdp::describe(
-        local,
-        &[Codec::Pcmu, Codec::Pcma],
-        Direction::SendRecv,
-        Some(TELEPHONE_EVENT),
-        session,
-        1,
-    );
-    let call = phone
-        .call_until(to, offer, ring_for, stop)
-        .await
-        .map_err(text)?;
-    match sdp::parse(&call.remote_sdp).and_then(|a| sdp::accept_answer(&a)) {
-        Ok(agreed) => Ok((call, rtp, agreed)),
-        Err(e) => {
-            let _ = call.hang_up().await;
-            Err(text(e))
-        }
-    }
-}
-
 fn at_rate(source: Box<dyn Source>, rate: u32) -> Result<Box<dyn Source>, String> {
     Ok(Box::new(
         AtRate::new(source, rate).map_err(|e| e.to_string())?,
@@ -580,15 +522,12 @@ impl Party {
     }
 
     async fn join(&self, id: &str, to: &str) -> Result<(), String> {
-        let (call, rtp, agreed) =
-            dial(&self.phone, to, PARTY_RING, self.over.clone(), self.session).await?;
-        let local = rtp.local_addr().map_err(|e| e.to_string())?;
-        let sending = call.set_local_media(LocalMedia {
-            addr: local,
-            codec: agreed.codec,
-            telephone_event: agreed.telephone_event,
-            session: self.session,
-        });
+        let Connected { call, rtp, agreed } = self
+            .phone
+            .dial(to, PARTY_RING, self.over.clone(), self.session)
+            .await
+            .map_err(|e| e.to_string())?;
+        let sending = call.peer_listens();
         let joined = self.bridge.add_leg(rtp, agreed, sending);
         let party = id.to_owned();
         self.live

@@ -123,6 +123,9 @@ enum Ask {
 /// arrives just after its instant still finds its frames unwritten.
 const HOLD_BACK_MS: u64 = 60;
 
+/// How long after the hang-up the writer waits for an input that delivers nothing more.
+const END_STARVED: Duration = Duration::from_secs(2);
+
 /// A call being recorded live. Dropping it without [`LiveCall::finish`] ends the call where it
 /// is and completes the recording anyway.
 pub struct LiveCall {
@@ -383,6 +386,8 @@ fn run(
     };
     let mut health = health_of(&agent, &remotes);
     let mut heard = Vec::new();
+    // Since when the call has ended but an input delivers nothing more.
+    let mut starved: Option<Instant> = None;
     loop {
         let now_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
         while let Ok(ask) = inbox.try_recv() {
@@ -425,6 +430,41 @@ fn run(
         let end = (recorder.call().phase() == Phase::Ended)
             .then(|| recorder.call().end_ms().map(|t| frame_at(t, rate)))
             .flatten();
+        if let Some(end) = end {
+            let missing = usize::try_from(end.saturating_sub(recorder.position())).unwrap_or(0);
+            let short = std::iter::once(&mut agent)
+                .chain(remotes.iter_mut().map(|(_, f)| f))
+                .filter(|f| f.buf.len() < missing)
+                .count();
+            if short == 0 {
+                starved = None;
+            } else if starved.get_or_insert_with(Instant::now).elapsed() > END_STARVED {
+                // An input stopped for good before the hang-up (its leg or device is gone):
+                // silence stands in, rather than the recording never completing.
+                tracing::warn!(
+                    inputs = short,
+                    "inputs stopped before the call's end; silence fills the rest"
+                );
+                let position = recorder.position();
+                let sides = std::iter::once(("agent".to_owned(), &mut agent))
+                    .chain(remotes.iter_mut().map(|(r, f)| (side_name(r), f)));
+                let mut gaps = Vec::new();
+                for (side, fifo) in sides {
+                    if fifo.buf.len() < missing {
+                        gaps.push(crate::sidecar::DeviceGap {
+                            side,
+                            from_ms: crate::recorder::ms_at(position + fifo.buf.len() as u64, rate),
+                            to_ms: crate::recorder::ms_at(end, rate),
+                            error: Some("the input stopped before the hang-up".into()),
+                        });
+                        fifo.buf.resize(missing, 0.0);
+                    }
+                }
+                for gap in gaps {
+                    recorder.note_gap(gap);
+                }
+            }
+        }
         let limit = end.unwrap_or_else(|| frame_at(now_ms.saturating_sub(HOLD_BACK_MS), rate));
         let left = usize::try_from(limit.saturating_sub(recorder.position())).unwrap_or(usize::MAX);
         n = n.min(left);
@@ -461,18 +501,21 @@ fn run(
     recorder.finish()
 }
 
+/// How a side is named in `recording.json`'s gaps.
+fn side_name(remote: &Remote) -> String {
+    match remote {
+        Remote::Mixed => "remote".to_owned(),
+        Remote::Customer => "customer".to_owned(),
+        Remote::Party(id) => format!("party {id}"),
+    }
+}
+
 /// Lists in the recording where each side's device was lost (silence stood in for it),
 /// on the events' clock; a gap still open at the hang-up ends with the call.
 fn note_gaps(recorder: &mut Recorder, agent: &Fifo, remotes: &[(Remote, Fifo)], end: u64) {
     let rate = recorder.rate();
-    let sides = std::iter::once(("agent".to_owned(), agent)).chain(remotes.iter().map(|(r, f)| {
-        let side = match r {
-            Remote::Mixed => "remote".to_owned(),
-            Remote::Customer => "customer".to_owned(),
-            Remote::Party(id) => format!("party {id}"),
-        };
-        (side, f)
-    }));
+    let sides = std::iter::once(("agent".to_owned(), agent))
+        .chain(remotes.iter().map(|(r, f)| (side_name(r), f)));
     for (side, fifo) in sides {
         let Some(health) = fifo.source.health() else {
             continue;

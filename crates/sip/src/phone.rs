@@ -95,6 +95,28 @@ pub struct Call {
     changed: Arc<Notify>,
 }
 
+/// A call answered (either way) with its media agreed: ready to be a bridge's leg.
+pub struct Connected {
+    /// The call.
+    pub call: Call,
+    /// The RTP socket its SDP announced.
+    pub rtp: tokio::net::UdpSocket,
+    /// The media both sides agreed on.
+    pub agreed: sdp::Agreed,
+}
+
+/// The offer callrec makes: PCMU, PCMA and telephone-events, send and receive.
+fn our_offer(rtp: SocketAddr, session: u64) -> Vec<u8> {
+    sdp::describe(
+        rtp,
+        &[Codec::Pcmu, Codec::Pcma],
+        sdp::Direction::SendRecv,
+        Some(sdp::TELEPHONE_EVENT),
+        session,
+        1,
+    )
+}
+
 /// A call that arrived and waits for an answer.
 pub struct Incoming {
     dialog: InviteDialog,
@@ -389,6 +411,84 @@ impl Phone {
         })
     }
 
+    /// Calls `to` with callrec's offer (SDP session id `session`) and agrees on the media of
+    /// the answer, registered for re-INVITEs. Rings up to `ring_for`, or until `stop` is
+    /// cancelled. An answer callrec cannot use is hung up rather than left silent.
+    pub async fn dial(
+        &self,
+        to: &str,
+        ring_for: Duration,
+        stop: CancellationToken,
+        session: u64,
+    ) -> Result<Connected> {
+        let rtp = crate::media::bind_rtp(self.local.ip()).await?;
+        let local = rtp.local_addr().map_err(|source| SipError::Io {
+            what: "reading the RTP socket's address".into(),
+            source,
+        })?;
+        let call = self
+            .call_until(to, our_offer(local, session), ring_for, stop)
+            .await?;
+        match sdp::parse(&call.remote_sdp).and_then(|a| sdp::accept_answer(&a)) {
+            Ok(agreed) => {
+                call.set_local_media(LocalMedia {
+                    addr: local,
+                    codec: agreed.codec,
+                    telephone_event: agreed.telephone_event,
+                    session,
+                });
+                Ok(Connected { call, rtp, agreed })
+            }
+            Err(e) => {
+                let _ = call.hang_up().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Answers `incoming` with the media agreed from its offer (refused with 488 Not
+    /// Acceptable Here when none is usable), registered for re-INVITEs.
+    pub async fn accept(&self, incoming: Incoming, session: u64) -> Result<Connected> {
+        let agreed = match sdp::parse(&incoming.offer).and_then(|o| sdp::accept_offer(&o)) {
+            Ok(agreed) => agreed,
+            Err(e) => {
+                let _ = incoming.reject(StatusCode::NotAcceptableHere);
+                return Err(SipError::Signalling(format!(
+                    "refused the call with 488: {e}"
+                )));
+            }
+        };
+        let rtp = crate::media::bind_rtp(self.local.ip()).await?;
+        let local = rtp.local_addr().map_err(|source| SipError::Io {
+            what: "reading the RTP socket's address".into(),
+            source,
+        })?;
+        let answer = sdp::describe(
+            local,
+            &[agreed.codec],
+            agreed.direction,
+            agreed.telephone_event,
+            session,
+            1,
+        );
+        let call = incoming.answer(answer)?;
+        let sending = call.set_local_media(LocalMedia {
+            addr: local,
+            codec: agreed.codec,
+            telephone_event: agreed.telephone_event,
+            session,
+        });
+        // An offer that holds the call from the start (sendonly, inactive): nothing is sent.
+        sending.store(
+            matches!(
+                agreed.direction,
+                sdp::Direction::SendRecv | sdp::Direction::SendOnly
+            ),
+            Ordering::Relaxed,
+        );
+        Ok(Connected { call, rtp, agreed })
+    }
+
     /// Waits for the next call that arrives.
     pub async fn next_incoming(&self) -> Option<Incoming> {
         let dialog = self.incoming.lock().await.recv().await?;
@@ -464,6 +564,26 @@ fn sipfrag_status(body: &[u8]) -> Option<u16> {
 }
 
 impl Incoming {
+    /// Tells the caller it rings (180 Ringing) while the agent decides.
+    pub fn ring(&self) -> Result<()> {
+        self.dialog.ringing(None, None).map_err(signalling)
+    }
+
+    /// A header of the INVITE by name (case-insensitive), e.g. `X-Callrec-Consent`.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.dialog
+            .initial_request()
+            .headers
+            .iter()
+            .map(ToString::to_string)
+            .find_map(|line| {
+                let (key, value) = line.split_once(':')?;
+                key.trim()
+                    .eq_ignore_ascii_case(name)
+                    .then(|| value.trim().to_owned())
+            })
+    }
+
     /// Rings, then answers with `answer` (200 OK with SDP).
     pub fn answer(self, answer: Vec<u8>) -> Result<Call> {
         self.dialog.ringing(None, None).map_err(signalling)?;
@@ -505,6 +625,15 @@ impl Call {
             },
         );
         sending
+    }
+
+    /// The flag the bridge reads to know whether the peer listens (cleared while the peer
+    /// holds the call); set up by [`Call::set_local_media`].
+    pub fn peer_listens(&self) -> Arc<AtomicBool> {
+        lock(&self.calls).media.get(&self.key()).map_or_else(
+            || Arc::new(AtomicBool::new(true)),
+            |m| Arc::clone(&m.sending),
+        )
     }
 
     /// Whether callrec sends media now (false while the peer holds the call).

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use callrec_audio::{Read, Source, Tone};
+use callrec_e2e::sip::tone_share;
 use callrec_sip::g711::Codec;
 use callrec_sip::media::{CallClock, Leg, bind_rtp};
 use callrec_sip::sdp::{Agreed, Direction};
@@ -52,20 +53,6 @@ fn agreed(remote: SocketAddr) -> Agreed {
         telephone_event: None,
         direction: Direction::SendRecv,
     }
-}
-
-fn tone_share(x: &[f32], hz: f64, rate: f64) -> f64 {
-    let k = 2.0 * (std::f64::consts::TAU * hz / rate).cos();
-    let (mut s1, mut s2) = (0.0, 0.0);
-    for &v in x {
-        let s0 = f64::from(v) + k * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    let power = s1 * s1 + s2 * s2 - k * s1 * s2;
-    let energy: f64 =
-        x.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() * x.len() as f64 / 2.0;
-    power / energy.max(1e-12)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

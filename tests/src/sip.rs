@@ -1,0 +1,189 @@
+//! SIP test helpers: baresip as an auto-answering peer (a tone as its microphone, what it
+//! hears dumped to a file), tones made with sox, and the analysis of recordings.
+#![allow(clippy::missing_panics_doc)]
+
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Whether `tool` is installed; a missing one fails under CI (which must run every SIP
+/// test) and skips the test elsewhere, saying so.
+pub fn have(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the SIP tests: install {tool} (scripts/setup does)"
+        );
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("skipped: {tool} is not installed (scripts/setup installs it)");
+        }
+    }
+    found
+}
+
+/// A UDP port free on loopback now.
+pub fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().expect("spawn");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A 16-bit mono tone (baresip's aufile reads only 16-bit PCM).
+pub fn tone(path: &Path, rate: u32, hz: u32, seconds: u32) {
+    run(Command::new("sox")
+        .args([
+            "-n",
+            "-r",
+            &rate.to_string(),
+            "-c",
+            "1",
+            "-b",
+            "16",
+            "-e",
+            "signed-integer",
+        ])
+        .arg(path)
+        .args([
+            "synth",
+            &seconds.to_string(),
+            "sine",
+            &hz.to_string(),
+            "vol",
+            "0.5",
+        ]));
+}
+
+/// baresip on a free port with a tone as its microphone; auto-answers.
+pub struct Baresip {
+    /// Its folder (config, microphone, dumps).
+    pub dir: PathBuf,
+    /// Its SIP port.
+    pub port: u16,
+    child: Child,
+}
+
+impl Baresip {
+    /// Starts baresip in `dir` on a free port, `hz` as its microphone; `extra` arguments
+    /// (e.g. `-t 20` to exit after 20 s, `-e /dial URI`).
+    pub fn start(dir: &Path, hz: u32, extra: &[&str]) -> Self {
+        std::fs::create_dir_all(dir.join("dump")).expect("mkdir");
+        let port = free_udp_port();
+        tone(&dir.join("mic.wav"), 8_000, hz, 30);
+        let rtp = free_udp_port();
+        std::fs::write(
+            dir.join("config"),
+            format!(
+                "poll_method epoll\nsip_listen 127.0.0.1:{port}\n\
+                 audio_player aufile,{d}/heard.wav\naudio_source aufile,{d}/mic.wav\n\
+                 audio_alert aufile,{d}/mic.wav\naudio_srate 8000\naudio_channels 1\n\
+                 rtp_ports {rtp}-{}\nmodule_path /usr/lib/baresip/modules\n\
+                 module g711.so\nmodule aufile.so\nmodule sndfile.so\n\
+                 module_app account.so\nmodule_app menu.so\nsnd_path {d}/dump/\n",
+                rtp + 10,
+                d = dir.display()
+            ),
+        )
+        .expect("config");
+        std::fs::write(
+            dir.join("accounts"),
+            format!("<sip:bob@127.0.0.1:{port}>;regint=0;answermode=auto;audio_codecs=PCMU,PCMA\n"),
+        )
+        .expect("accounts");
+        let child = Command::new("baresip")
+            .arg("-f")
+            .arg(dir)
+            .args(["-n", "127.0.0.1"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(dir.join("baresip.log")).expect("log"))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("baresip");
+        // Ready once it listens (its log says so).
+        let start = Instant::now();
+        while !std::fs::read_to_string(dir.join("baresip.log"))
+            .is_ok_and(|l| l.contains("baresip is ready"))
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "baresip did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self {
+            dir: dir.to_owned(),
+            port,
+            child,
+        }
+    }
+
+    /// What baresip heard (the decoder's dump), once the dump holds at least `samples`
+    /// (baresip completes the file's header when the call ends).
+    pub fn heard_at_least(&self, samples: usize) -> Vec<f32> {
+        let start = Instant::now();
+        loop {
+            let heard = std::fs::read_dir(self.dir.join("dump"))
+                .expect("dump")
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| p.to_string_lossy().ends_with("-dec.wav"))
+                .and_then(|dump| hound::WavReader::open(&dump).ok().map(|_| dump))
+                .map(|dump| read_channel(&dump, 0))
+                .unwrap_or_default();
+            if heard.len() >= samples || start.elapsed() > Duration::from_secs(10) {
+                return heard;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Baresip {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One channel of a 16-bit WAV file, as samples in -1..1.
+pub fn read_channel(path: &Path, channel: usize) -> Vec<f32> {
+    let mut reader = hound::WavReader::open(path).expect("wav");
+    let channels = usize::from(reader.spec().channels);
+    let samples: Vec<f32> = reader
+        .samples::<i16>()
+        .map(|s| f32::from(s.expect("sample")) / 32_768.0)
+        .collect();
+    samples.chunks(channels).map(|f| f[channel]).collect()
+}
+
+/// How much of `x`'s energy is at `hz` (Goertzel), 0..=1.
+pub fn tone_share(x: &[f32], hz: f64, rate: f64) -> f64 {
+    let k = 2.0 * (std::f64::consts::TAU * hz / rate).cos();
+    let (mut s1, mut s2) = (0.0, 0.0);
+    for &v in x {
+        let s0 = f64::from(v) + k * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    let power = s1 * s1 + s2 * s2 - k * s1 * s2;
+    let energy: f64 =
+        x.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() * x.len() as f64 / 2.0;
+    power / energy.max(1e-12)
+}
