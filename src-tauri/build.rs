@@ -17,6 +17,16 @@ const COMMANDS: &[&str] = &[
     "set_devices",
     "history",
     "play",
+    "connect_phone",
+    "dial",
+    "cancel_dial",
+    "answer",
+    "reject",
+    "hold",
+    "mute",
+    "send_digits",
+    "add_party",
+    "transfer",
 ];
 
 fn main() {

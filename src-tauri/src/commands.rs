@@ -1,6 +1,8 @@
 //! The commands the window invokes: each forwards to the session and maps its error.
 
-use callrec_agent::{Audio, CallRequest, CallView, Intent, Snapshot, UploadReport};
+use callrec_agent::{
+    Audio, CallRequest, CallView, Intent, PhoneAudio, PhoneView, SipAccount, Snapshot, UploadReport,
+};
 use callrec_protocol::IncomingCall;
 use serde::Serialize;
 use tauri::State;
@@ -200,4 +202,79 @@ pub async fn play(state: State<'_, AppState>, id: String) -> CommandResult<tauri
     Ok(tauri::ipc::Response::new(
         state.session.recording_audio(id).await?,
     ))
+}
+
+fn phone_audio(state: &AppState) -> PhoneAudio {
+    let (mic, _) = state.devices.lock().map(|d| d.clone()).unwrap_or_default();
+    let headset = state.headset.lock().map(|h| h.clone()).unwrap_or_default();
+    PhoneAudio::Devices { mic, headset }
+}
+
+/// Sets up the softphone with a SIP account (binds, registers, listens for calls).
+#[tauri::command]
+pub async fn connect_phone(
+    state: State<'_, AppState>,
+    account: SipAccount,
+) -> CommandResult<PhoneView> {
+    Ok(state.session.connect_phone(account).await?)
+}
+
+/// Places a softphone call to a SIP address or a number.
+#[tauri::command]
+pub async fn dial(
+    state: State<'_, AppState>,
+    to: String,
+    request: CallRequest,
+) -> CommandResult<CallView> {
+    let audio = phone_audio(&state);
+    Ok(state.session.dial(&to, request, audio).await?)
+}
+
+/// Calls off the call that rings.
+#[tauri::command]
+pub fn cancel_dial(state: State<'_, AppState>) -> CommandResult<()> {
+    Ok(state.session.cancel_dial()?)
+}
+
+/// Answers the ringing softphone call.
+#[tauri::command]
+pub async fn answer(state: State<'_, AppState>, request: CallRequest) -> CommandResult<CallView> {
+    let audio = phone_audio(&state);
+    Ok(state.session.answer(request, audio).await?)
+}
+
+/// Refuses the ringing softphone call.
+#[tauri::command]
+pub fn reject(state: State<'_, AppState>) -> CommandResult<()> {
+    Ok(state.session.reject()?)
+}
+
+/// Holds or resumes the customer.
+#[tauri::command]
+pub async fn hold(state: State<'_, AppState>, held: bool) -> CommandResult<()> {
+    Ok(state.session.hold(held).await?)
+}
+
+/// Mutes or unmutes the microphone (the call is still recorded).
+#[tauri::command]
+pub fn mute(state: State<'_, AppState>, muted: bool) -> CommandResult<()> {
+    Ok(state.session.mute(muted)?)
+}
+
+/// Sends keypad digits to the customer.
+#[tauri::command]
+pub fn send_digits(state: State<'_, AppState>, digits: String) -> CommandResult<()> {
+    Ok(state.session.send_digits(&digits)?)
+}
+
+/// Calls a third party into the call; returns its id.
+#[tauri::command]
+pub async fn add_party(state: State<'_, AppState>, to: String) -> CommandResult<String> {
+    Ok(state.session.add_party(&to).await?)
+}
+
+/// Transfers the customer (blind transfer); the call ends once it went through.
+#[tauri::command]
+pub async fn transfer(state: State<'_, AppState>, to: String) -> CommandResult<()> {
+    Ok(state.session.transfer(&to).await?)
 }

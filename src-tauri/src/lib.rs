@@ -33,14 +33,33 @@ pub fn run_app<R: Runtime>(
             commands::set_devices,
             commands::history,
             commands::play,
+            commands::connect_phone,
+            commands::dial,
+            commands::cancel_dial,
+            commands::answer,
+            commands::reject,
+            commands::hold,
+            commands::mute,
+            commands::send_digits,
+            commands::add_party,
+            commands::transfer,
         ])
         .build(tauri::generate_context!())?;
     // The session opens (and recovers crashed calls) before the window's first command, not
     // in a setup hook that only runs once the event loop does.
     let state =
         state::AppState::open(app.handle(), data).map_err(|e| tauri::Error::Setup(e.into()))?;
+    let session = state.session.clone();
     app.manage(state);
     events::spawn(app.handle().clone());
+    // A SIP account given in the environment (kiosk setups, tests) connects at start.
+    if let Some(account) = state::sip_account_from_env() {
+        tauri::async_runtime::spawn(async move {
+            if let Err(e) = session.connect_phone(account).await {
+                tracing::error!(error = %e, "the softphone could not start");
+            }
+        });
+    }
     Ok(app)
 }
 

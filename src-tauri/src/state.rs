@@ -15,6 +15,8 @@ pub struct AppState {
     pub session: Arc<Session>,
     /// Chosen devices: (microphone, call audio); `None` is the system default.
     pub devices: Mutex<(Option<String>, Option<String>)>,
+    /// The softphone's headset (an output device); `None` is the system default.
+    pub headset: Mutex<Option<String>>,
 }
 
 impl AppState {
@@ -37,6 +39,27 @@ impl AppState {
         Ok(Self {
             session: Arc::new(session),
             devices: Mutex::new((env("CALLREC_MIC"), env("CALLREC_CALL_AUDIO"))),
+            headset: Mutex::new(env("CALLREC_HEADSET")),
         })
+    }
+}
+
+/// The SIP account in `CALLREC_SIP_LISTEN` (the address to listen on), with
+/// `CALLREC_SIP_REGISTRAR`, `CALLREC_SIP_USER` and `CALLREC_SIP_PASSWORD` when the calls go
+/// through a registrar.
+pub fn sip_account_from_env() -> Option<callrec_agent::SipAccount> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let listen = env("CALLREC_SIP_LISTEN")?;
+    match listen.parse() {
+        Ok(listen) => Some(callrec_agent::SipAccount {
+            listen,
+            registrar: env("CALLREC_SIP_REGISTRAR"),
+            user: env("CALLREC_SIP_USER"),
+            password: env("CALLREC_SIP_PASSWORD"),
+        }),
+        Err(e) => {
+            tracing::error!(%listen, error = %e, "CALLREC_SIP_LISTEN is not IP:PORT; the softphone is off");
+            None
+        }
     }
 }

@@ -193,6 +193,71 @@ fn every_command_the_window_uses_answers_and_errors_are_told_apart() {
         Ok(json!(0))
     );
 
+    // The softphone: refused while not set up, an unusable address refused in words, then
+    // set up on loopback; its controls without a call say so.
+    let dial = |to: &str| {
+        call(
+            "dial",
+            json!({"to": to, "request": {"project": "sales", "contact": null, "direction": "outbound", "consent": "not_asked"}}),
+        )
+    };
+    let off = dial("sip:bob@127.0.0.1:5070").expect_err("no phone");
+    assert_eq!(off["kind"], "phone");
+    assert!(
+        off["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("set up the SIP account")),
+        "{off}"
+    );
+    let unspecified = call(
+        "connect_phone",
+        json!({"account": {"listen": "0.0.0.0:5062", "registrar": null, "user": null, "password": null}}),
+    )
+    .expect_err("0.0.0.0");
+    assert!(
+        unspecified["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("0.0.0.0 cannot be announced")),
+        "{unspecified}"
+    );
+    let phone = call(
+        "connect_phone",
+        json!({"account": {"listen": "127.0.0.1:0", "registrar": null, "user": null, "password": null}}),
+    )
+    .expect("phone");
+    assert!(
+        phone["address"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("127.0.0.1:")),
+        "{phone}"
+    );
+    assert_eq!(
+        call("snapshot", json!({})).expect("snapshot")["phone"]["ringing"],
+        Value::Null
+    );
+    let bare = dial("4711").expect_err("a number without a registrar");
+    assert!(
+        bare["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("numbers need a registrar")),
+        "{bare}"
+    );
+    for (cmd, args) in [
+        ("hold", json!({"held": true})),
+        ("mute", json!({"muted": true})),
+        ("send_digits", json!({"digits": "1"})),
+        ("add_party", json!({"to": "sip:carol@127.0.0.1:5071"})),
+        ("transfer", json!({"to": "sip:carol@127.0.0.1:5071"})),
+        (
+            "answer",
+            json!({"request": {"project": "sales", "contact": null, "direction": "inbound", "consent": "not_asked"}}),
+        ),
+        ("reject", json!({})),
+        ("cancel_dial", json!({})),
+    ] {
+        assert_eq!(kind(call(cmd, args)), "no_call", "{cmd}");
+    }
+
     call("sign_out", json!({})).expect("sign out");
     assert_eq!(
         call("snapshot", json!({})).expect("snapshot")["user"],

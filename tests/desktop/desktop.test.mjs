@@ -8,7 +8,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -358,4 +358,88 @@ test("when the store goes down the window says so, keeps recording, and recovers
   // The background pass may upload it first; otherwise "Upload now" does.
   await exec(`document.getElementById("retry")?.click(); return true;`);
   await until(`return document.getElementById("uploads")?.innerText.includes("Every recording is in the store")`, "the upload confirmed", 30_000);
+});
+
+/// baresip on a free port in `home`, a `hz` tone as its microphone; auto-answers. `extra`
+/// arguments (e.g. `-e /dial URI`, `-t SECONDS`).
+async function baresip(home, hz, extra = []) {
+  execFileSync("mkdir", ["-p", join(home, "dump")]);
+  execFileSync("sox", ["-n", "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", join(home, "mic.wav"), "synth", "30", "sine", String(hz), "vol", "0.5"]);
+  const [port, rtp] = [await freePort(), await freePort()];
+  const config = [
+    "poll_method epoll", `sip_listen 127.0.0.1:${port}`,
+    `audio_player aufile,${home}/heard.wav`, `audio_source aufile,${home}/mic.wav`, `audio_alert aufile,${home}/mic.wav`,
+    "audio_srate 8000", "audio_channels 1", `rtp_ports ${rtp}-${rtp + 10}`, "module_path /usr/lib/baresip/modules",
+    "module g711.so", "module aufile.so", "module_app account.so", "module_app menu.so",
+  ].join("\n");
+  writeFileSync(join(home, "config"), `${config}\n`);
+  writeFileSync(join(home, "accounts"), `<sip:bob@127.0.0.1:${port}>;regint=0;answermode=auto;audio_codecs=PCMU,PCMA\n`);
+  const log = openSync(join(home, "baresip.log"), "w");
+  const child = spawn("baresip", ["-f", home, "-n", "127.0.0.1", ...extra], { stdio: ["ignore", log, "ignore"] });
+  const end = Date.now() + 10_000;
+  while (!readFileSync(join(home, "baresip.log"), "utf8").includes("baresip is ready")) {
+    if (Date.now() > end) throw new Error("baresip did not start");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { port, child };
+}
+
+test("the softphone: the agent calls, mutes, holds, conferences and hangs up; a call rings in and is answered", async () => {
+  await signInAs("alice");
+  // Settings: the SIP account (direct calls on loopback, no registrar).
+  await openTab("settings");
+  const sipPort = await freePort();
+  await submit("sip-account", { "sip-listen": `127.0.0.1:${sipPort}`, "sip-registrar": "", "sip-user": "" });
+  await until(`return document.getElementById("phone-status")?.innerText.includes("Listening on")`, "the softphone connected");
+  await openTab("phone");
+  assert.match(await until(`return document.getElementById("softphone-status")?.innerText`, "the softphone status"), /Softphone on 127\.0\.0\.1:\d+ · direct calls/);
+
+  const peers = mkdtempSync(join(tmpdir(), "callrec-peers-"));
+  const bob = await baresip(join(peers, "bob"), 1000, ["-t", "60"]);
+  const carol = await baresip(join(peers, "carol"), 600, ["-t", "60"]);
+  try {
+    await submit("dial", { number: `sip:bob@127.0.0.1:${bob.port}`, project: "sales" });
+    await until(`return document.getElementById("phone")?.innerText.includes("sip:bob@127.0.0.1:${bob.port}")`, "the call with bob");
+    await until(`return document.querySelector('[data-side="agent"]')?.innerText.includes("Recording")`, "the agent side recorded");
+
+    // Mute is not pause: the window says the call is still recorded.
+    await click("mute");
+    const note = await until(`return document.getElementById("muted-note")?.innerText`, "the mute note");
+    assert.match(note, /still recorded/);
+    assert.match(await sideText("agent"), /Recording/);
+    await click("unmute");
+    await until(`return !document.getElementById("muted-note")`, "unmuted");
+
+    // Hold and resume.
+    await click("hold-call");
+    await until(`return document.getElementById("held")`, "on hold");
+    await click("resume-call");
+    await until(`return !document.getElementById("held")`, "resumed");
+
+    // A third party: in a contact-center project, never recorded, and the call bar says so.
+    await submit("add-party", { "party-to": `sip:bob@127.0.0.1:${carol.port}` });
+    const row = await until(`return document.querySelector('[data-party="p1"]')?.innerText.includes("in the call") && document.querySelector('[data-party="p1"]').innerText`, "carol in the call");
+    assert.match(row, /Not recorded/);
+    shot("softphone-conference");
+    await click("hang-up");
+    await until(`return document.getElementById("dial")`, "back to ready");
+
+    // A call rings in: answered from the ring banner, ended by the caller's hang-up.
+    const dave = await baresip(join(peers, "dave"), 800, ["-t", "6", "-e", `/dial sip:agent@127.0.0.1:${sipPort}`]);
+    try {
+      await until(`return document.getElementById("sip-ring")?.innerText.includes("Incoming call")`, "the ring");
+      assert.match(await exec(`return document.getElementById("ring-from").innerText`), /sip:bob@127\.0\.0\.1/);
+      await click("answer");
+      await until(`return document.getElementById("phone")`, "the inbound call");
+      assert.match(await exec(`return document.querySelector(".bar").innerText`), /Inbound/);
+      shot("softphone-inbound");
+      await until(`return document.getElementById("dial")`, "the call ended by the caller", 20_000);
+    } finally {
+      dave.child.kill();
+    }
+  } finally {
+    bob.child.kill();
+    carol.child.kill();
+    rmSync(peers, { recursive: true, force: true });
+  }
 });

@@ -271,6 +271,7 @@
       ${side("Customer", call.status.customer, call.call_level, ["Call audio", call.call_health])}
       ${side("Third parties", call.status.third_parties)}
     </div>
+    ${call.sip ? phoneHtml(call, call.sip) : ""}
     <h2>Controls</h2>
     <div class="controls">${toggle}${pauseControl}${receipt}</div>
     ${takes ? `<h2>Voice receipts</h2><table><thead><tr><th>Order</th><th>Take</th><th>From</th><th>To</th><th>Voices</th><th>Status</th></tr></thead><tbody>${takes}</tbody></table>` : ""}
@@ -299,6 +300,52 @@
       await act(() => invoke("end_call"));
       await refresh();
     });
+    if (call.sip) wirePhone();
+  }
+  var KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
+  function keypad(id, label) {
+    return `<div class="keypad" id="${id}" role="group" aria-label="${esc(label)}">${KEYS.map((k) => `<button type="button" data-key="${esc(k)}">${esc(k)}</button>`).join("")}</div>`;
+  }
+  var partyState = { ringing: "ringing\u2026", in_call: "in the call", left: "left", failed: "did not join" };
+  function phoneHtml(call, sip) {
+    const third = call.status.third_parties;
+    const parties = sip.parties.map((p) => `<tr data-party="${esc(p.id)}"><td>${esc(p.id)}</td><td>${esc(p.uri)}</td><td>${esc(partyState[p.state])}${p.error ? ` <span class="reason">${esc(p.error)}</span>` : ""}</td>
+    <td class="${p.state === "in_call" && third.recorded ? "rec-on" : "rec-off"}">${p.state === "in_call" ? third.recorded ? "Recording" : `Not recorded: ${esc(sideWhy(third.reason))}` : ""}</td></tr>`).join("");
+    return `<section class="card" id="phone">
+      <h2>Phone <span class="muted">\xB7 ${esc(sip.remote)}</span>${sip.held ? ' <span class="badge" id="held">on hold</span>' : ""}</h2>
+      <div class="actions">
+        <button type="button" id="${sip.held ? "resume-call" : "hold-call"}">${sip.held ? "Resume call" : "Hold call"}</button>
+        <button type="button" id="${sip.muted ? "unmute" : "mute"}" aria-pressed="${sip.muted}">${sip.muted ? "Unmute microphone" : "Mute microphone"}</button>
+      </div>
+      ${sip.muted ? '<p class="warning" id="muted-note" role="status">Muted: the customer does not hear you. Muting is not pausing: the call is still recorded (your side as silence).</p>' : ""}
+      ${sip.held ? '<p class="muted">On hold: nothing of you is sent. The recording goes on as the controls below say.</p>' : ""}
+      <div class="field"><span>Keypad (sent as tones the customer's system reads; never recorded as tones)</span>${keypad("dtmf", "Send digits")}</div>
+      ${sip.digits ? `<p class="muted" id="digits-received">The customer typed: ${esc(sip.digits)}</p>` : ""}
+      <form class="inline" id="add-party"><label for="party-to">Add party</label><input id="party-to" placeholder="sip:name@host or number" required><button type="submit">Call into the conference</button></form>
+      <form class="inline" id="transfer"><label for="transfer-to">Transfer to</label><input id="transfer-to" placeholder="sip:name@host or number" required><button type="submit">Transfer</button></form>
+      ${parties ? `<h3>Parties</h3><table id="parties"><thead><tr><th>Id</th><th>Address</th><th>State</th><th>Recording</th></tr></thead><tbody>${parties}</tbody></table>` : ""}
+    </section>`;
+  }
+  function wirePhone() {
+    const click = (id, work) => document.getElementById(id)?.addEventListener("click", async () => {
+      await act(work);
+      await refresh();
+    });
+    click("hold-call", () => invoke("hold", { held: true }));
+    click("resume-call", () => invoke("hold", { held: false }));
+    click("mute", () => invoke("mute", { muted: true }));
+    click("unmute", () => invoke("mute", { muted: false }));
+    document.querySelectorAll("#dtmf [data-key]").forEach((b) => b.addEventListener("click", () => act(() => invoke("send_digits", { digits: b.dataset.key }))));
+    const submit = (id, input, work) => document.getElementById(id)?.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const to = document.getElementById(input).value.trim();
+      if (!to) return;
+      document.getElementById(input).value = "";
+      await act(() => work(to));
+      await refresh();
+    });
+    submit("add-party", "party-to", (to) => invoke("add_party", { to }));
+    submit("transfer", "transfer-to", (to) => invoke("transfer", { to }));
   }
   async function sendIntent(intent) {
     const answer = await act(() => invoke("intent", { intent }));
@@ -312,9 +359,11 @@
     ${messageHtml()}
     ${agent ? "" : `<p class="muted" id="no-calls">Only agents take calls; as a ${esc(s.role)} you look up contacts here and listen in Recordings.</p>`}
     <form class="card" id="dial"${agent ? "" : " hidden"}>
-      <div class="field"><label for="number">Number or contact</label><input id="number" required></div>
+      ${s.phone ? `<p class="muted" id="softphone-status">Softphone on ${esc(s.phone.address)}${s.phone.registration ? ` \xB7 ${esc(s.phone.registration)}` : " \xB7 direct calls (no registrar)"}</p>` : '<p class="muted" id="softphone-status">The softphone is not set up (Settings): calls use your external phone, recorded from the capture devices.</p>'}
+      <div class="field"><label for="number">${s.phone ? "SIP address, number or contact" : "Number or contact"}</label><input id="number" required></div>
+      ${s.phone ? keypad("dial-pad", "Dial pad") : ""}
       <div class="field"><label for="project">Project</label><input id="project" value="${esc(localStorage.getItem("project") ?? "")}" required></div>
-      <button type="submit">Call</button>
+      <button type="submit" id="call-button"${s.phone?.dialing ? " disabled" : ""}>Call</button>
     </form>
     <form class="card" id="lookup">
       <div class="field"><label for="lookup-contact">Contact card</label><input id="lookup-contact" placeholder="number or contact id"></div>
@@ -332,7 +381,48 @@
       ev.preventDefault();
       const value = (id) => document.getElementById(id).value.trim();
       localStorage.setItem("project", value("project"));
-      await act(() => invoke("start_call", { request: { project: value("project"), contact: value("number"), direction: "outbound", consent: "not_asked" } }));
+      const request = { project: value("project"), contact: value("number"), direction: "outbound", consent: "not_asked" };
+      if (snapshot?.phone) await act(() => invoke("dial", { to: value("number"), request }));
+      else await act(() => invoke("start_call", { request }));
+      await refresh();
+    });
+    document.querySelectorAll("#dial-pad [data-key]").forEach((b) => b.addEventListener("click", () => {
+      const number = document.getElementById("number");
+      number.value += b.dataset.key ?? "";
+      number.focus();
+    }));
+  }
+  function phoneRingHtml(s) {
+    const ringing = s.phone?.ringing;
+    const dialing = s.phone?.dialing;
+    const consentField = (c) => c ? `<span class="badge ${c === "declined" ? "declined" : ""}" id="ring-consent">consent: ${esc(c.replace("_", " "))} (from the call)</span>` : `<label for="ring-consent-choice">Consent step</label><select id="ring-consent-choice"><option value="not_asked">not asked</option><option value="granted">granted</option><option value="declined">declined</option></select>`;
+    return `${ringing ? `<section class="ring" role="alert" id="sip-ring"><strong>Incoming call</strong> from <span id="ring-from">${esc(ringing.from)}</span>
+      <div class="field inline">${consentField(ringing.consent)}
+        <label for="ring-project">Project</label><input id="ring-project" value="${esc(localStorage.getItem("project") ?? "")}" required></div>
+      <div class="actions" style="margin-top:.6rem"><button type="button" id="answer">Answer</button> <button type="button" class="danger" id="decline">Reject</button></div></section>` : ""}
+    ${dialing ? `<section class="ring" role="status" id="dialing">Calling <strong>${esc(dialing)}</strong>\u2026 <button type="button" id="cancel-dial">Cancel</button></section>` : ""}`;
+  }
+  function wirePhoneRing() {
+    document.getElementById("answer")?.addEventListener("click", async () => {
+      const project = document.getElementById("ring-project").value.trim();
+      if (!project) {
+        message = { kind: "alert", text: "Type the call's project first." };
+        render();
+        return;
+      }
+      localStorage.setItem("project", project);
+      const choice = document.getElementById("ring-consent-choice");
+      const consent = choice?.value ?? "not_asked";
+      tab = "phone";
+      await act(() => invoke("answer", { request: { project, contact: null, direction: "inbound", consent } }));
+      await refresh();
+    });
+    document.getElementById("decline")?.addEventListener("click", async () => {
+      await act(() => invoke("reject"));
+      await refresh();
+    });
+    document.getElementById("cancel-dial")?.addEventListener("click", async () => {
+      await act(() => invoke("cancel_dial"));
       await refresh();
     });
   }
@@ -431,6 +521,17 @@
       <p class="muted">Used from the next call on.</p>
       <div class="field"><label for="pause-warning-s">Remind me to resume after a pause of (seconds)</label><input id="pause-warning-s" type="number" min="10" max="3600" value="${Math.round(pauseWarningMs() / 1e3)}"></div>
     </section>
+    <section class="card" id="softphone">
+      <h2>Softphone (SIP)</h2>
+      ${s.phone ? `<p id="phone-status">Listening on <code>${esc(s.phone.address)}</code>${s.phone.registration ? ` \xB7 ${esc(s.phone.registration)}` : " \xB7 direct calls, no registrar"}.</p>` : '<p class="muted" id="phone-status">Not set up: calls use an external phone, recorded from the capture devices above.</p>'}
+      <form id="sip-account">
+        <div class="field"><label for="sip-listen">This computer's SIP address (IP:port peers reach)</label><input id="sip-listen" placeholder="192.0.2.10:5062" value="${esc(localStorage.getItem("sipListen") ?? "")}" required></div>
+        <div class="field"><label for="sip-registrar">Registrar (optional)</label><input id="sip-registrar" placeholder="sip:pbx.example:5060" value="${esc(localStorage.getItem("sipRegistrar") ?? "")}"></div>
+        <div class="field"><label for="sip-user">SIP user name</label><input id="sip-user" autocomplete="username" value="${esc(localStorage.getItem("sipUser") ?? "")}"></div>
+        <div class="field"><label for="sip-password">SIP password (kept in memory only)</label><input id="sip-password" type="password" autocomplete="current-password"></div>
+        <button type="submit"${inCall ? " disabled" : ""}>${s.phone ? "Reconnect" : "Connect"}</button>
+      </form>
+    </section>
     <section class="card">
       <h2>Central store</h2>
       <p>Signed in as <strong id="whoami">${esc(s.user ?? "")}</strong> (${esc(s.role ?? "")}) at <code id="server-address">${esc(s.server ?? "")}</code>.</p>
@@ -461,6 +562,16 @@
       }
       localStorage.setItem("pauseWarningMs", String(seconds * 1e3));
     });
+    document.getElementById("sip-account")?.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const value = (id) => document.getElementById(id).value.trim();
+      localStorage.setItem("sipListen", value("sip-listen"));
+      localStorage.setItem("sipRegistrar", value("sip-registrar"));
+      localStorage.setItem("sipUser", value("sip-user"));
+      const account = { listen: value("sip-listen"), registrar: value("sip-registrar") || null, user: value("sip-user") || null, password: value("sip-password") || null };
+      await act(() => invoke("connect_phone", { account }));
+      await refresh();
+    });
     document.getElementById("sign-out")?.addEventListener("click", async () => {
       await act(() => invoke("sign_out"));
       card = null;
@@ -480,7 +591,7 @@
     const bannerHtml = !banner ? "" : banner.kind === "offline" ? `<p class="warning" role="status" id="offline-banner">${esc(banner.text)}${s.store.message ? `<br><span class="muted">${esc(s.store.message)}</span>` : ""}</p>` : `<p class="alert" role="alert" id="expired-banner">${esc(banner.text)} <button type="button" id="sign-in-again">Sign in again</button></p>`;
     const nav = tabs(s).map(([t, label]) => `<button type="button" class="tab" data-tab="${t}"${t === tab ? ' aria-current="page"' : ""}>${esc(label)}</button>`).join("");
     return `<nav class="tabs" aria-label="Views">${nav}<span class="who muted">${esc(s.user ?? "")} \xB7 ${esc(s.server ?? "")}</span></nav>
-    ${bannerHtml}${ringHtml()}${body}`;
+    ${bannerHtml}${ringHtml()}${phoneRingHtml(s)}${body}`;
   }
   function render() {
     const focused = document.activeElement?.id;
@@ -505,6 +616,7 @@
         await refresh();
       });
       wireRing();
+      wirePhoneRing();
       wirePlay();
       if (tab === "recordings") wireRecordings();
       else if (tab === "uploads") wireUploads();

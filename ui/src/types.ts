@@ -21,7 +21,13 @@ export interface CallView {
   status: { agent: SideStatus; customer: SideStatus; third_parties: SideStatus };
   controls: Controls; mic_level: [number, number]; call_level: [number, number];
   mic_health: DeviceHealth | null; call_health: DeviceHealth | null; takes: Take[]; replaces: string[];
+  sip: SipCallView | null;
 }
+export type Consent = "granted" | "declined" | "not_asked";
+export interface RingView { from: string; consent: Consent | null }
+export interface PhoneView { address: string; registration: string | null; ringing: RingView | null; dialing: string | null }
+export interface PartyView { id: string; uri: string; state: "ringing" | "in_call" | "left" | "failed"; error: string | null }
+export interface SipCallView { remote: string; held: boolean; muted: boolean; parties: PartyView[]; digits: string }
 export interface DeviceHealth { lost: boolean; losses: number; reconnects: number; error: string | null }
 export interface UploadView {
   call_id: string; state: "queued" | "uploading" | "uploaded" | "deleted" | "failed"; attempts: number; last_error: string | null; waiting_for: string | null;
@@ -33,7 +39,7 @@ export interface DeviceLevel { device: string | null; level: [number, number]; e
 export interface DeviceTestView { mic: DeviceLevel; call: DeviceLevel }
 export interface Snapshot {
   user: string | null; role: "agent" | "supervisor" | "admin" | null; takes_calls: boolean; server: string | null; store: StoreView; rate: number; rates: number[];
-  device_test: DeviceTestView | null; call: CallView | null; uploads: UploadView[];
+  device_test: DeviceTestView | null; call: CallView | null; phone: PhoneView | null; uploads: UploadView[];
 }
 export interface RecordingQuery { project?: string; agent?: string; contact?: string; from?: string; to?: string; limit?: number; cursor?: string }
 export interface RecordingList { items: HistoryEntry[]; next_cursor: string | null }

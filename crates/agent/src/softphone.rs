@@ -121,10 +121,34 @@ pub struct PartyView {
 /// The user agent, bound for the session.
 pub(crate) struct Softphone {
     phone: Arc<Phone>,
+    /// The registrar's host and port: where a bare number is called.
+    domain: Option<String>,
     registration: Mutex<Option<String>>,
     ringing: Mutex<Option<Incoming>>,
     dialing: Mutex<Option<(String, CancellationToken)>>,
     stop: CancellationToken,
+}
+
+impl Softphone {
+    /// `to` as a SIP URI: itself when it is one, else a user at the registrar's domain.
+    fn uri(&self, to: &str) -> Result<String> {
+        let to = to.trim();
+        if to.starts_with("sip:") || to.starts_with("sips:") {
+            return Ok(to.to_owned());
+        }
+        let user_part = !to.is_empty() && !to.contains(['@', ' ', ':', ';']);
+        match &self.domain {
+            Some(domain) if user_part => Ok(format!("sip:{to}@{domain}")),
+            _ => Err(AgentError::Phone(format!(
+                "{to:?}: give a SIP address (e.g. sip:bob@192.0.2.20:5060){}",
+                if self.domain.is_some() {
+                    " or a number"
+                } else {
+                    "; numbers need a registrar in the SIP account"
+                }
+            ))),
+        }
+    }
 }
 
 impl Drop for Softphone {
@@ -230,8 +254,14 @@ impl Session {
             }
             _ => None,
         };
+        let domain = account
+            .registrar
+            .as_deref()
+            .map(|r| r.trim_start_matches("sips:").trim_start_matches("sip:"))
+            .map(|host| host.split(';').next().unwrap_or(host).to_owned());
         let softphone = Arc::new(Softphone {
             phone: Arc::clone(&phone),
+            domain,
             registration: Mutex::new(registration),
             ringing: Mutex::new(None),
             dialing: Mutex::new(None),
@@ -293,7 +323,8 @@ impl Session {
         })
     }
 
-    /// Calls `to` (e.g. `sip:bob@192.0.2.20:5060`) for `request` (its project, consent); once
+    /// Calls `to` (a SIP URI such as `sip:bob@192.0.2.20:5060`, or a number or user name,
+    /// called at the registrar's domain) for `request` (its project, consent); once
     /// answered, the call is recorded from its legs and played on the headset. Returns the
     /// call; a busy, refusing or silent callee is an error naming its status.
     pub async fn dial(
@@ -304,6 +335,7 @@ impl Session {
     ) -> Result<CallView> {
         let softphone = self.softphone()?;
         self.may_take_call()?;
+        let to = &softphone.uri(to)?;
         let stop = CancellationToken::new();
         {
             let mut dialing = lock(&softphone.dialing);
@@ -491,6 +523,7 @@ impl Session {
     /// it hangs up (`party_left`). Returns its id.
     pub async fn add_party(self: &Arc<Self>, to: &str) -> Result<String> {
         let softphone = self.softphone()?;
+        let to = &softphone.uri(to)?;
         let (parties, bridge, over, session) = self.with_sip(|s| {
             (
                 Arc::clone(&s.parties),
@@ -577,6 +610,7 @@ impl Session {
     /// is answered, callrec hangs up and the recording is completed. A refusal leaves the
     /// call up, and says why.
     pub async fn transfer(&self, to: &str) -> Result<()> {
+        let to = &self.softphone()?.uri(to)?;
         let call = self.with_sip(|s| Arc::clone(&s.call))?;
         call.transfer(to, TRANSFER_WAIT).await.map_err(sip)?;
         if self.is_sip_call(&call) {
