@@ -50,6 +50,14 @@ pub struct Common {
     /// leg answers, its party_left the moment it hangs up. Everybody hears everybody.
     #[arg(long, value_name = "URI")]
     party_to: Vec<String>,
+    /// Register at this registrar first (digest authentication; the password comes from
+    /// CALLREC_SIP_PASSWORD) and keep the registration fresh; calls then go through it as
+    /// that user, answering its challenges.
+    #[arg(long, value_name = "URI", requires = "user")]
+    register: Option<String>,
+    /// The SIP user name to register.
+    #[arg(long, value_name = "NAME")]
+    user: Option<String>,
     /// When to call each --party-to, in ms from the answer (in the same order).
     #[arg(long, value_name = "MS")]
     party_at: Vec<u64>,
@@ -126,13 +134,6 @@ pub struct AnswerArgs {
     /// Where to listen for the call (UDP and TCP).
     #[arg(long, value_name = "IP:PORT")]
     listen: SocketAddr,
-    /// Register at this registrar first (digest authentication; the password comes from
-    /// CALLREC_SIP_PASSWORD), and keep the registration fresh while waiting.
-    #[arg(long, value_name = "URI", requires = "user")]
-    register: Option<String>,
-    /// The SIP user name to register.
-    #[arg(long, value_name = "NAME")]
-    user: Option<String>,
     #[command(flatten)]
     common: Common,
 }
@@ -151,30 +152,32 @@ pub fn call(args: &CallArgs) -> ExitCode {
 
 /// Runs `callrec answer`.
 pub fn answer(args: &AnswerArgs) -> ExitCode {
-    let register = match (&args.register, &args.user) {
+    run(&args.common, Side::Answer(args.listen))
+}
+
+/// The registrar, user and password to register with, if asked.
+fn registration(common: &Common) -> Result<Option<(String, String, String)>, String> {
+    match (&common.register, &common.user) {
         (Some(registrar), Some(user)) => match std::env::var("CALLREC_SIP_PASSWORD") {
-            Ok(password) => Some((registrar.clone(), user.clone(), password)),
-            Err(_) => {
-                return crate::fail(
-                    "--register needs the SIP password in CALLREC_SIP_PASSWORD (not on the command line)",
-                    EXIT_UNREADABLE,
-                );
-            }
+            Ok(password) => Ok(Some((registrar.clone(), user.clone(), password))),
+            Err(_) => Err(
+                "--register needs the SIP password in CALLREC_SIP_PASSWORD (not on the command line)"
+                    .into(),
+            ),
         },
-        _ => None,
-    };
-    run(&args.common, Side::Answer(args.listen, register))
+        _ => Ok(None),
+    }
 }
 
 enum Side {
     Call(String, SocketAddr, Duration),
-    Answer(SocketAddr, Option<(String, String, String)>),
+    Answer(SocketAddr),
 }
 
 fn run(common: &Common, side: Side) -> ExitCode {
     let local = match &side {
         Side::Call(_, bind, _) => (*bind, "--bind"),
-        Side::Answer(listen, _) => (*listen, "--listen"),
+        Side::Answer(listen) => (*listen, "--listen"),
     };
     if local.0.ip().is_unspecified() {
         // The address goes into SDP and Contact, where 0.0.0.0 means "on hold" and
@@ -187,6 +190,10 @@ fn run(common: &Common, side: Side) -> ExitCode {
             EXIT_UNREADABLE,
         );
     }
+    let register = match registration(common) {
+        Ok(register) => register,
+        Err(message) => return crate::fail(&message, EXIT_UNREADABLE),
+    };
     let (settings, events) =
         match crate::inputs::settings_and_events(&common.settings, &common.events) {
             Ok(x) => x,
@@ -233,7 +240,7 @@ fn run(common: &Common, side: Side) -> ExitCode {
         agent: String::new(),
         contact: match &side {
             Side::Call(to, _, _) => Some(to.clone()),
-            Side::Answer(..) => None,
+            Side::Answer(_) => None,
         },
         origin_at: time::OffsetDateTime::now_utc(),
     };
@@ -256,7 +263,7 @@ fn run(common: &Common, side: Side) -> ExitCode {
         holds: common.hold.clone(),
         transfer: common.transfer_to.clone().zip(common.transfer_at),
     };
-    match runtime.block_on(connect_and_record(side, agent, script)) {
+    match runtime.block_on(connect_and_record(side, register, agent, script)) {
         Ok(sidecar) => crate::record::summary(&common.out, &sidecar),
         Err(message) => crate::fail(&message, 1),
     }
@@ -293,35 +300,35 @@ struct Script {
 
 async fn connect_and_record(
     side: Side,
+    register: Option<(String, String, String)>,
     agent: Box<dyn Source>,
     script: Script,
 ) -> Result<Sidecar, String> {
     let text = |e: callrec_sip::SipError| e.to_string();
     let session = script.session;
-    let (phone, connected) = match side {
-        Side::Call(to, bind, ring_for) => {
-            let phone = Phone::bind(bind).await.map_err(text)?;
-            let connected = phone
-                .dial(&to, ring_for, CancellationToken::new(), session)
-                .await
-                .map_err(text)?;
-            (phone, connected)
-        }
-        Side::Answer(listen, register) => {
-            let phone = Phone::bind(listen).await.map_err(text)?;
-            if let Some((registrar, user, password)) = register {
-                phone
-                    .register(&registrar, &user, &password, 300)
-                    .await
-                    .map_err(text)?;
-            }
+    let bind = match &side {
+        Side::Call(_, bind, _) => *bind,
+        Side::Answer(listen) => *listen,
+    };
+    let phone = Phone::bind(bind).await.map_err(text)?;
+    if let Some((registrar, user, password)) = register {
+        phone
+            .register(&registrar, &user, &password, 300)
+            .await
+            .map_err(text)?;
+    }
+    let connected = match side {
+        Side::Call(to, _, ring_for) => phone
+            .dial(&to, ring_for, CancellationToken::new(), session)
+            .await
+            .map_err(text)?,
+        Side::Answer(_) => {
             let incoming = phone
                 .next_incoming()
                 .await
                 .ok_or("the phone stopped before a call arrived")?;
             tracing::info!(from = %incoming.from, "a call arrived");
-            let connected = phone.accept(incoming, session).await.map_err(text)?;
-            (phone, connected)
+            phone.accept(incoming, session).await.map_err(text)?
         }
     };
     let Connected { call, rtp, agreed } = connected;

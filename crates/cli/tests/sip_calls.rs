@@ -900,3 +900,197 @@ fn the_agent_holds_baresip_and_nothing_goes_either_way_until_the_resume() {
         .expect("the RTP summary line");
     assert!((105..=125).contains(&sent), "{sent} packets sent");
 }
+
+/// kamailio on a free port as registrar and proxy (tests/kamailio/kamailio.cfg: digest
+/// authentication for REGISTER and INVITE), logging to `dir/kamailio.log`.
+struct Kamailio {
+    port: u16,
+    child: Child,
+    log: std::path::PathBuf,
+}
+
+impl Kamailio {
+    fn start(dir: &Path) -> Self {
+        let port = free_udp_port();
+        let config = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kamailio/kamailio.cfg"),
+        )
+        .expect("config")
+        .replace("LISTEN", &format!("127.0.0.1:{port}"));
+        let run = dir.join("kamailio");
+        std::fs::create_dir_all(&run).expect("mkdir");
+        std::fs::write(run.join("kamailio.cfg"), config).expect("config");
+        let log = run.join("kamailio.log");
+        let child = Command::new("kamailio")
+            .arg("-f")
+            .arg(run.join("kamailio.cfg"))
+            .args(["-DD", "-E", "-m", "32", "-M", "8", "-Y"])
+            .arg(&run)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log"))
+            .spawn()
+            .expect("kamailio");
+        let start = Instant::now();
+        while !std::fs::read_to_string(&log).is_ok_and(|l| {
+            l.contains("open_listen_sockets")
+                || l.contains("init_tcp: using")
+                || l.contains("child process")
+                || l.contains("INFO: <core> [main.c")
+        }) {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "kamailio did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { port, child, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Kamailio {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `callrec answer` registered at `registrar` as `user` with `password`; returns it
+/// once its registration was answered, with what it said so far.
+fn registered_answer(dir: &Path, registrar: &str, user: &str, password: &str) -> (Child, String) {
+    use std::io::BufRead;
+    let mut callrec = Command::new(env!("CARGO_BIN_EXE_callrec"))
+        .args([
+            "answer",
+            "--listen",
+            &format!("127.0.0.1:{}", free_udp_port()),
+        ])
+        .args(["--register", registrar, "--user", user])
+        .args(["--settings", "settings.json", "--events", "events.jsonl"])
+        .args(["--agent-file", "agent.wav", "--out", "call"])
+        .env("CALLREC_SIP_PASSWORD", password)
+        .env("CALLREC_LOG", "callrec=info,callrec_sip=info")
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("callrec answer");
+    let stderr = callrec.stderr.take().expect("stderr");
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let mut said = String::new();
+    for line in lines.by_ref() {
+        let line = line.expect("line");
+        said.push_str(&line);
+        said.push('\n');
+        if line.contains("registered") || line.contains("refused") {
+            break;
+        }
+    }
+    // Keep draining stderr so callrec never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (callrec, said)
+}
+
+#[test]
+fn calls_go_through_kamailio_registered_with_digest_and_a_wrong_password_is_refused() {
+    if !have("kamailio") || !have("sox") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let kamailio = Kamailio::start(tmp.path());
+    let registrar = format!("sip:127.0.0.1:{}", kamailio.port);
+
+    // A wrong password: refused, with the registrar's status and what to check.
+    let wrong = tmp.path().join("wrong");
+    std::fs::create_dir_all(&wrong).expect("mkdir");
+    write_inputs(
+        &wrong,
+        "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"inbound\", \"consent\": \"granted\"}\n",
+    );
+    let (mut refused, said) = registered_answer(&wrong, &registrar, "alice", "not-her-password");
+    assert!(
+        said.contains(
+            "refused the registration: 401 Unauthorized (check the SIP user name and password)"
+        ),
+        "{said}"
+    );
+    assert_eq!(refused.wait().expect("exit").code(), Some(1));
+
+    // alice registers and waits; bob registers and calls her through the proxy.
+    let alice = tmp.path().join("alice");
+    std::fs::create_dir_all(&alice).expect("mkdir");
+    write_inputs(
+        &alice,
+        "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"inbound\", \"consent\": \"granted\"}\n",
+    );
+    tone(&alice.join("agent.wav"), 16_000, 1_000, 30);
+    let (answering, said) = registered_answer(&alice, &registrar, "alice", "alice-s3cret");
+    assert!(said.contains("registered"), "{said}");
+    let bob = tmp.path().join("bob");
+    std::fs::create_dir_all(&bob).expect("mkdir");
+    write_inputs(
+        &bob,
+        concat!(
+            "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"outbound\", \"consent\": \"granted\"}\n",
+            "{\"t_ms\": 2500, \"event\": \"call_ended\"}\n",
+        ),
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_callrec"))
+        .args([
+            "call",
+            "--to",
+            &format!("sip:alice@127.0.0.1:{}", kamailio.port),
+        ])
+        .args(["--register", &registrar, "--user", "bob"])
+        .args(["--settings", "settings.json", "--events", "events.jsonl"])
+        .args(["--agent-file", "agent.wav", "--out", "call"])
+        .env("CALLREC_SIP_PASSWORD", "bob-s3cret")
+        .current_dir(&bob)
+        .output()
+        .expect("callrec call");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        kamailio.log()
+    );
+    // bob's BYE reaches alice through the proxy (the route set is followed): her call ends
+    // with his, not when a timer gives up.
+    let hung_up = Instant::now();
+    let answered = answering.wait_with_output().expect("alice");
+    assert!(
+        hung_up.elapsed() < Duration::from_secs(5),
+        "alice's call ended {:?} after bob hung up",
+        hung_up.elapsed()
+    );
+
+    assert!(
+        answered.status.success(),
+        "alice's side: {}",
+        kamailio.log()
+    );
+    let log = kamailio.log();
+    assert!(
+        log.contains(&format!(
+            "INVITE from sip:bob@127.0.0.1:{} to sip:alice@127.0.0.1:{}",
+            kamailio.port, kamailio.port
+        )),
+        "the INVITE did not go through the proxy with bob's credentials: {log}"
+    );
+    // Media flowed end to end: each side's recording has the other's voice.
+    let rate = 16_000.0;
+    let bob_heard = read_channel(&bob.join("call/recording.wav"), 1);
+    let alice_heard = read_channel(&alice.join("call/recording.wav"), 1);
+    assert!(
+        tone_share(&bob_heard[16_000..17_600], 1_000.0, rate) > 0.9,
+        "bob heard alice"
+    );
+    assert!(
+        tone_share(&alice_heard[16_000..17_600], 440.0, rate) > 0.9,
+        "alice heard bob"
+    );
+}

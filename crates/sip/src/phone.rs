@@ -73,8 +73,19 @@ struct Calls {
     transfers: HashMap<String, u16>,
 }
 
+/// Where calls go once registered: the account's address of record, its registrar as the
+/// outbound proxy, and the credential for its digest challenges.
+#[derive(Clone)]
+struct Account {
+    aor: Uri,
+    proxy: rsipstack::transport::SipAddr,
+    credential: rsipstack::dialog::authenticate::Credential,
+}
+
 /// A SIP user agent bound to one address.
 pub struct Phone {
+    /// Set by [`Phone::register`]: calls go through the registrar, as that user.
+    account: Mutex<Option<Account>>,
     endpoint: rsipstack::transaction::endpoint::EndpointInnerRef,
     dialogs: Arc<DialogLayer>,
     state_tx: rsipstack::dialog::dialog::DialogStateSender,
@@ -275,6 +286,7 @@ impl Phone {
         let serving = endpoint.inner.clone();
         tokio::spawn(async move { serving.serve().await });
         Ok(Self {
+            account: Mutex::new(None),
             endpoint: endpoint.inner.clone(),
             dialogs,
             state_tx,
@@ -302,15 +314,9 @@ impl Phone {
                 "{registrar:?} is not a SIP URI (e.g. sip:pbx.example:5060): {e}"
             ))
         })?;
-        let credential = rsipstack::dialog::authenticate::Credential {
-            username: user.to_owned(),
-            password: password.to_owned(),
-            realm: None,
-            auth_username: None,
-        };
         let mut registration = rsipstack::dialog::registration::Registration::new(
             self.endpoint.clone(),
-            Some(credential),
+            Some(credential_for(user, password)),
         );
         let response = registration
             .register(server.clone(), Some(expires))
@@ -323,6 +329,16 @@ impl Phone {
             });
         }
         tracing::info!(%registrar, user, "registered");
+        let aor: Uri = format!("sip:{user}@{}", server.host_with_port)
+            .as_str()
+            .try_into()
+            .map_err(signalling)?;
+        let proxy = rsipstack::transport::SipAddr::try_from(&server).map_err(signalling)?;
+        *lock(&self.account) = Some(Account {
+            aor,
+            proxy,
+            credential: credential_for(user, password),
+        });
         let token = self.cancel.child_token();
         tokio::spawn(async move {
             registration
@@ -360,12 +376,18 @@ impl Phone {
                 "{to:?} is not a SIP URI (e.g. sip:bob@127.0.0.1:5070): {e}"
             ))
         })?;
+        // Registered: as that user, through the registrar, answering its challenges.
+        let account = lock(&self.account).clone();
         let option = InviteOption {
-            caller: self.contact.clone(),
+            caller: account
+                .as_ref()
+                .map_or_else(|| self.contact.clone(), |a| a.aor.clone()),
             callee,
             contact: self.contact.clone(),
             content_type: Some("application/sdp".into()),
             offer: Some(offer),
+            destination: account.as_ref().map(|a| a.proxy.clone()),
+            credential: account.map(|a| a.credential),
             ..Default::default()
         };
         let (dialog, mut answered) = self
@@ -551,6 +573,15 @@ fn reoffer(book: &Mutex<Calls>, id: &str, body: &[u8]) -> Option<Result<Vec<u8>>
         local.session,
         media.version,
     )))
+}
+
+fn credential_for(user: &str, password: &str) -> rsipstack::dialog::authenticate::Credential {
+    rsipstack::dialog::authenticate::Credential {
+        username: user.to_owned(),
+        password: password.to_owned(),
+        realm: None,
+        auth_username: None,
+    }
 }
 
 /// The status code of a `message/sipfrag` body's status line (`SIP/2.0 200 OK`).
