@@ -413,7 +413,7 @@ impl Session {
     ) -> Result<CallView> {
         let Connected { call, rtp, agreed } = connected;
         let call = Arc::new(call);
-        let sending = call.peer_listens();
+        let sending = call.peer();
         let (mic, headset) = match audio {
             PhoneAudio::Devices { mic, headset } => match live_input(mic.as_deref(), G711_RATE) {
                 Ok(mic) => (mic, Some(headset)),
@@ -565,7 +565,7 @@ impl Session {
             }
         };
         let call = Arc::new(call);
-        let joined = bridge.add_leg(rtp, agreed, call.peer_listens());
+        let joined = bridge.add_leg(rtp, agreed, call.peer());
         let at_ms = joined.at_ms;
         let heard = joined.heard;
         let added = self.add_party_source(&id, heard, at_ms);

@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use callrec_audio::{AtRate, Source, WavSource, live_input};
@@ -332,7 +331,7 @@ async fn connect_and_record(
         }
     };
     let Connected { call, rtp, agreed } = connected;
-    let sending = call.peer_listens();
+    let sending = call.peer();
     let phone = Arc::new(phone);
     let call = Arc::new(call);
     let result = record(&phone, &call, rtp, agreed, agent, sending, script).await;
@@ -351,7 +350,7 @@ async fn record(
     rtp: tokio::net::UdpSocket,
     agreed: Agreed,
     agent: Box<dyn Source>,
-    sending: Arc<AtomicBool>,
+    sending: callrec_sip::media::Peer,
     script: Script,
 ) -> Result<Sidecar, String> {
     let clock = CallClock::start();
@@ -534,7 +533,7 @@ impl Party {
             .dial(to, PARTY_RING, self.over.clone(), self.session)
             .await
             .map_err(|e| e.to_string())?;
-        let sending = call.peer_listens();
+        let sending = call.peer();
         let joined = self.bridge.add_leg(rtp, agreed, sending);
         let party = id.to_owned();
         self.live

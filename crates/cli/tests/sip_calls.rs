@@ -212,7 +212,7 @@ fn sipp_callee(dir: &Path, scenario: &str) -> (Child, u16) {
             "1",
             "-nostdin",
         ])
-        .args(["-timeout", "20s"])
+        .args(["-timeout", "20s", "-trace_err"])
         .current_dir(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -829,7 +829,16 @@ fn a_blind_transfer_refers_the_customer_and_ends_the_agents_call_once_it_went_th
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
     assert!(log.contains("the customer was transferred"), "{log}");
-    assert!(sipp.wait().expect("sipp").success(), "sipp's checks: {log}");
+    assert!(
+        sipp.wait().expect("sipp").success(),
+        "sipp's checks: {log}\n{}",
+        std::fs::read_dir(dir)
+            .expect("dir")
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with("_errors.log"))
+            .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+            .collect::<String>()
+    );
     // The agent's call, and its recording, ended with the transfer.
     let left = read_channel(&dir.join("call/recording.wav"), 0);
     let seconds = left.len() as f64 / 16_000.0;
@@ -1092,5 +1101,60 @@ fn calls_go_through_kamailio_registered_with_digest_and_a_wrong_password_is_refu
     assert!(
         tone_share(&alice_heard[16_000..17_600], 440.0, rate) > 0.9,
         "alice heard bob"
+    );
+}
+
+#[test]
+fn a_peer_that_offers_video_and_then_moves_its_rtp_is_answered_and_followed() {
+    if !have("sipp") || !have("sox") {
+        return;
+    }
+    let (tmp, port, callrec) = answering("granted");
+    let dir = tmp.path();
+    // Where the caller moves its audio: the test listens there.
+    let moved = UdpSocket::bind("127.0.0.1:0").expect("socket");
+    moved
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let moved_port = moved.local_addr().expect("addr").port();
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/move.xml");
+    let sipp = Command::new("sipp")
+        .arg("-sf")
+        .arg(&scenario)
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["-i", "127.0.0.1", "-p", &free_udp_port().to_string()])
+        .args(["-key", "moved_port", &moved_port.to_string()])
+        .args(["-m", "1", "-nostdin", "-timeout", "20s"])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sipp");
+    let mut packets = 0;
+    let mut buf = [0u8; 2048];
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(4) {
+        if let Ok((n, _)) = moved.recv_from(&mut buf)
+            && n > 12
+            && buf[0] >> 6 == 2
+        {
+            packets += 1;
+        }
+    }
+    let sipp = sipp.wait_with_output().expect("sipp");
+    let out = callrec.wait_with_output().expect("callrec");
+    assert!(
+        sipp.status.success(),
+        "sipp's check of the answer's m-lines (video refused with port 0, then audio) failed"
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // 1.5 s at the new address: about 75 packets of 20 ms.
+    assert!(
+        (50..=90).contains(&packets),
+        "{packets} RTP packets reached the moved address"
     );
 }

@@ -37,9 +37,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// A frame's length.
 const FRAME_TIME: Duration = Duration::from_millis(20);
-/// The most a leg's played-out audio may run ahead of the clock before the oldest samples are
-/// dropped (a jitter buffer that shrank its delay): four frames.
-const READY_MAX: usize = 4 * FRAME;
+/// How far past a frame's end its party's samples may be taken: ticks and the peer's frames
+/// are not in phase, and ticks run late under load.
+const SLACK: Duration = Duration::from_millis(10);
 
 /// A UDP socket for a leg's RTP, bound before the offer (its port goes into the SDP).
 pub async fn bind_rtp(ip: std::net::IpAddr) -> Result<UdpSocket> {
@@ -78,6 +78,24 @@ pub struct LegStats {
     pub ignored: u64,
     /// The jitter buffer's story.
     pub jitter: JitterStats,
+}
+
+/// What signalling tells a leg about its peer as the call goes on.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// Cleared while the peer holds the call (nothing is sent to it meanwhile).
+    pub listens: Arc<AtomicBool>,
+    /// A new RTP address the peer gave in a re-offer, not yet taken by the leg.
+    pub moved: Arc<Mutex<Option<SocketAddr>>>,
+}
+
+impl Default for Peer {
+    fn default() -> Self {
+        Self {
+            listens: Arc::new(AtomicBool::new(true)),
+            moved: Arc::default(),
+        }
+    }
 }
 
 /// Samples handed from the bridge to a reader (the recorder, the headset).
@@ -125,8 +143,10 @@ struct LegIo {
     jitter: Arc<Mutex<JitterBuffer>>,
     dtmf_pt: Option<u8>,
     dtmf_out: Arc<Mutex<dtmf::Sender>>,
-    /// Cleared while the peer holds the call.
-    peer_listens: Arc<AtomicBool>,
+    /// What signalling says of the peer.
+    peer: Peer,
+    /// Set when the peer moved: the receiver latches onto its new address.
+    relatch: Arc<AtomicBool>,
     /// Set while the agent holds this leg.
     held: Arc<AtomicBool>,
     ssrc: u32,
@@ -185,13 +205,9 @@ impl Bridge {
     }
 
     /// Adds a party: sends it the mix on `socket` and receives it into its own jitter buffer.
-    /// `peer_listens` is cleared while the peer holds the call (nothing is sent meanwhile).
-    pub fn add_leg(
-        &self,
-        socket: UdpSocket,
-        agreed: Agreed,
-        peer_listens: Arc<AtomicBool>,
-    ) -> Joined {
+    /// `peer` follows the signalling: nothing is sent while the peer holds the call, and a
+    /// new address from a re-offer is sent to from the next frame on.
+    pub fn add_leg(&self, socket: UdpSocket, agreed: Agreed, peer: Peer) -> Joined {
         // Whatever arrived before the answer (early media, ringback) is not the call: played
         // now, it would put the party seconds behind for the whole call.
         let mut scratch = [0u8; 2048];
@@ -213,6 +229,7 @@ impl Bridge {
         let digits = Arc::new(Mutex::new(String::new()));
         let held = Arc::new(AtomicBool::new(false));
         let receiving = self.cancel.child_token();
+        let relatch = Arc::new(AtomicBool::new(false));
         let heard: Queue = Arc::default();
         let ssrc = rand_u32();
         let mut mix = lock(&self.mix);
@@ -225,6 +242,7 @@ impl Bridge {
             jitter: Arc::clone(&jitter),
             dtmf_pt: agreed.telephone_event,
             digits: Arc::clone(&digits),
+            relatch: Arc::clone(&relatch),
             cancel: receiving.clone(),
         }));
         let id = mix.next_id;
@@ -240,7 +258,8 @@ impl Bridge {
                 jitter: Arc::clone(&jitter),
                 dtmf_pt: agreed.telephone_event,
                 dtmf_out: Arc::clone(&dtmf_out),
-                peer_listens,
+                peer,
+                relatch,
                 held: Arc::clone(&held),
                 ssrc,
                 seq: (ssrc >> 16) as u16,
@@ -407,7 +426,11 @@ impl Leg {
         sending: Arc<AtomicBool>,
     ) -> (Self, Box<dyn Source>, Box<dyn Source>) {
         let (bridge, sent) = Bridge::start(agent, clock);
-        let joined = bridge.add_leg(socket, agreed, sending);
+        let peer = Peer {
+            listens: sending,
+            ..Peer::default()
+        };
+        let joined = bridge.add_leg(socket, agreed, peer);
         (
             Self {
                 leg: joined.leg,
@@ -451,18 +474,6 @@ impl Mix {
     fn tick(&mut self) {
         let now = self.clock.elapsed();
         let due = (now.as_secs_f64() * f64::from(RATE)) as u64 / FRAME as u64;
-        // What each party's jitter buffer plays out by now.
-        for slot in &mut self.legs {
-            let Some(io) = &slot.io else { continue };
-            let mut jitter = lock(&io.jitter);
-            loop {
-                let n = jitter.pull(now, &mut self.scratch);
-                if n == 0 {
-                    break;
-                }
-                slot.ready.extend(&self.scratch[..n]);
-            }
-        }
         while self.frames < due {
             while self.pending.len() < FRAME && !self.agent_ended {
                 match self.agent.read(&mut self.scratch) {
@@ -479,19 +490,28 @@ impl Mix {
             }
             self.frame();
         }
-        for slot in &mut self.legs {
-            if slot.ready.len() > READY_MAX {
-                let extra = slot.ready.len() - READY_MAX;
-                slot.ready.drain(..extra);
-            }
-        }
     }
 
     /// Mixes and sends one frame; hands every side's frame to its reader.
     fn frame(&mut self) {
         let agent: Vec<f32> = self.pending.drain(..FRAME).collect();
         let mut all = vec![0f32; FRAME];
+        // Each party's frame is what its jitter buffer plays out by this frame's own end on
+        // the clock (not by now: a tick that catches up several frames must not crowd the
+        // stream into the first of them), with some slack for ticks and peers out of phase.
+        let until = FRAME_TIME * u32::try_from(self.frames + 1).unwrap_or(u32::MAX) + SLACK;
         for slot in &mut self.legs {
+            if let Some(io) = &slot.io {
+                let mut jitter = lock(&io.jitter);
+                while slot.ready.len() < FRAME {
+                    let want = FRAME - slot.ready.len();
+                    let n = jitter.pull(until, &mut self.scratch[..want]);
+                    if n == 0 {
+                        break;
+                    }
+                    slot.ready.extend(&self.scratch[..n]);
+                }
+            }
             let n = slot.ready.len().min(FRAME);
             for (f, s) in slot.frame.iter_mut().zip(slot.ready.drain(..n)) {
                 *f = s;
@@ -537,8 +557,13 @@ impl LegIo {
             Some(_) => lock(&self.dtmf_out).next_slot(),
             None => Slot::Voice,
         };
+        if let Some(moved) = lock(&self.peer.moved).take() {
+            tracing::info!(to = %moved, "the peer moved its RTP; sending there");
+            *lock(&self.target) = moved;
+            self.relatch.store(true, Ordering::Relaxed);
+        }
         let listening =
-            self.peer_listens.load(Ordering::Relaxed) && !self.held.load(Ordering::Relaxed);
+            self.peer.listens.load(Ordering::Relaxed) && !self.held.load(Ordering::Relaxed);
         let frames = self.frames;
         self.frames += 1;
         if !listening {
@@ -613,6 +638,7 @@ struct Receiving {
     jitter: Arc<Mutex<JitterBuffer>>,
     dtmf_pt: Option<u8>,
     digits: Arc<Mutex<String>>,
+    relatch: Arc<AtomicBool>,
     cancel: CancellationToken,
 }
 
@@ -625,6 +651,7 @@ async fn receive(leg: Receiving) {
         jitter,
         dtmf_pt,
         digits: dtmf_in,
+        relatch,
         cancel,
     } = leg;
     let mut digits = dtmf::Receiver::default();
@@ -669,6 +696,9 @@ async fn receive(leg: Receiving) {
             lock(&stats).ignored += 1;
             continue;
         };
+        if relatch.swap(false, Ordering::Relaxed) {
+            latched = None; // the peer moved: its new address is the one to follow
+        }
         match latched {
             Some(peer) if peer != from => {
                 lock(&stats).ignored += 1;

@@ -61,6 +61,9 @@ struct Media {
     version: u64,
     /// Cleared while the peer holds the call (its SDP says sendonly or inactive).
     sending: Arc<AtomicBool>,
+    /// The peer's RTP address as last agreed, and where a re-offer's new one is handed over.
+    remote: Option<SocketAddr>,
+    moved: Arc<Mutex<Option<SocketAddr>>>,
 }
 
 #[derive(Default)]
@@ -231,7 +234,11 @@ impl Phone {
                         }
                     }
                     DialogState::Updated(id, request, handle) => {
-                        let answer = (request.method == Method::Invite)
+                        // A re-INVITE (with or without an offer) or an UPDATE with one
+                        // (session timers refresh with either) gets callrec's media back.
+                        let offers = request.method == Method::Invite
+                            || (request.method == Method::Update && !request.body().is_empty());
+                        let answer = offers
                             .then(|| reoffer(&book, &id.to_string(), request.body()))
                             .flatten();
                         let sdp = vec![Header::ContentType("application/sdp".into())];
@@ -254,13 +261,15 @@ impl Phone {
                         let _ = handle.reply(StatusCode::Decline).await;
                     }
                     DialogState::Notify(id, request, handle) => {
+                        // Answered first: what the progress sets off (a BYE once the transfer
+                        // went through) must come after our 200, not race it.
+                        let _ = handle.reply(StatusCode::OK).await;
                         // A transfer's progress (RFC 3515): a sipfrag status line.
                         if let Some(status) = sipfrag_status(request.body()) {
                             tracing::info!(status, "the transfer's progress");
                             lock(&book).transfers.insert(id.to_string(), status);
                             notify.notify_waiters();
                         }
-                        let _ = handle.reply(StatusCode::OK).await;
                     }
                     DialogState::Info(_, _, handle)
                     | DialogState::Options(_, _, handle)
@@ -275,7 +284,14 @@ impl Phone {
                             }
                             other => Ended::Other(format!("{other:?}")),
                         };
-                        lock(&book).ended.entry(id.to_string()).or_insert(how);
+                        let mut calls = lock(&book);
+                        // Nothing more is sent to a peer whose call is over (the leg may run
+                        // on until the recording is complete).
+                        if let Some(media) = calls.media.get(&id.to_string()) {
+                            media.sending.store(false, Ordering::Relaxed);
+                        }
+                        calls.ended.entry(id.to_string()).or_insert(how);
+                        drop(calls);
                         layer.remove_dialog(&id);
                         notify.notify_waiters();
                     }
@@ -459,6 +475,7 @@ impl Phone {
                     telephone_event: agreed.telephone_event,
                     session,
                 });
+                call.set_remote(agreed.remote);
                 Ok(Connected { call, rtp, agreed })
             }
             Err(e) => {
@@ -471,8 +488,9 @@ impl Phone {
     /// Answers `incoming` with the media agreed from its offer (refused with 488 Not
     /// Acceptable Here when none is usable), registered for re-INVITEs.
     pub async fn accept(&self, incoming: Incoming, session: u64) -> Result<Connected> {
-        let agreed = match sdp::parse(&incoming.offer).and_then(|o| sdp::accept_offer(&o)) {
-            Ok(agreed) => agreed,
+        let offered = sdp::parse(&incoming.offer);
+        let (offer, agreed) = match offered.and_then(|o| sdp::accept_offer(&o).map(|a| (o, a))) {
+            Ok(x) => x,
             Err(e) => {
                 let _ = incoming.reject(StatusCode::NotAcceptableHere);
                 return Err(SipError::Signalling(format!(
@@ -485,14 +503,7 @@ impl Phone {
             what: "reading the RTP socket's address".into(),
             source,
         })?;
-        let answer = sdp::describe(
-            local,
-            &[agreed.codec],
-            agreed.direction,
-            agreed.telephone_event,
-            session,
-            1,
-        );
+        let answer = sdp::describe_answer(local, &agreed, &offer, session, 1);
         let call = incoming.answer(answer)?;
         let sending = call.set_local_media(LocalMedia {
             addr: local,
@@ -500,6 +511,7 @@ impl Phone {
             telephone_event: agreed.telephone_event,
             session,
         });
+        call.set_remote(agreed.remote);
         // An offer that holds the call from the start (sendonly, inactive): nothing is sent.
         sending.store(
             matches!(
@@ -548,15 +560,27 @@ fn reoffer(book: &Mutex<Calls>, id: &str, body: &[u8]) -> Option<Result<Vec<u8>>
         return None;
     };
     media.version += 1;
-    let direction = if body.is_empty() {
+    let offer = if body.is_empty() {
         // A re-INVITE without an offer asks for ours.
-        sdp::Direction::SendRecv
+        None
     } else {
         match sdp::parse(body) {
-            Ok(offer) => offer.direction.answer(),
+            Ok(offer) => Some(offer),
             Err(e) => return Some(Err(e)),
         }
     };
+    let direction = offer
+        .as_ref()
+        .map_or(sdp::Direction::SendRecv, |o| o.direction.answer());
+    // A new address (not a hold's 0.0.0.0): the leg sends there from its next frame.
+    if let Some(offer) = &offer
+        && !offer.addr.ip().is_unspecified()
+        && media.remote.is_some_and(|r| r != offer.addr)
+    {
+        tracing::info!(from = ?media.remote, to = %offer.addr, "the peer re-offered another RTP address");
+        media.remote = Some(offer.addr);
+        *lock(&media.moved) = Some(offer.addr);
+    }
     let sends = matches!(
         direction,
         sdp::Direction::SendRecv | sdp::Direction::SendOnly
@@ -565,14 +589,25 @@ fn reoffer(book: &Mutex<Calls>, id: &str, body: &[u8]) -> Option<Result<Vec<u8>>
         tracing::info!(held = !sends, "the peer changed the call's media direction");
     }
     let local = media.local;
-    Some(Ok(sdp::describe(
-        local.addr,
-        &[local.codec],
+    let agreed = sdp::Agreed {
+        codec: local.codec,
+        remote: local.addr,
+        telephone_event: local.telephone_event,
         direction,
-        local.telephone_event,
-        local.session,
-        media.version,
-    )))
+    };
+    Some(Ok(match &offer {
+        Some(offer) => {
+            sdp::describe_answer(local.addr, &agreed, offer, local.session, media.version)
+        }
+        None => sdp::describe(
+            local.addr,
+            &[local.codec],
+            direction,
+            local.telephone_event,
+            local.session,
+            media.version,
+        ),
+    }))
 }
 
 fn credential_for(user: &str, password: &str) -> rsipstack::dialog::authenticate::Credential {
@@ -653,18 +688,30 @@ impl Call {
                 local,
                 version: 1,
                 sending: Arc::clone(&sending),
+                remote: None,
+                moved: Arc::default(),
             },
         );
         sending
     }
 
-    /// The flag the bridge reads to know whether the peer listens (cleared while the peer
-    /// holds the call); set up by [`Call::set_local_media`].
-    pub fn peer_listens(&self) -> Arc<AtomicBool> {
-        lock(&self.calls).media.get(&self.key()).map_or_else(
-            || Arc::new(AtomicBool::new(true)),
-            |m| Arc::clone(&m.sending),
-        )
+    /// What the bridge's leg follows of the peer: whether it listens (cleared while it holds
+    /// the call) and where it moved its RTP; set up by [`Call::set_local_media`].
+    pub fn peer(&self) -> crate::media::Peer {
+        lock(&self.calls)
+            .media
+            .get(&self.key())
+            .map_or_else(crate::media::Peer::default, |m| crate::media::Peer {
+                listens: Arc::clone(&m.sending),
+                moved: Arc::clone(&m.moved),
+            })
+    }
+
+    /// Notes the peer's RTP address as agreed (a re-offer naming another one moves the leg).
+    fn set_remote(&self, remote: SocketAddr) {
+        if let Some(media) = lock(&self.calls).media.get_mut(&self.key()) {
+            media.remote = Some(remote);
+        }
     }
 
     /// Whether callrec sends media now (false while the peer holds the call).
@@ -764,7 +811,12 @@ impl Call {
         })
         .await;
         match outcome {
-            Ok(Ok(status)) if (200..300).contains(&status) => self.hang_up().await,
+            Ok(Ok(status)) if (200..300).contains(&status) => {
+                // Our 200 to that NOTIFY leaves through its transaction's task: give it a
+                // moment so the BYE does not overtake it (strict peers abort on the order).
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                self.hang_up().await
+            }
             Ok(Ok(status)) => Err(SipError::Signalling(format!(
                 "the transfer to {target} failed: the new call ended with {status}; the call goes on"
             ))),
@@ -778,7 +830,13 @@ impl Call {
 
     /// Hangs up (BYE).
     pub async fn hang_up(&self) -> Result<()> {
-        lock(&self.calls).ended.insert(self.key(), Ended::ByUs);
+        {
+            let mut calls = lock(&self.calls);
+            if let Some(media) = calls.media.get(&self.key()) {
+                media.sending.store(false, Ordering::Relaxed);
+            }
+            calls.ended.insert(self.key(), Ended::ByUs);
+        }
         self.dialog.bye().await.map_err(signalling)
     }
 

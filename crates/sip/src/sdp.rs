@@ -55,6 +55,11 @@ pub struct Audio {
     pub direction: Direction,
     /// The payload types it listed, for messages.
     pub offered: String,
+    /// Its place among the description's media streams.
+    pub index: usize,
+    /// The other streams (video, a second audio), refused in an answer: their place and
+    /// their m-line with port 0 (RFC 3264 6: an answer has as many m-lines, in order).
+    pub refused: Vec<(usize, String)>,
 }
 
 /// Writes a session description for one audio stream at `addr`: `codecs` in order, and
@@ -107,11 +112,19 @@ pub fn describe(
 /// Reads the first audio stream of a peer's session description.
 pub fn parse(sdp: &[u8]) -> Result<Audio> {
     let session = sdp_types::Session::parse(sdp).map_err(|e| SipError::BadSdp(e.to_string()))?;
-    let media = session
+    let (index, media) = session
         .medias
         .iter()
-        .find(|m| m.media == "audio")
+        .enumerate()
+        .find(|(_, m)| m.media == "audio" && m.port != 0)
         .ok_or_else(|| SipError::BadSdp("no audio stream (m=audio)".into()))?;
+    let refused = session
+        .medias
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != index)
+        .map(|(i, m)| (i, format!("m={} 0 {} {}", m.media, m.proto, m.fmt)))
+        .collect();
     let connection = media
         .connections
         .first()
@@ -188,7 +201,45 @@ pub fn parse(sdp: &[u8]) -> Result<Audio> {
         telephone_event,
         direction,
         offered: media.fmt.clone(),
+        index,
+        refused,
     })
+}
+
+/// The answer to `offer`: callrec's audio stream (as [`describe`] writes it) in the offer's
+/// audio place, and every other stream of the offer refused (port 0), in order.
+pub fn describe_answer(
+    addr: SocketAddr,
+    agreed: &Agreed,
+    offer: &Audio,
+    session: u64,
+    version: u64,
+) -> Vec<u8> {
+    let ours = describe(
+        addr,
+        &[agreed.codec],
+        agreed.direction,
+        agreed.telephone_event,
+        session,
+        version,
+    );
+    if offer.refused.is_empty() {
+        return ours;
+    }
+    let text = String::from_utf8_lossy(&ours);
+    let (head, audio) = text.split_at(text.find("m=audio").unwrap_or(text.len()));
+    let mut answer = head.to_owned();
+    let streams = offer.refused.len() + 1;
+    for i in 0..streams {
+        match offer.refused.iter().find(|(at, _)| *at == i) {
+            Some((_, line)) => {
+                answer.push_str(line);
+                answer.push_str("\r\n");
+            }
+            None => answer.push_str(audio),
+        }
+    }
+    answer.into_bytes()
 }
 
 /// What a call's audio uses once offer and answer agree.
@@ -236,6 +287,29 @@ mod tests {
     const BARESIP_OFFER: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
         m=audio 20004 RTP/AVP 8 0 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\n\
         a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=sendrecv\r\na=ptime:20\r\n";
+
+    #[test]
+    fn an_offer_with_video_is_answered_with_every_m_line_in_order_video_refused() {
+        let offer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+            m=video 30000 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n\
+            m=audio 20004 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n";
+        let audio = parse(offer.as_bytes()).expect("parse");
+        assert_eq!(audio.index, 1);
+        assert_eq!(audio.addr.port(), 20004);
+        let agreed = accept_offer(&audio).expect("agreed");
+        let local: SocketAddr = "127.0.0.1:40000".parse().expect("addr");
+        let answer =
+            String::from_utf8(describe_answer(local, &agreed, &audio, 7, 1)).expect("utf8");
+        let m_lines: Vec<&str> = answer.lines().filter(|l| l.starts_with("m=")).collect();
+        assert_eq!(
+            m_lines,
+            ["m=video 0 RTP/AVP 96", "m=audio 40000 RTP/AVP 0 101"],
+            "{answer}"
+        );
+        // Our own answer reads back: the audio stream is the second, accepted.
+        let back = parse(answer.as_bytes()).expect("parse the answer");
+        assert_eq!((back.index, back.addr), (1, local));
+    }
 
     #[test]
     fn our_offer_reads_back_as_what_it_offers() {
