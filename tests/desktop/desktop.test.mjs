@@ -424,6 +424,15 @@ test("the softphone: the agent calls, mutes, holds, conferences and hangs up; a 
     await click("hang-up");
     await until(`return document.getElementById("dial")`, "back to ready");
 
+    // A blind transfer: bob is referred to carol, calls her, and the agent's call ends.
+    const established = () => (readFileSync(join(peers, "carol", "baresip.log"), "utf8").match(/Call established/g) ?? []).length;
+    const before = established();
+    await submit("dial", { number: `sip:bob@127.0.0.1:${bob.port}`, project: "sales" });
+    await until(`return document.getElementById("phone")?.innerText.includes("sip:bob@")`, "the second call with bob");
+    await submit("transfer", { "transfer-to": `sip:bob@127.0.0.1:${carol.port}` });
+    await until(`return document.getElementById("dial")`, "the call ended by the transfer", 30_000);
+    assert.ok(established() > before, "carol got bob's call");
+
     // A call rings in: answered from the ring banner, ended by the caller's hang-up.
     const dave = await baresip(join(peers, "dave"), 800, ["-t", "6", "-e", `/dial sip:agent@127.0.0.1:${sipPort}`]);
     try {
