@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use callrec_audio::{AtRate, Playback, Source, live_input};
+use callrec_audio::{AtRate, Playback, Source, live_input_quick};
 use callrec_policy::{Consent, Direction};
 use callrec_sip::g711::RATE as G711_RATE;
 use callrec_sip::media::{Bridge, CallClock, LegHandle};
@@ -415,13 +415,15 @@ impl Session {
         let call = Arc::new(call);
         let sending = call.peer();
         let (mic, headset) = match audio {
-            PhoneAudio::Devices { mic, headset } => match live_input(mic.as_deref(), G711_RATE) {
-                Ok(mic) => (mic, Some(headset)),
-                Err(e) => {
-                    let _ = call.hang_up().await;
-                    return Err(AgentError::Recorder(e.into()));
+            PhoneAudio::Devices { mic, headset } => {
+                match live_input_quick(mic.as_deref(), G711_RATE) {
+                    Ok(mic) => (mic, Some(headset)),
+                    Err(e) => {
+                        let _ = call.hang_up().await;
+                        return Err(AgentError::Recorder(e.into()));
+                    }
                 }
-            },
+            }
             PhoneAudio::Source(agent) => match AtRate::new(agent, G711_RATE) {
                 Ok(agent) => (Box::new(agent) as Box<dyn Source>, None),
                 Err(e) => {

@@ -267,9 +267,20 @@ impl Source for CaptureSource {
 /// silence on the same clock and reopened every second ([`crate::Steady`]); the source's
 /// [`Source::health`] says so.
 pub fn live_input(name: Option<&str>, rate: u32) -> Result<Box<dyn Source>> {
+    steady_input(name, rate, false)
+}
+
+/// A device kept steady on the monotonic clock, resampled by the recorder's FFT resampler or
+/// (`quick`) by the low-delay one.
+fn steady_input(name: Option<&str>, rate: u32, quick: bool) -> Result<Box<dyn Source>> {
     let name = name.map(str::to_owned);
     let open: crate::steady::Opener = Box::new(move || {
-        let device = crate::resample::AtRate::new(CaptureSource::open(name.as_deref())?, rate)?;
+        let device = CaptureSource::open(name.as_deref())?;
+        let device: Box<dyn Source> = if quick {
+            Box::new(crate::resample::QuickRate::new(device, rate)?)
+        } else {
+            Box::new(crate::resample::AtRate::new(device, rate)?)
+        };
         Ok(Box::new(crate::drift::Aligned::new(
             device,
             crate::drift::MonotonicClock::start(),
@@ -280,4 +291,11 @@ pub fn live_input(name: Option<&str>, rate: u32) -> Result<Box<dyn Source>> {
         rate,
         crate::drift::MonotonicClock::start(),
     )?))
+}
+
+/// [`live_input`] with little delay: the device resampled with [`crate::QuickRate`] (about
+/// 10 ms) instead of the recorder's FFT resampler (over 100 ms). For the softphone's
+/// microphone, whose samples go to the network as they come.
+pub fn live_input_quick(name: Option<&str>, rate: u32) -> Result<Box<dyn Source>> {
+    steady_input(name, rate, true)
 }

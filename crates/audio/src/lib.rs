@@ -28,13 +28,14 @@ mod wav;
 
 pub use capture::{
     CaptureHealth, CaptureSource, DeviceInfo, default_input_device, list_input_devices, live_input,
+    live_input_quick,
 };
 pub use drift::{Aligned, Clock, ManualClock, MonotonicClock};
 pub use error::{AudioError, Result};
 pub use limiter::Limiter;
 pub use meter::{Level, Meter};
 pub use playback::{Playback, PlaybackHealth, list_output_devices};
-pub use resample::AtRate;
+pub use resample::{AtRate, QuickRate};
 pub use source::{Paced, Read, Source, Tone};
 pub use steady::{InputHealth, Opener, RETRY, STALL, STARTUP, Steady};
 pub use wav::WavSource;

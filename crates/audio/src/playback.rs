@@ -1,9 +1,8 @@
 //! The headset: a [`Source`] played on an output device through cpal, with little delay.
 //!
-//! A feeder thread reads the source every 5 ms, resamples it to the device's rate with a
-//! short polynomial resampler (rubato's `Async`, 10 ms chunks: milliseconds of delay, where
-//! the recorder's FFT resampler would add a quarter second), and fills a ring the device's
-//! callback drains. The ring is kept short: when the device's clock runs slower than the
+//! A feeder thread reads the source every 5 ms, resamples it to the device's rate with
+//! [`crate::QuickRate`] (about 10 ms of delay, where the recorder's FFT resampler would add
+//! over 100 ms), and fills a ring the device's callback drains. The ring is kept short: when the device's clock runs slower than the
 //! call's, the oldest samples are dropped rather than letting the delay grow for the whole
 //! call; when it runs faster, the callback plays silence for what is missing.
 
@@ -14,8 +13,6 @@ use std::time::Duration;
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{SampleFormat, SizedSample, StreamConfig};
-use rubato::audioadapter_buffers::direct::InterleavedSlice;
-use rubato::{Async, FixedAsync, PolynomialDegree, Resampler};
 
 use crate::error::{AudioError, Result};
 use crate::source::{Read, Source};
@@ -177,14 +174,10 @@ impl Drop for Playback {
     }
 }
 
-/// Reads the source, resamples, and keeps the ring filled (and short).
+/// Reads the source at the device's rate and keeps the ring filled (and short).
 struct Feeder {
-    source: Box<dyn Source>,
-    resampler: Option<Async<f32>>,
-    chunk: usize,
-    pending: Vec<f32>,
+    source: crate::resample::QuickRate<Box<dyn Source>>,
     scratch: Vec<f32>,
-    out: Vec<f32>,
     producer: rtrb::Producer<f32>,
     counters: Arc<Counters>,
     max_queued: usize,
@@ -198,33 +191,10 @@ impl Feeder {
         producer: rtrb::Producer<f32>,
         counters: Arc<Counters>,
     ) -> Result<Self> {
-        let from = source.rate();
-        // 10 ms of the source per resampler call.
-        let chunk = (from as usize / 100).max(1);
-        let resampler = if from == rate {
-            None
-        } else {
-            Some(
-                Async::<f32>::new_poly(
-                    f64::from(rate) / f64::from(from),
-                    1.1,
-                    PolynomialDegree::Cubic,
-                    chunk,
-                    1,
-                    FixedAsync::Input,
-                )
-                .map_err(|e| AudioError::Resample(e.to_string()))?,
-            )
-        };
-        let out_max = resampler.as_ref().map_or(chunk, |r| r.output_frames_max());
         let capacity = producer.slots();
         Ok(Self {
-            source,
-            resampler,
-            chunk,
-            pending: Vec::new(),
+            source: crate::resample::QuickRate::new(source, rate)?,
             scratch: vec![0.0; 2048],
-            out: vec![0.0; out_max],
             producer,
             counters,
             max_queued: (u64::from(rate) * MAX_QUEUED_MS / 1000) as usize,
@@ -242,41 +212,16 @@ impl Feeder {
     }
 
     fn feed(&mut self) -> Result<()> {
-        while let Read::Samples(n) = self.source.read(&mut self.scratch)? {
-            self.pending.extend_from_slice(&self.scratch[..n]);
-        }
-        let mut used = 0;
-        while self.pending.len() - used >= self.chunk {
-            let input = &self.pending[used..used + self.chunk];
-            let produced = match self.resampler.as_mut() {
-                None => {
-                    self.out[..input.len()].copy_from_slice(input);
-                    input.len()
-                }
-                Some(resampler) => {
-                    let input = InterleavedSlice::new(input, 1, self.chunk)
-                        .map_err(|e| AudioError::Resample(e.to_string()))?;
-                    let len = self.out.len();
-                    let mut output = InterleavedSlice::new_mut(&mut self.out[..], 1, len)
-                        .map_err(|e| AudioError::Resample(e.to_string()))?;
-                    resampler
-                        .process_into_buffer(&input, &mut output, None)
-                        .map_err(|e| AudioError::Resample(e.to_string()))?
-                        .1
-                }
-            };
-            used += self.chunk;
+        while let Read::Samples(produced) = self.source.read(&mut self.scratch)? {
             let queued = self.capacity - self.producer.slots();
-            let room = self.max_queued.saturating_sub(queued);
-            let n = produced.min(room);
+            let n = produced.min(self.max_queued.saturating_sub(queued));
             if let Ok(chunk) = self.producer.write_chunk_uninit(n) {
-                chunk.fill_from_iter(self.out[..n].iter().copied());
+                chunk.fill_from_iter(self.scratch[..n].iter().copied());
             }
             self.counters
                 .dropped
                 .fetch_add((produced - n) as u64, Ordering::Relaxed);
         }
-        self.pending.drain(..used);
         Ok(())
     }
 }

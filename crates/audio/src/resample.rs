@@ -40,6 +40,17 @@ fn fft(from: usize, to: usize) -> Result<Fft<f32>> {
     .map_err(|e| AudioError::Resample(e.to_string()))
 }
 
+/// Both rates must be positive.
+fn positive(from: u32, to: u32) -> Result<()> {
+    if to == 0 || from == 0 {
+        return Err(AudioError::Rate {
+            rate: 0,
+            why: "a sample rate must be positive".into(),
+        });
+    }
+    Ok(())
+}
+
 /// A source resampled to `rate` with rubato's FFT resampler (fixed ratio, high quality).
 ///
 /// The resampler's delay is trimmed from the start and its tail flushed at the end, so output
@@ -68,12 +79,7 @@ impl<S: Source> AtRate<S> {
     /// `inner` at `rate` Hz. Allocates; not real-time safe.
     pub fn new(inner: S, rate: u32) -> Result<Self> {
         let from = inner.rate();
-        if rate == 0 || from == 0 {
-            return Err(AudioError::Rate {
-                rate: if rate == 0 { rate } else { from },
-                why: "a sample rate must be positive".into(),
-            });
-        }
+        positive(from, rate)?;
         let (fft, chunk_in, out_max, skip) = if from == rate {
             (None, CHUNK, 0, 0)
         } else {
@@ -186,5 +192,109 @@ impl<S: Source> Source for AtRate<S> {
                 }
             }
         }
+    }
+}
+
+/// A live source at `rate` with little delay: rubato's cubic polynomial resampler in 10 ms
+/// chunks (about 10 ms of added delay, where [`AtRate`]'s FFT blocks add over 100 ms). For
+/// what a person hears live (the softphone's microphone to the network, the network to the
+/// headset); recordings use [`AtRate`], which filters better and keeps event boundaries exact.
+pub struct QuickRate<S> {
+    inner: S,
+    rate: u32,
+    resampler: Option<rubato::Async<f32>>,
+    chunk: usize,
+    input: Vec<f32>,
+    output: Vec<f32>,
+    ready: std::collections::VecDeque<f32>,
+    ended: bool,
+}
+
+impl<S: Source> QuickRate<S> {
+    /// `inner` at `rate` Hz. Allocates; not real-time safe.
+    pub fn new(inner: S, rate: u32) -> Result<Self> {
+        let from = inner.rate();
+        positive(from, rate)?;
+        let chunk = (from as usize / 100).max(1);
+        let resampler = if from == rate {
+            None
+        } else {
+            Some(
+                rubato::Async::<f32>::new_poly(
+                    f64::from(rate) / f64::from(from),
+                    1.1,
+                    rubato::PolynomialDegree::Cubic,
+                    chunk,
+                    1,
+                    rubato::FixedAsync::Input,
+                )
+                .map_err(|e| AudioError::Resample(e.to_string()))?,
+            )
+        };
+        let out_max = resampler
+            .as_ref()
+            .map_or(chunk, Resampler::output_frames_max);
+        Ok(Self {
+            inner,
+            rate,
+            resampler,
+            chunk,
+            input: Vec::with_capacity(chunk * 2),
+            output: vec![0.0; out_max],
+            ready: std::collections::VecDeque::new(),
+            ended: false,
+        })
+    }
+
+    fn convert(&mut self) -> Result<()> {
+        let Some(resampler) = self.resampler.as_mut() else {
+            self.ready.extend(self.input.drain(..));
+            return Ok(());
+        };
+        while self.input.len() >= self.chunk {
+            let input = InterleavedSlice::new(&self.input[..self.chunk], 1, self.chunk)
+                .map_err(|e| AudioError::Resample(e.to_string()))?;
+            let len = self.output.len();
+            let mut output = InterleavedSlice::new_mut(&mut self.output[..], 1, len)
+                .map_err(|e| AudioError::Resample(e.to_string()))?;
+            let (_, produced) = resampler
+                .process_into_buffer(&input, &mut output, None)
+                .map_err(|e| AudioError::Resample(e.to_string()))?;
+            self.ready.extend(&self.output[..produced]);
+            self.input.drain(..self.chunk);
+        }
+        Ok(())
+    }
+}
+
+impl<S: Source> Source for QuickRate<S> {
+    fn rate(&self) -> u32 {
+        self.rate
+    }
+
+    fn read(&mut self, out: &mut [f32]) -> Result<Read> {
+        let mut scratch = [0f32; 480];
+        while self.ready.is_empty() && !self.ended {
+            match self.inner.read(&mut scratch)? {
+                Read::Samples(n) => {
+                    self.input.extend_from_slice(&scratch[..n]);
+                    self.convert()?;
+                }
+                Read::Pending => return Ok(Read::Pending),
+                Read::End => self.ended = true,
+            }
+        }
+        if self.ready.is_empty() {
+            return Ok(Read::End);
+        }
+        let n = out.len().min(self.ready.len());
+        for (o, s) in out.iter_mut().zip(self.ready.drain(..n)) {
+            *o = s;
+        }
+        Ok(Read::Samples(n))
+    }
+
+    fn health(&self) -> Option<crate::steady::InputHealth> {
+        self.inner.health()
     }
 }

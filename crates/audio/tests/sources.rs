@@ -156,3 +156,25 @@ fn a_missing_or_broken_file_is_a_clear_error() {
     let err = WavSource::open(&junk).err().expect("error");
     assert!(err.to_string().contains("junk.wav"), "{err}");
 }
+
+#[rstest::rstest]
+#[case(48_000, 8_000)]
+#[case(44_100, 8_000)]
+#[case(8_000, 48_000)]
+fn the_quick_resampler_keeps_pitch_and_pace_with_little_delay(#[case] from: u32, #[case] to: u32) {
+    let mut quick =
+        callrec_audio::QuickRate::new(Tone::new(from, 440.0, 0.5, 2.0), to).expect("resampler");
+    let out = drain(&mut quick);
+    // Two seconds in, two seconds out (give or take its last partial chunk).
+    let expected = 2 * to as usize;
+    assert!(
+        out.len() + to as usize / 50 >= expected && out.len() <= expected,
+        "{} samples for {expected}",
+        out.len()
+    );
+    let pitch = frequency(&out[to as usize / 10..], to);
+    assert!((pitch - 440.0).abs() < 5.0, "{pitch} Hz");
+    // The first 10 ms chunk is out as soon as it is in: the tone starts within 2 ms.
+    let onset = out.iter().position(|v| v.abs() > 0.1).expect("sound");
+    assert!(onset < to as usize / 500 + 2, "sound from sample {onset}");
+}

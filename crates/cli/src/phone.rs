@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use callrec_audio::{AtRate, Source, WavSource, live_input};
+use callrec_audio::{AtRate, Source, WavSource, live_input_quick};
 use callrec_policy::{Event, TimedEvent};
 use callrec_recorder::{CallInfo, LiveCall, Remote, Sidecar};
 use callrec_sip::g711::RATE as G711_RATE;
@@ -276,7 +276,7 @@ fn agent_source(common: &Common) -> Result<Box<dyn Source>, String> {
                 AtRate::new(wav, G711_RATE).map_err(|e| e.to_string())?,
             ))
         }
-        None => live_input(common.mic.as_deref(), G711_RATE).map_err(|e| e.to_string()),
+        None => live_input_quick(common.mic.as_deref(), G711_RATE).map_err(|e| e.to_string()),
     }
 }
 
