@@ -402,6 +402,8 @@ test("the softphone: the agent calls, mutes, holds, conferences and hangs up; a 
     await until(`return document.getElementById("phone")?.innerText.includes("sip:bob@127.0.0.1:${bob.port}")`, "the call with bob");
     await until(`return document.querySelector('[data-side="agent"]')?.innerText.includes("Recording")`, "the agent side recorded");
 
+    // The call's timer runs.
+    await until(`return document.getElementById("timer")?.innerText >= "00:02"`, "the timer to reach 2 s");
     // Mute is not pause: the window says the call is still recorded.
     await click("mute");
     const note = await until(`return document.getElementById("muted-note")?.innerText`, "the mute note");

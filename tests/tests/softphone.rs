@@ -114,6 +114,11 @@ async fn the_agent_calls_conferences_and_mutes_and_each_party_is_recorded_from_i
     tokio::time::sleep_until(at(2.5).into()).await;
     session.mute(true).expect("mute");
     let muted = session.snapshot().expect("snapshot").call.expect("call");
+    assert!(
+        muted.elapsed_ms > 1_500,
+        "the call's timer runs: {} ms at 2.5 s",
+        muted.elapsed_ms
+    );
     assert!(muted.sip.expect("sip").muted);
     assert!(
         muted.status.customer.recorded,

@@ -136,7 +136,7 @@ pub struct Incoming {
     dialog: InviteDialog,
     /// The caller's offer.
     pub offer: Vec<u8>,
-    /// Who calls (the From URI).
+    /// Who calls: the From header's display name and URI (no tag).
     pub from: String,
     calls: Arc<Mutex<Calls>>,
     changed: Arc<Notify>,
@@ -531,7 +531,7 @@ impl Phone {
             .headers
             .iter()
             .find_map(|h| match h {
-                Header::From(from) => Some(from.to_string()),
+                Header::From(from) => Some(caller(from.value())),
                 _ => None,
             })
             .unwrap_or_default();
@@ -608,6 +608,25 @@ fn reoffer(book: &Mutex<Calls>, id: &str, body: &[u8]) -> Option<Result<Vec<u8>>
             media.version,
         ),
     }))
+}
+
+/// Who calls, from a From header's value: its display name and URI, without the tag
+/// (`"Bob" <sip:bob@host>;tag=x` is `Bob <sip:bob@host>`, `sip:bob@host;tag=x` is
+/// `sip:bob@host`).
+fn caller(from: &str) -> String {
+    let from = from.trim();
+    match (from.find('<'), from.find('>')) {
+        (Some(open), Some(close)) if open < close => {
+            let name = from[..open].trim().trim_matches('"').trim();
+            let uri = &from[open + 1..close];
+            if name.is_empty() {
+                uri.to_owned()
+            } else {
+                format!("{name} <{uri}>")
+            }
+        }
+        _ => from.split(';').next().unwrap_or(from).trim().to_owned(),
+    }
 }
 
 fn credential_for(user: &str, password: &str) -> rsipstack::dialog::authenticate::Credential {
@@ -854,5 +873,23 @@ impl Call {
             }
             notified.await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::caller;
+
+    #[test]
+    fn the_caller_is_shown_without_its_tag() {
+        assert_eq!(
+            caller("<sip:bob@127.0.0.1:5070>;tag=abc"),
+            "sip:bob@127.0.0.1:5070"
+        );
+        assert_eq!(
+            caller("\"Bob Smith\" <sip:bob@pbx.example>;tag=1"),
+            "Bob Smith <sip:bob@pbx.example>"
+        );
+        assert_eq!(caller("sip:carol@host;tag=9"), "sip:carol@host");
     }
 }
