@@ -331,6 +331,9 @@ async fn connect_and_record(
         }
     };
     let Connected { call, rtp, agreed } = connected;
+    if let Ok(local) = rtp.local_addr() {
+        tracing::info!(rtp = %local, peer = %agreed.remote, codec = agreed.codec.name(), "the call is up");
+    }
     let sending = call.peer();
     let phone = Arc::new(phone);
     let call = Arc::new(call);
@@ -489,6 +492,7 @@ async fn record(
         received = stats.received,
         lost = stats.jitter.lost,
         late = stats.jitter.late,
+        ignored = stats.ignored,
         delay_ms = stats.jitter.delay.as_millis() as u64,
         "RTP"
     );

@@ -292,14 +292,45 @@ fn a_call_nobody_answers_is_cancelled_after_the_ring_timeout() {
 
 #[test]
 fn malformed_packets_during_a_call_are_ignored_and_the_call_goes_on() {
+    use std::io::BufRead;
     if !have("baresip") || !have("sox") {
         return;
     }
-    let (tmp, port, callrec) = answering("granted");
+    let (tmp, port, mut callrec) = answering("granted");
     let dir = tmp.path();
+    // What callrec says, as it says it: the RTP port it announced.
+    let (said_tx, said) = std::sync::mpsc::channel::<String>();
+    let stderr = callrec.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut log = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = said_tx.send(line.clone());
+            log.push_str(&line);
+            log.push('\n');
+        }
+        log
+    });
     let _caller = carol_dials(dir, port);
-    std::thread::sleep(Duration::from_millis(1_500));
+    let rtp: u16 = loop {
+        let line = said
+            .recv_timeout(Duration::from_secs(10))
+            .expect("callrec says the call is up");
+        if let Some(port) = line
+            .split("rtp=127.0.0.1:")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|p| p.parse().ok())
+        {
+            break port;
+        }
+    };
+    std::thread::sleep(Duration::from_millis(800));
     let junk = UdpSocket::bind("127.0.0.1:0").expect("socket");
+    // To the SIP port: not SIP, a broken INVITE, a response with a lying length, a BYE for
+    // no call.
     for packet in [
         &b"\x00\x01garbage that is not SIP\r\n\r\n"[..],
         b"INVITE sip:x SIP/2.0\r\nVia: nonsense\r\n\r\n",
@@ -308,19 +339,44 @@ fn malformed_packets_during_a_call_are_ignored_and_the_call_goes_on() {
     ] {
         junk.send_to(packet, ("127.0.0.1", port)).expect("send");
     }
-    let out = callrec.wait_with_output().expect("output");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // To the RTP port: not RTP, a truncated header, and well-formed PCMU from a stranger
+    // (not the peer callrec latched onto): none of it may reach the recording.
+    let mut stranger = vec![
+        0x80, 0x00, 0x12, 0x34, 0, 0, 0x10, 0, 0xde, 0xad, 0xbe, 0xef,
+    ];
+    stranger.extend(std::iter::repeat_n(0x00u8, 160)); // loud μ-law
+    for packet in [
+        &b"not rtp at all"[..],
+        &[0x80, 0x00, 0x01][..],
+        &stranger[..],
+    ] {
+        for _ in 0..25 {
+            junk.send_to(packet, ("127.0.0.1", rtp)).expect("send");
+        }
+    }
+    let status = callrec.wait().expect("wait");
+    drop(said);
+    let log = reader.join().expect("log");
+    assert!(status.success(), "{log}");
+    let ignored: u64 = log
+        .split("ignored=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("the RTP summary line");
+    assert!(ignored >= 75, "{ignored} packets ignored: {log}");
     let right = read_channel(&dir.join("call/recording.wav"), 1);
-    // The call lasted until carol hung up (about 3 s), heard throughout.
+    // The call lasted until carol hung up (about 3 s), heard throughout, never the stranger
+    // (its μ-law 0x00 is near full scale).
     assert!(right.len() > 2 * 16_000, "{} samples", right.len());
     let late = &right[right.len() - 16_000..right.len() - 8_000];
     assert!(
         tone_share(late, 1_000.0, 16_000.0) > 0.9,
         "carol heard after the junk"
+    );
+    assert!(
+        right.iter().all(|v| v.abs() < 0.7),
+        "the stranger's loud packets reached the recording"
     );
 }
 
