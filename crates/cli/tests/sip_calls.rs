@@ -381,6 +381,36 @@ fn malformed_packets_during_a_call_are_ignored_and_the_call_goes_on() {
 }
 
 #[test]
+fn session_timer_refreshes_by_update_and_re_invite_are_answered() {
+    if !have("sipp") || !have("sox") {
+        return;
+    }
+    let (tmp, port, callrec) = answering("granted");
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/timer.xml");
+    let sipp = Command::new("sipp")
+        .arg("-sf")
+        .arg(&scenario)
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["-i", "127.0.0.1", "-p", &free_udp_port().to_string()])
+        .args(["-m", "1", "-nostdin", "-timeout", "20s"])
+        .current_dir(tmp.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("sipp");
+    let out = callrec.wait_with_output().expect("output");
+    assert!(sipp.success(), "sipp's refreshes were not answered");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The call went on through both refreshes: about 3 s recorded.
+    let left = read_channel(&tmp.path().join("call/recording.wav"), 0);
+    assert!(left.len() > 2 * 16_000, "{} samples", left.len());
+}
+
+#[test]
 fn a_peer_holds_and_resumes_and_nothing_of_the_agent_is_sent_or_recorded_while_held() {
     if !have("sipp") || !have("sox") {
         return;
