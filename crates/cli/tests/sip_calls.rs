@@ -222,6 +222,23 @@ fn sipp_callee(dir: &Path, scenario: &str) -> (Child, u16) {
     (sipp, port)
 }
 
+/// sipp playing one of `tests/sipp/*.xml` as the caller, to callrec on `port`, for one call;
+/// `extra` arguments (e.g. `-key name value`).
+fn sipp_calls(dir: &Path, scenario: &str, port: u16, extra: &[&str]) -> Child {
+    Command::new("sipp")
+        .arg("-sf")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/sipp/{scenario}.xml")))
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["-i", "127.0.0.1", "-p", &free_udp_port().to_string()])
+        .args(extra)
+        .args(["-m", "1", "-nostdin", "-timeout", "20s"])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sipp")
+}
+
 /// `callrec call` to `to` with a 2 s ring timeout; returns its output.
 fn call_out(dir: &Path, to: &str) -> std::process::Output {
     write_inputs(
@@ -386,17 +403,8 @@ fn session_timer_refreshes_by_update_and_re_invite_are_answered() {
         return;
     }
     let (tmp, port, callrec) = answering("granted");
-    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/timer.xml");
-    let sipp = Command::new("sipp")
-        .arg("-sf")
-        .arg(&scenario)
-        .arg(format!("127.0.0.1:{port}"))
-        .args(["-i", "127.0.0.1", "-p", &free_udp_port().to_string()])
-        .args(["-m", "1", "-nostdin", "-timeout", "20s"])
-        .current_dir(tmp.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
+    let sipp = sipp_calls(tmp.path(), "timer", port, &[])
+        .wait()
         .expect("sipp");
     let out = callrec.wait_with_output().expect("output");
     assert!(sipp.success(), "sipp's refreshes were not answered");
@@ -419,18 +427,7 @@ fn a_peer_holds_and_resumes_and_nothing_of_the_agent_is_sent_or_recorded_while_h
     let dir = tmp.path();
     // sipp calls, holds after 1 s (a=sendonly; it requires a=recvonly back), resumes after
     // 2 s (a=sendrecv back), and hangs up after 3 s.
-    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/hold.xml");
-    let sipp = Command::new("sipp")
-        .arg("-sf")
-        .arg(&scenario)
-        .arg(format!("127.0.0.1:{port}"))
-        .args(["-i", "127.0.0.1", "-p", &free_udp_port().to_string()])
-        .args(["-m", "1", "-nostdin", "-timeout", "20s"])
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("sipp");
+    let sipp = sipp_calls(dir, "hold", port, &[]).wait().expect("sipp");
     let out = callrec.wait_with_output().expect("output");
     assert!(sipp.success(), "sipp's checks of the SDP answers failed");
     assert!(
@@ -1203,19 +1200,12 @@ fn a_peer_that_offers_video_and_then_moves_its_rtp_is_answered_and_followed() {
         .set_read_timeout(Some(Duration::from_millis(200)))
         .expect("timeout");
     let moved_port = moved.local_addr().expect("addr").port();
-    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/move.xml");
-    let sipp = Command::new("sipp")
-        .arg("-sf")
-        .arg(&scenario)
-        .arg(format!("127.0.0.1:{port}"))
-        .args(["-i", "127.0.0.1", "-p", &free_udp_port().to_string()])
-        .args(["-key", "moved_port", &moved_port.to_string()])
-        .args(["-m", "1", "-nostdin", "-timeout", "20s"])
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("sipp");
+    let sipp = sipp_calls(
+        dir,
+        "move",
+        port,
+        &["-key", "moved_port", &moved_port.to_string()],
+    );
     let mut packets = 0;
     let mut buf = [0u8; 2048];
     let start = Instant::now();
