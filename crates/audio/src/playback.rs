@@ -21,6 +21,9 @@ use crate::source::{Read, Source};
 const FEED_EVERY: Duration = Duration::from_millis(5);
 /// The most the ring may hold before the oldest samples are dropped (ms).
 const MAX_QUEUED_MS: u64 = 80;
+/// What the ring must hold before playing starts, and again after it ran dry (ms): a
+/// steady stream rather than one that stutters at its start.
+const PRIME_MS: u64 = 30;
 
 /// What a playback did so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -238,12 +241,22 @@ where
 {
     let data_counters = Arc::clone(counters);
     let error_counters = Arc::clone(counters);
+    let prime = (u64::from(config.sample_rate) * PRIME_MS / 1000) as usize;
+    let mut primed = false;
     device.build_output_stream::<T, _, _>(
         config,
         move |data: &mut [T], _info: &cpal::OutputCallbackInfo| {
             // Real-time: copy from the ring, silence for what is missing. No lock, allocation,
             // IO or log.
             let frames = data.len() / channels;
+            if !primed && consumer.slots() < prime {
+                // Not enough yet to play without stuttering: silence, not an underrun.
+                for s in data.iter_mut() {
+                    *s = T::from_sample(0.0);
+                }
+                return;
+            }
+            primed = true;
             let ready = frames.min(consumer.slots());
             let mut played = 0;
             if let Ok(chunk) = consumer.read_chunk(ready) {
@@ -263,6 +276,9 @@ where
             data_counters
                 .underruns
                 .fetch_add((frames - played) as u64, Ordering::Relaxed);
+            if played < frames {
+                primed = false; // ran dry: gather a little again before playing on
+            }
         },
         move |_err| {
             error_counters.errors.fetch_add(1, Ordering::Relaxed);
