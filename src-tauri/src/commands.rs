@@ -109,10 +109,17 @@ pub fn intent(state: State<'_, AppState>, intent: Intent) -> CommandResult<Inten
     })
 }
 
-/// Hangs up: the recording is completed and queued.
+/// Hangs up: the recording is completed and queued. Completing it waits for its last
+/// frames (a fraction of a second), off the window's thread and the runtime the legs run on.
 #[tauri::command]
-pub fn end_call(state: State<'_, AppState>) -> CommandResult<()> {
-    state.session.end_call()?;
+pub async fn end_call(state: State<'_, AppState>) -> CommandResult<()> {
+    let session = state.session.clone();
+    tauri::async_runtime::spawn_blocking(move || session.end_call())
+        .await
+        .map_err(|e| CommandError {
+            kind: "internal",
+            message: format!("completing the recording: {e}"),
+        })??;
     Ok(())
 }
 

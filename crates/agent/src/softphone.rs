@@ -478,7 +478,10 @@ impl Session {
                         && session.is_sip_call(&call)
                     {
                         tracing::info!(?how, "the peer hung up");
-                        if let Err(e) = session.end_call() {
+                        // Completing the recording waits for its last frames: not on the
+                        // runtime the legs run on.
+                        let done = tokio::task::spawn_blocking(move || session.end_call()).await;
+                        if let Ok(Err(e)) = done {
                             tracing::warn!(error = %e, "completing the recording");
                         }
                     }
@@ -611,12 +614,16 @@ impl Session {
     /// Transfers the customer to `to` (blind transfer, REFER); once the customer's new call
     /// is answered, callrec hangs up and the recording is completed. A refusal leaves the
     /// call up, and says why.
-    pub async fn transfer(&self, to: &str) -> Result<()> {
+    pub async fn transfer(self: &Arc<Self>, to: &str) -> Result<()> {
         let to = &self.softphone()?.uri(to)?;
         let call = self.with_sip(|s| Arc::clone(&s.call))?;
         call.transfer(to, TRANSFER_WAIT).await.map_err(sip)?;
         if self.is_sip_call(&call) {
-            self.end_call()?;
+            // The recording's last frames come from the legs on this runtime: wait elsewhere.
+            let session = Arc::clone(self);
+            tokio::task::spawn_blocking(move || session.end_call())
+                .await
+                .map_err(|e| AgentError::Phone(format!("completing the recording: {e}")))??;
         }
         Ok(())
     }
