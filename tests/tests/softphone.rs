@@ -54,7 +54,9 @@ async fn agent_with_phone(server: &TestServer) -> (tempfile::TempDir, Arc<Sessio
         user: None,
         password: None,
     };
-    session.connect_phone(account).await.expect("phone");
+    session.connect_phone(account.clone()).await.expect("phone");
+    // Connecting again (the agent changed a setting) takes the same port back.
+    session.connect_phone(account).await.expect("phone, again");
     (data, session)
 }
 

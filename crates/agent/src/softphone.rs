@@ -236,8 +236,23 @@ impl Session {
                 account.listen
             )));
         }
-        drop(lock(&self.phone).take());
-        let phone = Arc::new(Phone::bind(account.listen).await.map_err(sip)?);
+        if self.has_call() {
+            return Err(AgentError::CallInProgress);
+        }
+        let replaced = lock(&self.phone).take().is_some();
+        // A phone just replaced lets go of its port in the background: try again for a moment.
+        let mut tries = 0;
+        let phone = loop {
+            match Phone::bind(account.listen).await {
+                Ok(phone) => break Arc::new(phone),
+                Err(e) if replaced && tries < 20 => {
+                    tracing::debug!(error = %e, "the previous phone still holds the port");
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(sip(e)),
+            }
+        };
         let registration = match (&account.registrar, &account.user) {
             (Some(registrar), Some(user)) => {
                 let password = account.password.as_deref().unwrap_or_default();

@@ -183,8 +183,13 @@ impl Phone {
 
         // Requests from the network: new INVITEs, and in-dialog ACK, BYE, re-INVITE, CANCEL.
         let (layer, tx_states, own) = (Arc::clone(&dialogs), state_tx.clone(), contact.clone());
+        let stopping = cancel.clone();
         tokio::spawn(async move {
-            while let Some(mut tx) = requests.recv().await {
+            // Until the phone is dropped: nothing of it (its port included) outlives it.
+            while let Some(mut tx) = tokio::select! {
+                () = stopping.cancelled() => None,
+                tx = requests.recv() => tx,
+            } {
                 if let Some(Dialog::Invite(mut dialog)) = layer.match_dialog(&tx) {
                     tokio::spawn(async move { dialog.handle(&mut tx).await });
                     continue;
@@ -218,13 +223,17 @@ impl Phone {
         });
 
         // Dialog events: calls that arrive, and calls that end.
+        let stopped = cancel.clone();
         let (layer, book, notify) = (
             Arc::clone(&dialogs),
             Arc::clone(&calls),
             Arc::clone(&changed),
         );
         tokio::spawn(async move {
-            while let Some(state) = state_rx.recv().await {
+            while let Some(state) = tokio::select! {
+                () = stopped.cancelled() => None,
+                state = state_rx.recv() => state,
+            } {
                 match state {
                     DialogState::Calling(id) => {
                         if let Some(Dialog::Invite(dialog)) = layer.get_dialog(&id)
@@ -300,7 +309,13 @@ impl Phone {
             }
         });
         let serving = endpoint.inner.clone();
-        tokio::spawn(async move { serving.serve().await });
+        let serving_until = cancel.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = serving_until.cancelled() => {}
+                _ = serving.serve() => {}
+            }
+        });
         Ok(Self {
             account: Mutex::new(None),
             endpoint: endpoint.inner.clone(),

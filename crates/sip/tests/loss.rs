@@ -14,8 +14,8 @@ use callrec_sip::g711::Codec;
 use callrec_sip::media::{CallClock, Leg, bind_rtp};
 use callrec_sip::sdp::{Agreed, Direction};
 
-/// Forwards between the two legs; every 20th packet is dropped, every 7th held back and sent
-/// after the next one.
+/// Forwards between the two legs; every 20th packet is dropped (`dropped` counts those meant
+/// for `b`), every 7th held back and sent after the next one.
 async fn relay(
     socket: tokio::net::UdpSocket,
     a: SocketAddr,
@@ -32,7 +32,9 @@ async fn relay(
         let to = if from == a { b } else { a };
         count += 1;
         if count.is_multiple_of(20) {
-            dropped.fetch_add(1, Ordering::Relaxed);
+            if to == b {
+                dropped.fetch_add(1, Ordering::Relaxed);
+            }
             continue;
         }
         if count.is_multiple_of(7) && held.is_none() {
@@ -95,8 +97,12 @@ async fn a_lossy_reordering_network_leaves_no_gap_longer_than_the_loss() {
     }
     let stats = leg_b.stats();
     let dropped = dropped.load(Ordering::Relaxed);
-    assert!(dropped >= 10, "the relay dropped {dropped}");
-    assert!(stats.jitter.lost >= 4, "B concealed its losses: {stats:?}");
+    assert!(dropped >= 4, "the relay dropped {dropped} of A's packets");
+    // Every loss played so far was concealed (the last one may not have played yet).
+    assert!(
+        stats.jitter.lost + 1 >= dropped,
+        "B concealed its losses ({dropped} dropped): {stats:?}"
+    );
     assert_eq!(
         stats.jitter.late, 0,
         "reordering by one packet is absorbed: {stats:?}"
