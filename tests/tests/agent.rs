@@ -35,28 +35,13 @@ fn request(project: &str, consent: Consent) -> CallRequest {
 }
 
 async fn setup(server: &TestServer) -> Api {
-    let admin = server.admin().await;
     let body = json!({"id": "sales", "name": "Sales", "kind": "contact_center", "record_mode": "agent_only_receipts_allow_customer"});
-    assert_eq!(
-        admin
-            .call(Method::POST, "/api/v1/projects", Some(body))
-            .await
-            .0,
-        StatusCode::CREATED
-    );
-    server.user(&admin, "alice", "agent", &["sales"]).await;
-    admin
+    common::project_with_agent(server, body, "alice").await
 }
 
 /// `user`'s session in a fresh data folder, signed in to `server`.
 async fn signed_in(server: &TestServer, user: &str) -> (tempfile::TempDir, Session) {
-    let data = tempfile::tempdir().expect("tmp");
-    let session = Session::open(data.path(), 16_000).expect("open");
-    session
-        .sign_in(&server.url(), user, "password-123")
-        .await
-        .expect("sign in");
-    (data, session)
+    common::agent_session(server, user).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

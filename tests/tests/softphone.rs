@@ -19,7 +19,6 @@ use callrec_audio::{Paced, Tone};
 use callrec_e2e::sip::{Baresip, free_udp_port, have, read_channel, tone_share};
 use callrec_policy::{Consent, Direction};
 use common::TestServer;
-use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 fn agent_voice() -> PhoneAudio {
@@ -29,23 +28,11 @@ fn agent_voice() -> PhoneAudio {
 /// A store with a customer-service project `care` (both sides, third parties recorded with
 /// the customer), and alice's session signed in with its softphone on a free port.
 async fn agent_with_phone(server: &TestServer) -> (tempfile::TempDir, Arc<Session>) {
-    let admin = server.admin().await;
     let body = json!({"id": "care", "name": "Care", "kind": "customer_service",
         "record_mode": "both", "conference_mode": "all_participants"});
-    assert_eq!(
-        admin
-            .call(Method::POST, "/api/v1/projects", Some(body))
-            .await
-            .0,
-        StatusCode::CREATED
-    );
-    server.user(&admin, "alice", "agent", &["care"]).await;
-    let data = tempfile::tempdir().expect("tmp");
-    let session = Arc::new(Session::open(data.path(), 16_000).expect("open"));
-    session
-        .sign_in(&server.url(), "alice", "password-123")
-        .await
-        .expect("sign in");
+    common::project_with_agent(server, body, "alice").await;
+    let (data, session) = common::agent_session(server, "alice").await;
+    let session = Arc::new(session);
     let account = SipAccount {
         listen: format!("127.0.0.1:{}", free_udp_port())
             .parse()

@@ -169,7 +169,6 @@ pub(crate) struct SipCall {
     bridge: Arc<Bridge>,
     customer: LegHandle,
     remote: String,
-    held: bool,
     parties: Arc<Mutex<Vec<PartySlot>>>,
     _headset: Option<Playback>,
     /// Cancelled when the call is over: the watchers stop, ringing parties are called off.
@@ -185,7 +184,7 @@ impl SipCall {
     pub(crate) fn view(&self) -> SipCallView {
         SipCallView {
             remote: self.remote.clone(),
-            held: self.held,
+            held: self.customer.held(),
             muted: self.bridge.muted(),
             parties: lock(&self.parties).iter().map(|p| p.view.clone()).collect(),
             digits: self.customer.received_digits(),
@@ -464,7 +463,6 @@ impl Session {
             bridge: Arc::new(bridge),
             customer: joined.leg,
             remote: remote.to_owned(),
-            held: false,
             parties: Arc::default(),
             _headset: headset,
             over: CancellationToken::new(),
@@ -519,10 +517,7 @@ impl Session {
         let outcome = call.hold(held).await;
         // Agreed: the new state; refused: the call stays as it was.
         let now_held = if outcome.is_ok() { held } else { !held };
-        self.with_sip(|s| {
-            s.customer.set_held(now_held);
-            s.held = now_held;
-        })?;
+        self.with_sip(|s| s.customer.set_held(now_held))?;
         outcome.map_err(sip)
     }
 

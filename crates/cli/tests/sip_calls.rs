@@ -82,23 +82,31 @@ fn carol_dials(dir: &Path, port: u16) -> Baresip {
     )
 }
 
+/// A folder with the inputs of an outbound call (started at once, then `later` events),
+/// and bob (baresip, a 1000 Hz tone) ready to answer it.
+fn bob_answers(later: &str) -> (tempfile::TempDir, Baresip) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let bob = Baresip::start(&tmp.path().join("bob"), 1_000, &["-t", "20"]);
+    write_inputs(
+        tmp.path(),
+        &format!(
+            "{{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"outbound\", \"consent\": \"granted\"}}\n{later}"
+        ),
+    );
+    (tmp, bob)
+}
+
 #[test]
 fn a_call_to_baresip_records_each_side_from_its_own_leg_with_exact_silences() {
     if !have("baresip") || !have("sox") {
         return;
     }
-    let tmp = tempfile::tempdir().expect("tmp");
+    let (tmp, bob) = bob_answers(concat!(
+        "{\"t_ms\": 1500, \"event\": \"pause\"}\n",
+        "{\"t_ms\": 2500, \"event\": \"resume\"}\n",
+        "{\"t_ms\": 4000, \"event\": \"call_ended\"}\n",
+    ));
     let dir = tmp.path();
-    let bob = Baresip::start(&dir.join("bob"), 1_000, &["-t", "20"]);
-    write_inputs(
-        dir,
-        concat!(
-            "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"outbound\", \"consent\": \"granted\"}\n",
-            "{\"t_ms\": 1500, \"event\": \"pause\"}\n",
-            "{\"t_ms\": 2500, \"event\": \"resume\"}\n",
-            "{\"t_ms\": 4000, \"event\": \"call_ended\"}\n",
-        ),
-    );
     let out = callrec_calls(dir, &format!("sip:bob@127.0.0.1:{}", bob.port), &[]);
     assert!(
         out.status.success(),
@@ -934,16 +942,8 @@ fn the_agent_holds_baresip_and_nothing_goes_either_way_until_the_resume() {
     if !have("baresip") || !have("sox") {
         return;
     }
-    let tmp = tempfile::tempdir().expect("tmp");
+    let (tmp, bob) = bob_answers("{\"t_ms\": 3500, \"event\": \"call_ended\"}\n");
     let dir = tmp.path();
-    let bob = Baresip::start(&dir.join("bob"), 1_000, &["-t", "20"]);
-    write_inputs(
-        dir,
-        concat!(
-            "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"outbound\", \"consent\": \"granted\"}\n",
-            "{\"t_ms\": 3500, \"event\": \"call_ended\"}\n",
-        ),
-    );
     let out = callrec_calls(
         dir,
         &format!("sip:bob@127.0.0.1:{}", bob.port),

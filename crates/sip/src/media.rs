@@ -344,6 +344,11 @@ impl LegHandle {
         lock(&self.digits).clone()
     }
 
+    /// Whether the agent holds this party.
+    pub fn held(&self) -> bool {
+        self.held.load(Ordering::Relaxed)
+    }
+
     /// Holds this party (nothing is sent to it) or resumes it. Signalling the hold to the
     /// peer is the caller's (a re-INVITE).
     pub fn set_held(&self, held: bool) {
@@ -494,8 +499,11 @@ impl Mix {
 
     /// Mixes and sends one frame; hands every side's frame to its reader.
     fn frame(&mut self) {
-        let agent: Vec<f32> = self.pending.drain(..FRAME).collect();
-        let mut all = vec![0f32; FRAME];
+        // Fixed-size frames on the stack: nothing is allocated per frame.
+        let mut agent = [0f32; FRAME];
+        agent.copy_from_slice(&self.pending[..FRAME]);
+        self.pending.drain(..FRAME);
+        let mut all = [0f32; FRAME];
         // Each party's frame is what its jitter buffer plays out by this frame's own end on
         // the clock (not by now: a tick that catches up several frames must not crowd the
         // stream into the first of them), with some slack for ticks and peers out of phase.
@@ -524,14 +532,13 @@ impl Mix {
             }
         }
         let mut voice_sent = false;
+        let mut out = [0f32; FRAME];
         for slot in &mut self.legs {
             let Some(io) = slot.io.as_mut() else { continue };
-            let out: Vec<f32> = (0..FRAME)
-                .map(|i| {
-                    let agent = if self.muted { 0.0 } else { agent[i] };
-                    (agent + all[i] - slot.frame[i]).clamp(-1.0, 1.0)
-                })
-                .collect();
+            for (i, o) in out.iter_mut().enumerate() {
+                let agent = if self.muted { 0.0 } else { agent[i] };
+                *o = (agent + all[i] - slot.frame[i]).clamp(-1.0, 1.0);
+            }
             voice_sent |= io.send(&out, &mut self.payload) && !self.muted;
         }
         let silence = [0f32; FRAME];

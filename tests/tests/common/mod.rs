@@ -228,3 +228,33 @@ pub async fn eventually(mut check: impl FnMut() -> bool) {
     }
     panic!("condition never became true");
 }
+
+/// A project made through the API (`body` as POST /projects takes it) with `agent` assigned
+/// to it; returns the admin's session.
+pub async fn project_with_agent(server: &TestServer, body: Value, agent: &str) -> Session {
+    let admin = server.admin().await;
+    let id = body["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        admin
+            .call(Method::POST, "/api/v1/projects", Some(body))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    server.user(&admin, agent, "agent", &[id.as_str()]).await;
+    admin
+}
+
+/// `user`'s agent session in a fresh data folder, signed in to `server`.
+pub async fn agent_session(
+    server: &TestServer,
+    user: &str,
+) -> (tempfile::TempDir, callrec_agent::Session) {
+    let data = tempfile::tempdir().expect("tmp");
+    let session = callrec_agent::Session::open(data.path(), 16_000).expect("open");
+    session
+        .sign_in(&server.url(), user, "password-123")
+        .await
+        .expect("sign in");
+    (data, session)
+}
