@@ -9,7 +9,7 @@
 //!
 //! Consent comes with the call: an inbound INVITE's `X-Callrec-Consent` header
 //! (`granted`, `declined`, `not_asked`) when the telephony platform sends one, otherwise the
-//! agent's answer to the consent prompt when answering.
+//! agent's answer to the consent prompt when answering; a decline from either stands.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, Weak};
@@ -384,8 +384,10 @@ impl Session {
         let softphone = self.softphone()?;
         self.may_take_call()?;
         let incoming = lock(&softphone.ringing).take().ok_or(AgentError::NoCall)?;
+        // What the call carried, unless the agent heard a decline (POLICY.md: decide what
+        // records less).
         if let Some(consent) = consent_of(&incoming) {
-            request.consent = consent;
+            request.consent = consent.or_declined_by(request.consent);
         }
         request.direction = Direction::Inbound;
         if request.contact.is_none() {

@@ -29,6 +29,31 @@ named_enum! {
     }
 }
 
+impl Consent {
+    /// What a call's consent is when two sources report it (the telephony platform and the
+    /// agent): a decline from either stands, since it records less; otherwise `self`.
+    pub fn or_declined_by(self, other: Self) -> Self {
+        if other == Self::Declined {
+            Self::Declined
+        } else {
+            self
+        }
+    }
+}
+
+#[cfg(test)]
+mod consent_tests {
+    use super::Consent::{Declined, Granted, NotAsked};
+
+    #[test]
+    fn a_decline_from_either_source_stands() {
+        assert_eq!(Granted.or_declined_by(Declined), Declined);
+        assert_eq!(Declined.or_declined_by(Granted), Declined);
+        assert_eq!(Granted.or_declined_by(NotAsked), Granted);
+        assert_eq!(NotAsked.or_declined_by(Granted), NotAsked);
+    }
+}
+
 named_enum! {
     /// The name of an event, as it appears in the `event` field.
     pub enum EventName {
