@@ -15,14 +15,19 @@ pub fn have(tool: &str) -> bool {
         .stdout(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
+    installed(found, tool)
+}
+
+/// `found`, or under CI a failure naming `what` is missing; elsewhere a skip, said.
+fn installed(found: bool, what: &str) -> bool {
     if !found {
         assert!(
             std::env::var_os("CI").is_none(),
-            "CI must run the SIP tests: install {tool} (scripts/setup does)"
+            "CI must run the SIP tests: install {what} (scripts/setup does)"
         );
         #[allow(clippy::print_stderr)]
         {
-            eprintln!("skipped: {tool} is not installed (scripts/setup installs it)");
+            eprintln!("skipped: {what} is not installed (scripts/setup installs it)");
         }
     }
     found
@@ -47,27 +52,18 @@ fn run(cmd: &mut Command) {
 
 /// A 16-bit mono tone (baresip's aufile reads only 16-bit PCM).
 pub fn tone(path: &Path, rate: u32, hz: u32, seconds: u32) {
+    synth(path, rate, &[&seconds.to_string(), "sine", &hz.to_string()]);
+}
+
+/// A 16-bit mono WAV at `rate` made by sox's `synth` with `args`, at half scale.
+fn synth(path: &Path, rate: u32, args: &[&str]) {
     run(Command::new("sox")
-        .args([
-            "-n",
-            "-r",
-            &rate.to_string(),
-            "-c",
-            "1",
-            "-b",
-            "16",
-            "-e",
-            "signed-integer",
-        ])
+        .args(["-n", "-r", &rate.to_string(), "-c", "1", "-b", "16"])
+        .args(["-e", "signed-integer"])
         .arg(path)
-        .args([
-            "synth",
-            &seconds.to_string(),
-            "sine",
-            &hz.to_string(),
-            "vol",
-            "0.5",
-        ]));
+        .arg("synth")
+        .args(args)
+        .args(["vol", "0.5"]));
 }
 
 /// baresip on a free port with a tone as its microphone; auto-answers.
@@ -186,4 +182,143 @@ pub fn tone_share(x: &[f32], hz: f64, rate: f64) -> f64 {
     let energy: f64 =
         x.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() * x.len() as f64 / 2.0;
     power / energy.max(1e-12)
+}
+
+/// A periodic chirp (`sweep`, e.g. `300:3300`, every half second): its correlation with
+/// itself has one sharp peak per period, and with the opposite sweep none.
+pub fn chirp(path: &Path, rate: u32, sweep: &str, seconds: u32) {
+    let repeats = (seconds * 2 - 1).to_string();
+    synth(path, rate, &["0.5", "sine", sweep, "repeat", &repeats]);
+}
+
+/// The lag (in samples, `0..max_lag`) at which `x` best matches the end of `reference`
+/// delayed by it, and the normalized correlation there (1: an exact copy, scaled). For a
+/// periodic reference, `reference[..x.len() + period]` and `max_lag = period` find any copy.
+pub fn best_lag(x: &[f32], reference: &[f32], max_lag: usize) -> (usize, f64) {
+    let norm = |s: &[f32]| s.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>().sqrt();
+    let nx = norm(x).max(1e-12);
+    (0..max_lag.min(reference.len().saturating_sub(x.len()) + 1))
+        .map(|lag| {
+            let r = &reference[reference.len() - x.len() - lag..reference.len() - lag];
+            let dot: f64 = x
+                .iter()
+                .zip(r)
+                .map(|(&a, &b)| f64::from(a) * f64::from(b))
+                .sum();
+            (lag, dot / (nx * norm(r).max(1e-12)))
+        })
+        .fold((0, f64::MIN), |best, c| if c.1 > best.1 { c } else { best })
+}
+
+/// Where the PyPI wheel `pjsua2-python` is installed (scripts/setup puts it there).
+fn pjsua2_path() -> PathBuf {
+    std::env::var_os("CALLREC_PYTHON_DEPS").map_or_else(
+        || {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/callrec-python")
+        },
+        PathBuf::from,
+    )
+}
+
+/// Whether pjsua2 imports; like [`have`], its absence fails under CI.
+pub fn have_pjsua2() -> bool {
+    let found = Command::new("python3")
+        .args(["-c", "import pjsua2"])
+        .env("PYTHONPATH", pjsua2_path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    installed(found, "pjsua2-python")
+}
+
+/// A customer on pjsua2 (tests/pjsua2/customer.py): plays `play.wav` from its folder,
+/// records what it hears to `heard.wav`, and says what happened line by line.
+pub struct Pjsua2 {
+    /// Its folder.
+    pub dir: PathBuf,
+    /// Its SIP port.
+    pub port: u16,
+    child: Child,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Pjsua2 {
+    /// Starts the customer in `dir` (which holds `play.wav`) on a free port with the
+    /// script's `args` (`--answer` or `--call URI`, and what it does during the call);
+    /// returns once it is ready.
+    pub fn start(dir: &Path, args: &[&str]) -> Self {
+        use std::io::BufRead;
+        let port = free_udp_port();
+        let mut child = Command::new("python3")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/pjsua2/customer.py"))
+            .args(["--port", &port.to_string()])
+            .args(["--rtp-port", &free_udp_port().to_string()])
+            .arg("--play")
+            .arg(dir.join("play.wav"))
+            .arg("--record")
+            .arg(dir.join("heard.wav"))
+            .arg("--log")
+            .arg(dir.join("pjsua2.log"))
+            .args(args)
+            .env("PYTHONPATH", pjsua2_path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("pjsua2 customer");
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().expect("stdout");
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                sink.lock().expect("lines").push(line);
+            }
+        });
+        let mut customer = Self {
+            dir: dir.to_owned(),
+            port,
+            child,
+            lines,
+        };
+        let start = Instant::now();
+        while !customer.said("ready") {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "pjsua2 did not start: {:?}",
+                customer.child.try_wait()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        customer
+    }
+
+    /// Whether it said a line starting with `prefix`.
+    pub fn said(&self, prefix: &str) -> bool {
+        self.lines
+            .lock()
+            .expect("lines")
+            .iter()
+            .any(|l| l.starts_with(prefix))
+    }
+
+    /// Waits for it to exit (the call over); its success and everything it said.
+    pub fn wait(mut self) -> (bool, Vec<String>) {
+        let status = self.child.wait().expect("wait");
+        // Its last lines reach the reader thread just after it exits.
+        std::thread::sleep(Duration::from_millis(100));
+        let lines = self.lines.lock().expect("lines").clone();
+        (status.success(), lines)
+    }
+}
+
+impl Drop for Pjsua2 {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

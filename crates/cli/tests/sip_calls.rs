@@ -1,17 +1,22 @@
 //! Real SIP calls against SIP software nobody here wrote: baresip (auto-answering, a WAV as
-//! its microphone, what it hears dumped to a file). A tone from each side must arrive in the
-//! other's ears and in callrec's recording on the right channel, with the policy's silences
-//! exact.
+//! its microphone, what it hears dumped to a file), a pjsua2 customer (pjproject's stack,
+//! tests/pjsua2/customer.py), sipp scenarios and kamailio. A signal from each side must
+//! arrive in the other's ears and in callrec's recording on the right channel, with the
+//! policy's silences exact.
 //!
-//! Needs baresip (Debian `baresip-core`); without it the tests say so and pass, except under
-//! CI, where they fail.
+//! Needs baresip (Debian `baresip-core`), sipp, kamailio and pjsua2-python (scripts/setup
+//! installs them all); without one the tests that need it say so and pass, except under CI,
+//! where they fail.
 
 use std::net::UdpSocket;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use callrec_e2e::sip::{Baresip, free_udp_port, have, read_channel, tone, tone_share};
+use callrec_e2e::sip::{
+    Baresip, Pjsua2, best_lag, chirp, free_udp_port, have, have_pjsua2, read_channel, tone,
+    tone_share,
+};
 
 fn write_inputs(dir: &Path, events: &str) {
     std::fs::write(
@@ -984,12 +989,7 @@ fn the_agent_holds_baresip_and_nothing_goes_either_way_until_the_resume() {
     assert!((0.6..1.3).contains(&heard_s), "bob heard {heard_s} s");
     assert!(tone_share(&heard[2_000..4_000], 440.0, 8_000.0) > 0.9);
     // ...and callrec sent nothing while holding: 3.5 s of 20 ms packets less the 1.2 s held.
-    let sent: u64 = log
-        .split("sent=")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .expect("the RTP summary line");
+    let sent = rtp_count(&log, "sent");
     assert!((105..=125).contains(&sent), "{sent} packets sent");
 }
 
@@ -1232,5 +1232,184 @@ fn a_peer_that_offers_video_and_then_moves_its_rtp_is_answered_and_followed() {
     assert!(
         (50..=90).contains(&packets),
         "{packets} RTP packets reached the moved address"
+    );
+}
+
+/// A folder for a call with a pjsua2 customer: the inputs `write_inputs` writes with
+/// `events`, the agent's microphone an upward chirp and the customer's a downward one (one
+/// never correlates with the other).
+fn with_customer(events: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tmp");
+    write_inputs(tmp.path(), events);
+    chirp(&tmp.path().join("agent.wav"), 16_000, "300:3300", 30);
+    std::fs::create_dir(tmp.path().join("customer")).expect("mkdir");
+    chirp(&tmp.path().join("customer/play.wav"), 8_000, "3300:300", 30);
+    tmp
+}
+
+/// How well `signal[from..to]` (seconds, 8 kHz) matches the periodic chirp `source` (8 kHz)
+/// at any delay: the normalized correlation, 1 for an exact copy.
+fn matches(signal: &[f32], from: f64, to: f64, source: &[f32]) -> f64 {
+    let x = &signal[(from * 8_000.0) as usize..(to * 8_000.0) as usize];
+    best_lag(x, &source[..x.len() + 4_000], 4_000).1
+}
+
+/// Every other sample: 16 kHz audio of the telephone band (the chirps), at 8 kHz.
+fn at_8k(x: &[f32]) -> Vec<f32> {
+    x.iter().step_by(2).copied().collect()
+}
+
+/// The count after `name=` in callrec's RTP summary line.
+fn rtp_count(log: &str, name: &str) -> u64 {
+    log.split(&format!(" {name}="))
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no {name}= in the RTP summary: {log}"))
+}
+
+#[test]
+fn a_call_to_a_pjsua2_customer_is_heard_and_recorded_on_each_side_as_sent() {
+    if !have_pjsua2() || !have("sox") {
+        return;
+    }
+    let tmp = with_customer(concat!(
+        "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"outbound\", \"consent\": \"granted\"}\n",
+        "{\"t_ms\": 1500, \"event\": \"pause\"}\n",
+        "{\"t_ms\": 2500, \"event\": \"resume\"}\n",
+        "{\"t_ms\": 4000, \"event\": \"call_ended\"}\n",
+    ));
+    let dir = tmp.path();
+    let customer = Pjsua2::start(&dir.join("customer"), &["--answer"]);
+    let out = callrec_calls(
+        dir,
+        &format!("sip:customer@127.0.0.1:{}", customer.port),
+        &["--dtmf", "3000=9"],
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("summary");
+    assert_eq!(summary["outcome"], "kept");
+    let (ended, said) = customer.wait();
+    assert!(ended, "the customer's call did not end: {said:?}");
+    for line in ["confirmed codec=PCMU", "digit 9", "disconnected status=200"] {
+        assert!(said.iter().any(|l| l.starts_with(line)), "{line}: {said:?}");
+    }
+
+    let agent = at_8k(&read_channel(&dir.join("agent.wav"), 0));
+    let customer_mic = read_channel(&dir.join("customer/play.wav"), 0);
+    let left = at_8k(&read_channel(&dir.join("call/recording.wav"), 0));
+    let right = at_8k(&read_channel(&dir.join("call/recording.wav"), 1));
+    assert_eq!(left.len(), 4 * 8_000, "4 s from the answer");
+    // Talking: the agent's chirp on the left, the customer's on the right, never crossed.
+    for (from, to) in [(0.3, 0.7), (1.0, 1.4), (2.6, 2.95), (3.5, 3.9)] {
+        assert!(matches(&left, from, to, &agent) > 0.95, "agent at {from}s");
+        assert!(
+            matches(&right, from, to, &customer_mic) > 0.9,
+            "customer at {from}s"
+        );
+        assert!(
+            matches(&left, from, to, &customer_mic) < 0.3,
+            "customer on the left"
+        );
+        assert!(
+            matches(&right, from, to, &agent) < 0.3,
+            "agent on the right"
+        );
+    }
+    // Paused from 1.5 s to 2.5 s: exact zeros on both sides.
+    let (p0, p1) = (12_000, 20_000);
+    assert!(left[p0..p1].iter().chain(&right[p0..p1]).all(|&v| v == 0.0));
+    // The customer heard the agent's chirp, clean through G.711 (pjsua2's own decoder).
+    let heard = read_channel(&dir.join("customer/heard.wav"), 0);
+    assert!(
+        heard.len() > 3 * 8_000,
+        "the customer heard {} samples",
+        heard.len()
+    );
+    for from in [0.5, 2.0] {
+        assert!(
+            matches(&heard, from, from + 0.4, &agent) > 0.9,
+            "heard at {from}s"
+        );
+    }
+}
+
+#[test]
+fn a_pjsua2_customer_calls_holds_and_types_digits_and_a_declined_consent_keeps_them_unrecorded() {
+    if !have_pjsua2() || !have("sox") {
+        return;
+    }
+    let tmp = with_customer(
+        "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"inbound\", \"consent\": \"declined\"}\n",
+    );
+    let dir = tmp.path();
+    let port = free_udp_port();
+    let callrec = answer_on(dir, port);
+    std::thread::sleep(Duration::from_millis(300));
+    let to = format!("sip:agent@127.0.0.1:{port}");
+    let customer = Pjsua2::start(
+        &dir.join("customer"),
+        &[
+            "--call",
+            &to,
+            "--codec",
+            "PCMA",
+            "--dtmf",
+            "500=12#",
+            "--hold",
+            "1500-2500",
+            "--hangup-at",
+            "3500",
+        ],
+    );
+    let (ended, said) = customer.wait();
+    let out = callrec.wait_with_output().expect("callrec");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(ended, "{said:?}");
+    for line in ["confirmed codec=PCMA", "held", "resumed", "disconnected"] {
+        assert!(said.iter().any(|l| l.starts_with(line)), "{line}: {said:?}");
+    }
+    assert!(log.contains("digits=12#"), "{log}");
+    assert_eq!(
+        log.matches("the peer changed the call's media direction")
+            .count(),
+        2,
+        "{log}"
+    );
+
+    let agent = at_8k(&read_channel(&dir.join("agent.wav"), 0));
+    let left = at_8k(&read_channel(&dir.join("call/recording.wav"), 0));
+    let right = read_channel(&dir.join("call/recording.wav"), 1);
+    let seconds = left.len() as f64 / 8_000.0;
+    assert!((3.4..3.8).contains(&seconds), "recorded {seconds} s");
+    // The customer declined: not one sample of theirs, though their voice came in.
+    assert!(right.iter().all(|&v| v == 0.0), "the customer was recorded");
+    assert!(rtp_count(&log, "received") > 100, "{log}");
+    // The agent: recorded and sent until the hold, neither while held, both after.
+    assert!(
+        matches(&left, 0.1, 0.45, &agent) > 0.95,
+        "the agent before the hold"
+    );
+    assert!(
+        left[(1.65 * 8_000.0) as usize..(2.35 * 8_000.0) as usize]
+            .iter()
+            .all(|&v| v == 0.0),
+        "the agent recorded while held"
+    );
+    assert!(
+        matches(&left, 2.8, 3.3, &agent) > 0.95,
+        "the agent after the resume"
+    );
+    let sent = rtp_count(&log, "sent");
+    assert!(
+        (110..=135).contains(&sent),
+        "{sent} packets for 2.5 s unheld"
+    );
+    let heard = read_channel(&dir.join("customer/heard.wav"), 0);
+    assert!(
+        matches(&heard, 0.1, 0.45, &agent) > 0.9,
+        "the customer heard the agent"
     );
 }
