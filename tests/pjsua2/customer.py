@@ -6,6 +6,7 @@ and either answers one call (--answer) or places one (--call URI). It prints one
 event on stdout, flushed at once:
 
     ready port=5070
+    early                       (media before the answer, --early)
     confirmed codec=PCMA
     digit 4
     held | resumed
@@ -59,7 +60,14 @@ class Call(pj.Call):
                 continue
             if media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
                 audio = self.getAudioMedia(i)
-                self.app.player.startTransmit(audio)
+                self.app.audio = audio
+                if self.app.answer_at is not None and not self.app.said_early:
+                    self.app.said_early = True
+                    say("early")
+                if self.app.answer_at is not None and self.app.early_player is not None:
+                    self.app.early_player.startTransmit(audio)
+                else:
+                    self.app.player.startTransmit(audio)
                 audio.startTransmit(self.app.recorder)
                 if self.held:
                     say("resumed")
@@ -83,7 +91,12 @@ class Account(pj.Account):
         self.app.calls.append(call)
         if self.app.args.answer:
             op = pj.CallOpParam()
-            op.statusCode = 200
+            if self.app.args.early:
+                # 183 Session Progress with SDP: its WAV plays before the answer.
+                op.statusCode = 183
+                self.app.answer_at = time.monotonic() + self.app.args.early / 1000.0
+            else:
+                op.statusCode = 200
             call.answer(op)
         else:
             op = pj.CallOpParam()
@@ -96,6 +109,11 @@ class App:
         self.args = args
         self.calls = []
         self.confirmed = None
+        self.answer_at = None
+        self.said_early = False
+        self.early_player = None
+        self.early_stopped = False
+        self.audio = None
         self.done = False
         self.player = None
         self.recorder = None
@@ -110,6 +128,11 @@ def main():
     role = parser.add_mutually_exclusive_group(required=True)
     role.add_argument("--answer", action="store_true", help="answer one call at once")
     role.add_argument("--call", metavar="URI", help="place one call")
+    parser.add_argument("--early", type=int, metavar="MS",
+                        help="(--answer) send early media (183 with SDP) for MS, then answer")
+    parser.add_argument("--early-play", metavar="WAV",
+                        help="(--early) what it plays before the answer (else --play); it "
+                             "stops 200 ms before the answer, as a ringback's cadence would")
     parser.add_argument("--header", action="append", default=[], metavar="NAME:VALUE",
                         help="a header on the INVITE (--call)")
     parser.add_argument("--codec", action="append", default=[],
@@ -153,6 +176,9 @@ def main():
 
     app.player = pj.AudioMediaPlayer()
     app.player.createPlayer(args.play)
+    if args.early_play:
+        app.early_player = pj.AudioMediaPlayer()
+        app.early_player.createPlayer(args.early_play)
     app.recorder = pj.AudioMediaRecorder()
     app.recorder.createRecorder(args.record)
 
@@ -187,6 +213,17 @@ def main():
     deadline = time.monotonic() + args.timeout
     while not app.done and time.monotonic() < deadline:
         ep.libHandleEvents(10)
+        if (app.early_player is not None and app.audio is not None and not app.early_stopped
+                and app.answer_at is not None and time.monotonic() >= app.answer_at - 0.2):
+            app.early_stopped = True
+            app.early_player.stopTransmit(app.audio)
+        if app.answer_at is not None and time.monotonic() >= app.answer_at:
+            app.answer_at = None
+            if app.early_player is not None and app.audio is not None:
+                app.player.startTransmit(app.audio)
+            op = pj.CallOpParam()
+            op.statusCode = 200
+            app.calls[0].answer(op)
         if app.confirmed is None or not actions:
             continue
         at, action = actions[0]
@@ -214,6 +251,7 @@ def main():
     # The recorder completes its WAV header when it is destroyed, before the library is.
     app.recorder = None
     app.player = None
+    app.early_player = None
     ep.libDestroy()
     return 0 if ok else 1
 

@@ -3,9 +3,10 @@
 //! baresip called into the conference (each recorded from its own leg, as §4 allows), mute
 //! (silence on the agent side, the call still recorded), and an inbound call from sipp whose
 //! INVITE carries the consent (declined: the customer is never recorded), ended by the
-//! customer's hang-up.
+//! customer's hang-up; a call placed to a pjsua2 callee that plays early media first (the
+//! window says so while it rings; the recording starts at the answer).
 //!
-//! Needs baresip and sipp (Debian `baresip-core`, `sip-tester`); without them the tests say
+//! Needs baresip, sipp and pjsua2 (scripts/setup installs them); without them the tests say
 //! so and pass, except under CI, where they fail.
 
 mod common;
@@ -16,7 +17,9 @@ use std::time::{Duration, Instant};
 
 use callrec_agent::{CallRequest, PhoneAudio, Session, SipAccount};
 use callrec_audio::{Paced, Tone};
-use callrec_e2e::sip::{Baresip, free_udp_port, have, read_channel, tone_share};
+use callrec_e2e::sip::{
+    Baresip, Pjsua2, free_udp_port, have, have_pjsua2, read_channel, tone, tone_share,
+};
 use callrec_policy::{Consent, Direction};
 use common::TestServer;
 use serde_json::json;
@@ -211,4 +214,60 @@ async fn an_inbound_call_rings_carries_its_consent_and_ends_when_the_customer_ha
     assert!(left.len() > 16_000, "{} samples", left.len());
     assert!(right.iter().all(|&v| v == 0.0), "the customer was recorded");
     assert!(tone_share(&left[8_000..9_600], 440.0, 16_000.0) > 0.9);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_says_the_callee_plays_early_media_while_it_rings_and_the_call_starts_at_the_answer()
+ {
+    if !have_pjsua2() || !have("sox") {
+        return;
+    }
+    let server = TestServer::start().await;
+    let (data, session) = agent_with_phone(&server).await;
+    let peer = tempfile::tempdir().expect("tmp");
+    tone(&peer.path().join("play.wav"), 8_000, 1_000, 10);
+    // The customer's phone plays its line (183 with SDP) for 2 s, answers, and hangs up
+    // 1.5 s later.
+    let customer = Pjsua2::start(
+        peer.path(),
+        &["--answer", "--early", "2000", "--hangup-at", "1500"],
+    );
+    let to = format!("sip:customer@127.0.0.1:{}", customer.port);
+    let dialing = {
+        let session = Arc::clone(&session);
+        tokio::spawn(async move {
+            session
+                .dial(
+                    &to,
+                    request(Direction::Outbound, Consent::Granted),
+                    agent_voice(),
+                )
+                .await
+        })
+    };
+    common::eventually(|| {
+        session
+            .phone_view()
+            .is_some_and(|p| p.dialing.is_some() && p.early_media)
+    })
+    .await;
+    assert!(
+        session.snapshot().expect("snapshot").call.is_none(),
+        "a call before the answer"
+    );
+    let call = dialing.await.expect("task").expect("answered");
+    let phone = session.phone_view().expect("connected");
+    assert!(phone.dialing.is_none() && !phone.early_media, "{phone:?}");
+
+    // The recording starts at the answer: about 1.5 s, the customer's tone from its start.
+    let queued = |s: &callrec_agent::Snapshot| {
+        s.call.is_none() && s.uploads.iter().any(|u| u.call_id == call.call_id)
+    };
+    common::eventually(|| queued(&session.snapshot().expect("snapshot"))).await;
+    let (left, right) = recording(data.path(), call.call_id);
+    let seconds = left.len() as f64 / 16_000.0;
+    assert!((1.3..2.0).contains(&seconds), "recorded {seconds} s");
+    assert!(tone_share(&right[1_600..4_800], 1_000.0, 16_000.0) > 0.9);
+    let (ended, said) = customer.wait();
+    assert!(ended && said.iter().any(|l| l == "early"), "{said:?}");
 }

@@ -400,7 +400,7 @@
       <div class="field inline">${consentField(ringing.consent)}
         <label for="ring-project">Project</label><input id="ring-project" value="${esc(localStorage.getItem("project") ?? "")}" required></div>
       <div class="actions" style="margin-top:.6rem"><button type="button" id="answer">Answer</button> <button type="button" class="danger" id="decline">Reject</button></div></section>` : ""}
-    ${dialing ? `<section class="ring" role="status" id="dialing">Calling <strong>${esc(dialing)}</strong>\u2026 <button type="button" id="cancel-dial">Cancel</button></section>` : ""}`;
+    ${dialing ? `<section class="ring" role="status" id="dialing">Calling <strong>${esc(dialing)}</strong>\u2026 <button type="button" id="cancel-dial">Cancel</button>${s.phone?.early_media ? `<p class="why" id="early-media">You hear the callee's line before the answer (early media). Nothing is recorded and nothing of you is sent until the call is answered.</p>` : ""}</section>` : ""}`;
   }
   function wirePhoneRing() {
     document.getElementById("answer")?.addEventListener("click", async () => {

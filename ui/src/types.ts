@@ -25,7 +25,7 @@ export interface CallView {
 }
 export type Consent = "granted" | "declined" | "not_asked";
 export interface RingView { from: string; consent: Consent | null }
-export interface PhoneView { address: string; registration: string | null; ringing: RingView | null; dialing: string | null }
+export interface PhoneView { address: string; registration: string | null; ringing: RingView | null; dialing: string | null; early_media: boolean }
 export interface PartyView { id: string; uri: string; state: "ringing" | "in_call" | "left" | "failed"; error: string | null }
 export interface SipCallView { remote: string; held: boolean; muted: boolean; parties: PartyView[]; digits: string }
 export interface DeviceHealth { lost: boolean; losses: number; reconnects: number; error: string | null }

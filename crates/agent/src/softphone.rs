@@ -18,7 +18,7 @@ use std::time::Duration;
 use callrec_audio::{AtRate, Playback, Source, live_input_quick};
 use callrec_policy::{Consent, Direction};
 use callrec_sip::g711::RATE as G711_RATE;
-use callrec_sip::media::{Bridge, CallClock, LegHandle};
+use callrec_sip::media::{Bridge, CallClock, EarlyMedia, LegHandle};
 use callrec_sip::phone::{Call, Connected, Ended, Incoming, Phone, StatusCode};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -79,6 +79,9 @@ pub struct PhoneView {
     pub ringing: Option<RingView>,
     /// The URI being called, while it rings.
     pub dialing: Option<String>,
+    /// Whether the callee plays early media (a ringback, an announcement) on the headset
+    /// while it rings: heard, never recorded.
+    pub early_media: bool,
 }
 
 /// An inbound call waiting for the agent.
@@ -125,8 +128,15 @@ pub(crate) struct Softphone {
     domain: Option<String>,
     registration: Mutex<Option<String>>,
     ringing: Mutex<Option<Incoming>>,
-    dialing: Mutex<Option<(String, CancellationToken)>>,
+    dialing: Mutex<Option<Dialing>>,
     stop: CancellationToken,
+}
+
+/// A call being placed: where to, how to call it off, and what its callee plays meanwhile.
+struct Dialing {
+    to: String,
+    stop: CancellationToken,
+    early: Arc<EarlyMedia>,
 }
 
 impl Softphone {
@@ -321,13 +331,17 @@ impl Session {
             from: i.from.clone(),
             consent: consent_of(i),
         });
-        let dialing = lock(&softphone.dialing).as_ref().map(|d| d.0.clone());
+        let (dialing, early_media) = match lock(&softphone.dialing).as_ref() {
+            Some(d) => (Some(d.to.clone()), d.early.packets() > 0),
+            None => (None, false),
+        };
         let registration = lock(&softphone.registration).clone();
         Some(PhoneView {
             address: softphone.phone.local_addr().to_string(),
             registration,
             ringing,
             dialing,
+            early_media,
         })
     }
 
@@ -350,16 +364,33 @@ impl Session {
         let softphone = self.softphone()?;
         self.may_take_call()?;
         let to = &softphone.uri(to)?;
+        // While it rings, the headset plays the callee's early media (never recorded).
+        let (early, heard) = EarlyMedia::new();
+        let early = Arc::new(early);
+        let _ringing = match &audio {
+            PhoneAudio::Devices { headset, .. } => Some(
+                Playback::open(headset.as_deref(), heard)
+                    .map_err(|e| AgentError::Recorder(e.into()))?,
+            ),
+            PhoneAudio::Source(_) => None,
+        };
         let stop = CancellationToken::new();
         {
             let mut dialing = lock(&softphone.dialing);
             if dialing.is_some() {
                 return Err(AgentError::CallInProgress);
             }
-            *dialing = Some((to.to_owned(), stop.clone()));
+            *dialing = Some(Dialing {
+                to: to.to_owned(),
+                stop: stop.clone(),
+                early: Arc::clone(&early),
+            });
         }
         let session = u64::from(rand_session());
-        let placed = softphone.phone.dial(to, RING_FOR, stop, session).await;
+        let placed = softphone
+            .phone
+            .dial(to, RING_FOR, stop, session, Some(&early))
+            .await;
         *lock(&softphone.dialing) = None;
         let connected = placed.map_err(sip)?;
         self.connected(connected, to, request, audio, session).await
@@ -369,8 +400,7 @@ impl Session {
     pub fn cancel_dial(&self) -> Result<()> {
         let softphone = self.softphone()?;
         let dialing = lock(&softphone.dialing);
-        let (_, stop) = dialing.as_ref().ok_or(AgentError::NoCall)?;
-        stop.cancel();
+        dialing.as_ref().ok_or(AgentError::NoCall)?.stop.cancel();
         Ok(())
     }
 
@@ -572,7 +602,7 @@ impl Session {
         };
         let Connected { call, rtp, agreed } = match softphone
             .phone
-            .dial(to, RING_FOR, over.clone(), session)
+            .dial(to, RING_FOR, over.clone(), session, None)
             .await
         {
             Ok(x) => x,

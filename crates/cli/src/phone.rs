@@ -7,11 +7,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use callrec_audio::{AtRate, Source, WavSource, live_input_quick};
+use callrec_audio::{AtRate, Playback, Source, WavSource, live_input_quick};
 use callrec_policy::{Event, TimedEvent};
 use callrec_recorder::{CallInfo, LiveCall, Remote, Sidecar};
 use callrec_sip::g711::RATE as G711_RATE;
-use callrec_sip::media::{Bridge, CallClock};
+use callrec_sip::media::{Bridge, CallClock, EarlyMedia};
 use callrec_sip::phone::{Call, Connected, Ended, Phone};
 use callrec_sip::sdp::Agreed;
 use tokio_util::sync::CancellationToken;
@@ -34,6 +34,10 @@ pub struct Common {
     /// The agent's voice from an input device (a name from `callrec devices`).
     #[arg(long, value_name = "DEVICE")]
     mic: Option<String>,
+    /// Play what the agent hears on this output device (a name from `callrec devices`): the
+    /// callee's early media while it rings (never recorded), then the call.
+    #[arg(long, value_name = "DEVICE")]
+    headset: Option<String>,
     /// Where to write the recording, exactly as `callrec record` does.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
@@ -250,6 +254,7 @@ fn run(common: &Common, side: Side) -> ExitCode {
         events,
         info,
         out: common.out.clone(),
+        headset: common.headset.clone(),
         rate: common.rate,
         dtmf: common.dtmf.clone(),
         parties: common
@@ -285,6 +290,8 @@ struct Script {
     events: Vec<(usize, TimedEvent)>,
     info: CallInfo,
     out: PathBuf,
+    /// The output device that plays what the agent hears.
+    headset: Option<String>,
     rate: u32,
     dtmf: Vec<(u64, String)>,
     /// The SDP session id of the call's legs.
@@ -317,10 +324,34 @@ async fn connect_and_record(
             .map_err(text)?;
     }
     let connected = match side {
-        Side::Call(to, _, ring_for) => phone
-            .dial(&to, ring_for, CancellationToken::new(), session)
-            .await
-            .map_err(text)?,
+        Side::Call(to, _, ring_for) => {
+            // The callee's early media goes to the headset while it rings, if there is one.
+            let (early, heard) = EarlyMedia::new();
+            let _playing = match &script.headset {
+                Some(name) => Some(Playback::open(Some(name), heard).map_err(|e| e.to_string())?),
+                None => None,
+            };
+            let connected = phone
+                .dial(
+                    &to,
+                    ring_for,
+                    CancellationToken::new(),
+                    session,
+                    Some(&early),
+                )
+                .await
+                .map_err(text)?;
+            if early.packets() > 0 {
+                tracing::info!(
+                    packets = early.packets(),
+                    "early media played before the answer, not recorded"
+                );
+            }
+            if let Some(playback) = &_playing {
+                tracing::debug!(health = ?playback.health(), "the headset while it rang");
+            }
+            connected
+        }
         Side::Answer(_) => {
             let incoming = phone
                 .next_incoming()
@@ -359,6 +390,12 @@ async fn record(
     let clock = CallClock::start();
     let (bridge, sent) = Bridge::start(agent, clock);
     let customer = bridge.add_leg(rtp, agreed, sending);
+    let headset = match &script.headset {
+        Some(name) => {
+            Some(Playback::open(Some(name), bridge.headset()).map_err(|e| e.to_string())?)
+        }
+        None => None,
+    };
     let leg = Arc::new(customer.leg);
     for (at, digits) in script.dtmf.clone() {
         let leg = Arc::clone(&leg);
@@ -487,6 +524,9 @@ async fn record(
     if !received.is_empty() {
         tracing::info!(digits = %received, "the peer sent digits");
     }
+    if let Some(playback) = headset {
+        tracing::info!(device = playback.name(), health = ?playback.health(), "the headset");
+    }
     tracing::info!(
         sent = stats.sent,
         received = stats.received,
@@ -534,7 +574,7 @@ impl Party {
     async fn join(&self, id: &str, to: &str) -> Result<(), String> {
         let Connected { call, rtp, agreed } = self
             .phone
-            .dial(to, PARTY_RING, self.over.clone(), self.session)
+            .dial(to, PARTY_RING, self.over.clone(), self.session, None)
             .await
             .map_err(|e| e.to_string())?;
         let sending = call.peer();

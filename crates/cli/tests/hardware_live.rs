@@ -10,24 +10,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const RATE: usize = 16_000;
+use callrec_e2e::pulse_dir;
 
-fn pulse_dir() -> Option<std::path::PathBuf> {
-    match std::env::var_os("CALLREC_PULSE_DIR") {
-        Some(dir) => Some(dir.into()),
-        None if std::env::var_os("CI").is_some() => {
-            panic!("CI must run the live-capture test: source scripts/pulse-up first")
-        }
-        None => {
-            // A test's note to the person running it outside scripts/test.
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("skipped: no PulseAudio (run through scripts/test, which starts one)");
-            }
-            None
-        }
-    }
-}
+const RATE: usize = 16_000;
 
 fn run(cmd: &mut Command) {
     let out = cmd.output().expect("spawn");

@@ -13,6 +13,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use callrec_e2e::pulse_dir;
 use callrec_e2e::sip::{
     Baresip, Pjsua2, best_lag, chirp, free_udp_port, have, have_pjsua2, read_channel, tone,
     tone_share,
@@ -1411,5 +1412,122 @@ fn a_pjsua2_customer_calls_holds_and_types_digits_and_a_declined_consent_keeps_t
     assert!(
         matches(&heard, 0.1, 0.45, &agent) > 0.9,
         "the customer heard the agent"
+    );
+}
+
+#[test]
+fn the_callees_early_media_is_heard_on_the_headset_while_it_rings_and_never_recorded() {
+    if !have_pjsua2() || !have("sox") || !have("parec") {
+        return;
+    }
+    let Some(pulse) = pulse_dir() else { return };
+    let tmp = with_customer(concat!(
+        "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"outbound\", \"consent\": \"granted\"}\n",
+        "{\"t_ms\": 2000, \"event\": \"call_ended\"}\n",
+    ));
+    let dir = tmp.path();
+    // The callee rings with a 425 Hz ringback as early media (183 with SDP) for 1.5 s, then
+    // answers with its chirp.
+    let ringback = dir.join("customer/ringback.wav");
+    tone(&ringback, 8_000, 425, 10);
+    let customer = Pjsua2::start(
+        &dir.join("customer"),
+        &[
+            "--answer",
+            "--early",
+            "1500",
+            "--early-play",
+            ringback.to_str().expect("utf-8 path"),
+        ],
+    );
+    // What the headset plays, heard on its sink's monitor.
+    let mut capture = Command::new("parec")
+        .args(["--device=callaudio.monitor", "--rate=8000", "--channels=1"])
+        .args(["--format=s16le", "--raw"])
+        .stdout(std::fs::File::create(dir.join("headset.raw")).expect("capture file"))
+        .spawn()
+        .expect("parec");
+    std::thread::sleep(Duration::from_millis(300));
+    let out = Command::new(env!("CARGO_BIN_EXE_callrec"))
+        .args([
+            "call",
+            "--to",
+            &format!("sip:customer@127.0.0.1:{}", customer.port),
+        ])
+        .args(["--settings", "settings.json", "--events", "events.jsonl"])
+        .args(["--agent-file", "agent.wav", "--out", "call"])
+        .args(["--headset", "callrec test headset"])
+        .env("CALLREC_LOG", "callrec=info")
+        .env("HOME", pulse.join("home"))
+        .current_dir(dir)
+        .output()
+        .expect("callrec call");
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = capture.kill();
+    let _ = capture.wait();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    let (_, said) = customer.wait();
+    assert!(said.iter().any(|l| l == "early"), "{said:?}");
+    let packets: u64 = log
+        .split("not recorded packets=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no early media reported: {log}"));
+    assert!(packets >= 50, "{packets} packets of early media for 1.3 s");
+
+    // The headset played the ringback, then the customer.
+    let raw = std::fs::read(dir.join("headset.raw")).expect("capture");
+    let headset: Vec<f32> = raw
+        .chunks_exact(2)
+        .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32_768.0)
+        .collect();
+    let customer_mic = read_channel(&dir.join("customer/play.wav"), 0);
+    let windows =
+        |x: &[f32]| -> Vec<Vec<f32>> { x.chunks_exact(800).map(<[f32]>::to_vec).collect() };
+    let heard = windows(&headset);
+    let ringing: Vec<usize> = (0..heard.len())
+        .filter(|&i| tone_share(&heard[i], 425.0, 8_000.0) > 0.8)
+        .collect();
+    let talking: Vec<usize> = (0..heard.len().saturating_sub(5))
+        .filter(|&i| {
+            matches(
+                &headset,
+                i as f64 * 0.1,
+                i as f64 * 0.1 + 0.1,
+                &customer_mic,
+            ) > 0.8
+        })
+        .collect();
+    assert!(
+        ringing.len() >= 8,
+        "ringback heard for {} ms",
+        ringing.len() * 100
+    );
+    assert!(
+        talking.len() >= 10,
+        "the customer heard for {} ms",
+        talking.len() * 100
+    );
+    assert!(
+        ringing.iter().max() < talking.iter().min(),
+        "ringback {ringing:?}, customer {talking:?}"
+    );
+    // The recording holds the customer, and not one window of the ringback.
+    let right = at_8k(&read_channel(&dir.join("call/recording.wav"), 1));
+    assert_eq!(right.len(), 2 * 8_000, "2 s from the answer");
+    for (i, window) in windows(&right).iter().enumerate() {
+        assert!(
+            tone_share(window, 425.0, 8_000.0) < 0.3,
+            "ringback recorded at {i}00 ms"
+        );
+    }
+    assert!(matches(&right, 0.3, 0.7, &customer_mic) > 0.9);
+    // Nothing of the agent went out before the answer: the callee heard silence meanwhile.
+    let callee_heard = read_channel(&dir.join("customer/heard.wav"), 0);
+    assert!(
+        callee_heard[..8_000].iter().all(|v| v.abs() < 0.01),
+        "the agent sent before the answer"
     );
 }

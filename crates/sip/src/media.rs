@@ -742,6 +742,89 @@ fn rand_u32() -> u32 {
     h.finish() as u32
 }
 
+/// Early media (RFC 3960): what a callee plays before it answers (a ringback tone, an
+/// announcement), for the agent's headset only. It is never recorded (the recording starts
+/// at the answer), and nothing goes back: the microphone is not sent before the answer.
+pub struct EarlyMedia {
+    queue: Queue,
+    packets: std::sync::atomic::AtomicU64,
+}
+
+/// The most early media kept for a headset that does not read it (then the oldest goes).
+const EARLY_KEPT: usize = RATE as usize;
+
+impl EarlyMedia {
+    /// Early media for one ringing call, and the headset's source of it (8 kHz; pending
+    /// until the callee plays something).
+    pub fn new() -> (Self, Box<dyn Source>) {
+        let queue: Queue = Arc::default();
+        let early = Self {
+            queue: Arc::clone(&queue),
+            packets: std::sync::atomic::AtomicU64::new(0),
+        };
+        (early, Box::new(Queued(queue)))
+    }
+
+    /// The RTP packets played so far.
+    pub fn packets(&self) -> u64 {
+        self.packets.load(Ordering::Relaxed)
+    }
+
+    /// Plays the RTP arriving on `socket` once a provisional answer's SDP (from `sdp`) says
+    /// where it comes from, through a jitter buffer, until `sdp` closes (the ringing is
+    /// over) or the future is dropped. Packets from other hosts are strays.
+    pub async fn play(
+        &self,
+        socket: &UdpSocket,
+        mut sdp: tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
+    ) {
+        let clock = CallClock::start();
+        let mut jitter = JitterBuffer::new(RATE);
+        let mut from: Option<std::net::IpAddr> = None;
+        let mut tick = tokio::time::interval(FRAME_TIME);
+        let mut buf = [0u8; 2048];
+        let mut samples = Vec::with_capacity(FRAME);
+        let mut frame = [0f32; FRAME];
+        loop {
+            tokio::select! {
+                body = sdp.recv() => {
+                    let Some(body) = body else { return };
+                    match crate::sdp::parse(&body).and_then(|a| crate::sdp::accept_answer(&a)) {
+                        Ok(agreed) => {
+                            if from.is_none() {
+                                tracing::info!(remote = %agreed.remote, "the callee plays early media (heard, not recorded)");
+                            }
+                            from = Some(agreed.remote.ip());
+                        }
+                        Err(e) => tracing::info!(error = %e, "early media callrec cannot play"),
+                    }
+                }
+                received = socket.recv_from(&mut buf), if from.is_some() => {
+                    let Ok((n, peer)) = received else { continue };
+                    if Some(peer.ip()) != from {
+                        continue;
+                    }
+                    let Ok(packet) = rtp_types::RtpPacket::parse(&buf[..n]) else { continue };
+                    let Some(law) = Codec::from_payload_type(packet.payload_type()) else {
+                        continue;
+                    };
+                    samples.clear();
+                    law.decode(packet.payload(), &mut samples);
+                    jitter.push(packet.timestamp(), samples.clone(), clock.elapsed());
+                    self.packets.fetch_add(1, Ordering::Relaxed);
+                }
+                _ = tick.tick(), if from.is_some() => {
+                    let n = jitter.pull(clock.elapsed() + SLACK, &mut frame);
+                    let mut queue = lock(&self.queue);
+                    queue.extend(&frame[..n]);
+                    let over = queue.len().saturating_sub(EARLY_KEPT);
+                    queue.drain(..over);
+                }
+            }
+        }
+    }
+}
+
 /// A side handed over by the bridge, read as it comes (`Pending` until the next frame).
 struct Queued(Queue);
 

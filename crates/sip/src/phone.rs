@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{Result, SipError};
 use crate::g711::Codec;
+use crate::media::EarlyMedia;
 use crate::sdp;
 
 fn signalling(e: impl std::fmt::Display) -> SipError {
@@ -74,6 +75,8 @@ struct Calls {
     media: HashMap<String, Media>,
     /// The latest progress of each call's transfer (the status in the peer's NOTIFY).
     transfers: HashMap<String, u16>,
+    /// Calls that ring and want their early media: the SDP of a 183 goes there, by Call-ID.
+    early: HashMap<String, mpsc::UnboundedSender<Vec<u8>>>,
 }
 
 /// Where calls go once registered: the account's address of record, its registrar as the
@@ -280,6 +283,12 @@ impl Phone {
                             notify.notify_waiters();
                         }
                     }
+                    DialogState::Early(id, response) if !response.body().is_empty() => {
+                        // A provisional answer with SDP (183 Session Progress): early media.
+                        if let Some(early) = lock(&book).early.get(&id.call_id) {
+                            let _ = early.send(response.body().clone());
+                        }
+                    }
                     DialogState::Info(_, _, handle)
                     | DialogState::Options(_, _, handle)
                     | DialogState::Message(_, _, handle) => {
@@ -402,6 +411,19 @@ impl Phone {
         ring_for: Duration,
         stop: CancellationToken,
     ) -> Result<Call> {
+        self.invite(to, offer, ring_for, stop, None).await
+    }
+
+    /// [`Phone::call_until`], handing `early` the SDP of each provisional answer that
+    /// carries one (early media) while it rings.
+    async fn invite(
+        &self,
+        to: &str,
+        offer: Vec<u8>,
+        ring_for: Duration,
+        stop: CancellationToken,
+        early: Option<mpsc::UnboundedSender<Vec<u8>>>,
+    ) -> Result<Call> {
         let callee: Uri = to.try_into().map_err(|e| {
             SipError::Signalling(format!(
                 "{to:?} is not a SIP URI (e.g. sip:bob@127.0.0.1:5070): {e}"
@@ -425,6 +447,10 @@ impl Phone {
             .dialogs
             .do_invite_async(option, self.state_tx.clone())
             .map_err(signalling)?;
+        let call_id = dialog.id().call_id;
+        if let Some(early) = early {
+            lock(&self.calls).early.insert(call_id.clone(), early);
+        }
         let gave_up = tokio::select! {
             joined = &mut answered => {
                 let (_, response) = joined.map_err(signalling)?.map_err(signalling)?;
@@ -436,6 +462,7 @@ impl Phone {
             }),
             () = stop.cancelled() => Err(SipError::CalledOff { to: to.to_owned() }),
         };
+        lock(&self.calls).early.remove(&call_id);
         let response = match gave_up {
             Ok(response) => response,
             Err(why) => {
@@ -466,22 +493,35 @@ impl Phone {
 
     /// Calls `to` with callrec's offer (SDP session id `session`) and agrees on the media of
     /// the answer, registered for re-INVITEs. Rings up to `ring_for`, or until `stop` is
-    /// cancelled. An answer callrec cannot use is hung up rather than left silent.
+    /// cancelled. What the callee plays before it answers (early media: a 183 with SDP) goes
+    /// to `early`, if given. An answer callrec cannot use is hung up rather than left silent.
     pub async fn dial(
         &self,
         to: &str,
         ring_for: Duration,
         stop: CancellationToken,
         session: u64,
+        early: Option<&EarlyMedia>,
     ) -> Result<Connected> {
         let rtp = crate::media::bind_rtp(self.local.ip()).await?;
         let local = rtp.local_addr().map_err(|source| SipError::Io {
             what: "reading the RTP socket's address".into(),
             source,
         })?;
-        let call = self
-            .call_until(to, our_offer(local, session), ring_for, stop)
-            .await?;
+        let offer = our_offer(local, session);
+        let call = match early {
+            None => self.invite(to, offer, ring_for, stop, None).await?,
+            Some(early) => {
+                let (sdp_tx, sdp_rx) = mpsc::unbounded_channel();
+                let ringing = self.invite(to, offer, ring_for, stop, Some(sdp_tx));
+                tokio::pin!(ringing);
+                tokio::select! {
+                    call = &mut ringing => call?,
+                    // Plays until the call is answered or given up (it never ends first).
+                    () = early.play(&rtp, sdp_rx) => ringing.await?,
+                }
+            }
+        };
         match sdp::parse(&call.remote_sdp).and_then(|a| sdp::accept_answer(&a)) {
             Ok(agreed) => {
                 call.set_local_media(LocalMedia {
