@@ -143,6 +143,8 @@ def main():
                         help="hold the call from FROM ms to TO ms after it is up")
     parser.add_argument("--hangup-at", type=int, metavar="MS",
                         help="hang up MS after the call is up (else wait for the far end)")
+    parser.add_argument("--vad", action="store_true",
+                        help="silence detection: silence is not sent (comfort noise instead)")
     parser.add_argument("--timeout", type=float, default=30.0, help="give up after S seconds")
     parser.add_argument("--log", help="pjsip's log file")
     args = parser.parse_args()
@@ -160,7 +162,7 @@ def main():
     cfg.medConfig.clockRate = 8000
     cfg.medConfig.sndClockRate = 8000
     cfg.medConfig.ecTailLen = 0
-    cfg.medConfig.noVad = True
+    cfg.medConfig.noVad = not args.vad
     ep.libInit(cfg)
     transport = pj.TransportConfig()
     transport.port = args.port

@@ -52,13 +52,26 @@ fn run(cmd: &mut Command) {
 
 /// A 16-bit mono tone (baresip's aufile reads only 16-bit PCM).
 pub fn tone(path: &Path, rate: u32, hz: u32, seconds: u32) {
-    synth(path, rate, &[&seconds.to_string(), "sine", &hz.to_string()]);
+    synth(
+        path,
+        rate,
+        1,
+        &[&seconds.to_string(), "sine", &hz.to_string()],
+    );
 }
 
-/// A 16-bit mono WAV at `rate` made by sox's `synth` with `args`, at half scale.
-fn synth(path: &Path, rate: u32, args: &[&str]) {
+/// A 16-bit WAV of `channels` at `rate` made by sox's `synth` with `args`, at half scale.
+fn synth(path: &Path, rate: u32, channels: u8, args: &[&str]) {
     run(Command::new("sox")
-        .args(["-n", "-r", &rate.to_string(), "-c", "1", "-b", "16"])
+        .args([
+            "-n",
+            "-r",
+            &rate.to_string(),
+            "-c",
+            &channels.to_string(),
+            "-b",
+            "16",
+        ])
         .args(["-e", "signed-integer"])
         .arg(path)
         .arg("synth")
@@ -77,20 +90,36 @@ pub struct Baresip {
 
 impl Baresip {
     /// Starts baresip in `dir` on a free port, `hz` as its microphone; `extra` arguments
-    /// (e.g. `-t 20` to exit after 20 s, `-e /dial URI`).
+    /// (e.g. `-t 20` to exit after 20 s, `-e /dial URI`). It speaks PCMU and PCMA.
     pub fn start(dir: &Path, hz: u32, extra: &[&str]) -> Self {
+        Self::speaking(dir, hz, "PCMU,PCMA", extra)
+    }
+
+    /// [`Baresip::start`], speaking only `codecs`: `PCMU,PCMA` or `opus` (then its audio
+    /// runs at 48 kHz in stereo, as baresip's Opus wants, and so do its microphone and dumps).
+    pub fn speaking(dir: &Path, hz: u32, codecs: &str, extra: &[&str]) -> Self {
+        let (module, codecs, rate, channels) = if codecs == "opus" {
+            ("opus.so", "opus/48000/2", 48_000, 2)
+        } else {
+            ("g711.so", codecs, 8_000, 1)
+        };
         std::fs::create_dir_all(dir.join("dump")).expect("mkdir");
         let port = free_udp_port();
-        tone(&dir.join("mic.wav"), 8_000, hz, 30);
+        synth(
+            &dir.join("mic.wav"),
+            rate,
+            channels,
+            &["30", "sine", &hz.to_string()],
+        );
         let rtp = free_udp_port();
         std::fs::write(
             dir.join("config"),
             format!(
                 "poll_method epoll\nsip_listen 127.0.0.1:{port}\n\
                  audio_player aufile,{d}/heard.wav\naudio_source aufile,{d}/mic.wav\n\
-                 audio_alert aufile,{d}/mic.wav\naudio_srate 8000\naudio_channels 1\n\
+                 audio_alert aufile,{d}/mic.wav\naudio_srate {rate}\naudio_channels {channels}\n\
                  rtp_ports {rtp}-{}\nmodule_path /usr/lib/baresip/modules\n\
-                 module g711.so\nmodule aufile.so\nmodule sndfile.so\n\
+                 module {module}\nmodule aufile.so\nmodule sndfile.so\n\
                  module_app account.so\nmodule_app menu.so\nsnd_path {d}/dump/\n",
                 rtp + 10,
                 d = dir.display()
@@ -99,7 +128,7 @@ impl Baresip {
         .expect("config");
         std::fs::write(
             dir.join("accounts"),
-            format!("<sip:bob@127.0.0.1:{port}>;regint=0;answermode=auto;audio_codecs=PCMU,PCMA\n"),
+            format!("<sip:bob@127.0.0.1:{port}>;regint=0;answermode=auto;audio_codecs={codecs}\n"),
         )
         .expect("accounts");
         let child = Command::new("baresip")
@@ -188,7 +217,7 @@ pub fn tone_share(x: &[f32], hz: f64, rate: f64) -> f64 {
 /// itself has one sharp peak per period, and with the opposite sweep none.
 pub fn chirp(path: &Path, rate: u32, sweep: &str, seconds: u32) {
     let repeats = (seconds * 2 - 1).to_string();
-    synth(path, rate, &["0.5", "sine", sweep, "repeat", &repeats]);
+    synth(path, rate, 1, &["0.5", "sine", sweep, "repeat", &repeats]);
 }
 
 /// The lag (in samples, `0..max_lag`) at which `x` best matches the end of `reference`

@@ -1531,3 +1531,78 @@ fn the_callees_early_media_is_heard_on_the_headset_while_it_rings_and_never_reco
         "the agent sent before the answer"
     );
 }
+
+#[test]
+fn a_peer_that_speaks_only_opus_is_called_and_answered_in_opus() {
+    if !have("baresip") || !have("sox") {
+        return;
+    }
+    // callrec calls bob, who speaks only Opus.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let bob = Baresip::speaking(&dir.join("bob"), 1_000, "opus", &["-t", "20"]);
+    write_inputs(
+        dir,
+        concat!(
+            "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"outbound\", \"consent\": \"granted\"}\n",
+            "{\"t_ms\": 3000, \"event\": \"call_ended\"}\n",
+        ),
+    );
+    let out = callrec_calls(dir, &format!("sip:bob@127.0.0.1:{}", bob.port), &[]);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("codec=\"opus\""), "{log}");
+    let left = read_channel(&dir.join("call/recording.wav"), 0);
+    let right = read_channel(&dir.join("call/recording.wav"), 1);
+    assert_eq!(left.len(), 3 * 16_000);
+    for at in [0.5, 1.5, 2.5] {
+        let window =
+            |x: &[f32]| x[(at * 16_000.0) as usize..((at + 0.2) * 16_000.0) as usize].to_vec();
+        assert!(
+            tone_share(&window(&left), 440.0, 16_000.0) > 0.9,
+            "agent at {at}s"
+        );
+        assert!(
+            tone_share(&window(&right), 1_000.0, 16_000.0) > 0.9,
+            "bob at {at}s (Opus)"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let heard = bob.heard_at_least(2 * 8_000);
+    let rate = if heard.len() > 3 * 16_000 {
+        48_000.0
+    } else {
+        8_000.0
+    };
+    let mid = heard.len() / 2;
+    assert!(
+        tone_share(&heard[mid..mid + 1_600], 440.0, rate) > 0.9,
+        "bob heard the agent through Opus"
+    );
+    assert_eq!(rtp_count(&log, "ignored"), 0, "{log}");
+
+    // carol, who speaks only Opus too, calls callrec: answered in Opus.
+    let (answering, port, callrec) = answering("granted");
+    let carol = Baresip::speaking(
+        &answering.path().join("carol"),
+        1_000,
+        "opus",
+        &[
+            "-t",
+            "4",
+            "-e",
+            &format!("/dial sip:callrec@127.0.0.1:{port}"),
+        ],
+    );
+    let out = callrec.wait_with_output().expect("answer");
+    drop(carol);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("codec=\"opus\""), "{log}");
+    let right = read_channel(&answering.path().join("call/recording.wav"), 1);
+    assert!(right.len() > 2 * 16_000, "{} samples", right.len());
+    assert!(
+        tone_share(&right[16_000..19_200], 1_000.0, 16_000.0) > 0.9,
+        "carol (Opus)"
+    );
+}

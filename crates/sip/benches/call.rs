@@ -97,6 +97,7 @@ fn main() {
             codec: Codec::Pcmu,
             remote,
             telephone_event: None,
+            comfort_noise: false,
             direction: Direction::SendRecv,
         };
         let clock = CallClock::start();

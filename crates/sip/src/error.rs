@@ -11,7 +11,7 @@ pub enum SipError {
     BadSdp(String),
     /// The peer offers no audio codec callrec speaks.
     #[error(
-        "the peer offers no codec callrec speaks (offered: {offered}; callrec speaks PCMU and PCMA)"
+        "the peer offers no codec callrec speaks (offered: {offered}; callrec speaks PCMU, PCMA and Opus)"
     )]
     NoCommonCodec {
         /// The peer's payload types, as offered.

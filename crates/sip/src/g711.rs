@@ -1,13 +1,20 @@
-//! G.711 frames: the two telephone codecs every SIP peer speaks.
+//! G.711 frames: the two telephone codecs every SIP peer speaks; and the codecs a call may
+//! agree on (G.711, or Opus where the peer offers it: see [`crate::voice`]).
 
-/// A G.711 variant and its static RTP payload type (RFC 3551).
+/// A call's codec and its RTP payload type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Codec {
-    /// μ-law, payload type 0.
+    /// G.711 μ-law, static payload type 0.
     Pcmu,
-    /// A-law, payload type 8.
+    /// G.711 A-law, static payload type 8.
     Pcma,
+    /// Opus (RFC 7587) with its dynamic payload type; it needs state, so it is encoded and
+    /// decoded by [`crate::voice::Encoder`] and [`crate::voice::Decoder`] only.
+    Opus(u8),
 }
+
+/// The payload type callrec offers Opus under.
+pub const OPUS_PAYLOAD_TYPE: u8 = 111;
 
 /// G.711's sample rate.
 pub const RATE: u32 = 8_000;
@@ -15,15 +22,16 @@ pub const RATE: u32 = 8_000;
 pub const FRAME: usize = 160;
 
 impl Codec {
-    /// The static payload type.
+    /// The payload type.
     pub fn payload_type(self) -> u8 {
         match self {
             Self::Pcmu => 0,
             Self::Pcma => 8,
+            Self::Opus(pt) => pt,
         }
     }
 
-    /// The codec of a static payload type.
+    /// The G.711 codec of a static payload type.
     pub fn from_payload_type(pt: u8) -> Option<Self> {
         match pt {
             0 => Some(Self::Pcmu),
@@ -37,27 +45,44 @@ impl Codec {
         match self {
             Self::Pcmu => "PCMU",
             Self::Pcma => "PCMA",
+            Self::Opus(_) => "opus",
         }
     }
 
-    /// Encodes samples in `[-1, 1]` (one byte each).
-    pub fn encode(self, samples: &[f32], out: &mut Vec<u8>) {
-        out.extend(samples.iter().map(|&s| {
-            let linear = (s.clamp(-1.0, 1.0) * 32_767.0) as i16;
-            match self {
-                Self::Pcmu => audio_codec_algorithms::encode_ulaw(linear),
-                Self::Pcma => audio_codec_algorithms::encode_alaw(linear),
-            }
-        }));
+    /// Its `a=rtpmap` encoding: name, clock rate (and channels).
+    pub fn rtpmap(self) -> &'static str {
+        match self {
+            Self::Pcmu => "PCMU/8000",
+            Self::Pcma => "PCMA/8000",
+            Self::Opus(_) => "opus/48000/2",
+        }
     }
 
-    /// Decodes bytes to samples in `[-1, 1]`.
+    /// Encodes samples in `[-1, 1]` as G.711 (one byte each). Opus has state: see
+    /// [`crate::voice::Encoder`]; asked here, it writes nothing.
+    pub fn encode(self, samples: &[f32], out: &mut Vec<u8>) {
+        let law = match self {
+            Self::Pcmu => audio_codec_algorithms::encode_ulaw,
+            Self::Pcma => audio_codec_algorithms::encode_alaw,
+            Self::Opus(_) => return,
+        };
+        out.extend(
+            samples
+                .iter()
+                .map(|&s| law((s.clamp(-1.0, 1.0) * 32_767.0) as i16)),
+        );
+    }
+
+    /// Decodes G.711 bytes to samples in `[-1, 1]`. Opus has state: see
+    /// [`crate::voice::Decoder`]; asked here, it writes nothing.
     pub fn decode(self, bytes: &[u8], out: &mut Vec<f32>) {
+        let law = match self {
+            Self::Pcmu => audio_codec_algorithms::decode_ulaw,
+            Self::Pcma => audio_codec_algorithms::decode_alaw,
+            Self::Opus(_) => return,
+        };
         out.extend(bytes.iter().map(|&b| {
-            let linear = match self {
-                Self::Pcmu => audio_codec_algorithms::decode_ulaw(b),
-                Self::Pcma => audio_codec_algorithms::decode_alaw(b),
-            };
+            let linear = law(b);
             f32::from(linear) / 32_768.0
         }));
     }

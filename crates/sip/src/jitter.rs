@@ -8,7 +8,10 @@
 //! [`MIN_DELAY`] and [`MAX_DELAY`]) and only changes during silence between talk spurts or
 //! by whole frames, never by stretching speech. A frame that has not arrived when due is
 //! concealed (the last frame repeated, fading out over [`CONCEAL_FRAMES`]), then silence;
-//! a frame that arrives after its turn is dropped and counted.
+//! a frame that arrives after its turn is dropped and counted. A comfort-noise packet
+//! (RFC 3389) starts the peer's silence: from its turn until the next voice, the buffer
+//! plays noise at the level it names, and the frames the peer no longer sends are not
+//! losses.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -40,12 +43,20 @@ pub struct JitterStats {
     pub delay: Duration,
 }
 
+/// What a received packet holds for its turn.
+#[derive(Debug)]
+enum Frame {
+    Voice(Vec<f32>),
+    /// Comfort noise at this level (−dBov, 0..=127).
+    Noise(u8),
+}
+
 /// Frames of one RTP stream waiting for their turn.
 #[derive(Debug)]
 pub struct JitterBuffer {
     rate: u32,
-    /// Extended timestamp → samples.
-    frames: BTreeMap<u64, Vec<f32>>,
+    /// Extended timestamp → what plays then.
+    frames: BTreeMap<u64, Frame>,
     /// The first frame: (extended timestamp, arrival on the call clock).
     anchor: Option<(u64, Duration)>,
     /// The last extended timestamp seen (for unwrapping).
@@ -64,6 +75,10 @@ pub struct JitterBuffer {
     pending: Vec<f32>,
     /// Late frames in a row.
     late_run: u32,
+    /// The comfort noise's level while the peer is silent (since its CN packet played).
+    comfort: Option<u8>,
+    /// The noise generator's state (xorshift).
+    noise_state: u32,
     /// Stretches (extended timestamps, from..to) the peer spent sending keypad events: voice
     /// there is dropped, so in-band tones never reach the recording.
     events: Vec<(u64, u64)>,
@@ -86,6 +101,8 @@ impl JitterBuffer {
             concealed: 0,
             pending: Vec::new(),
             late_run: 0,
+            comfort: None,
+            noise_state: 0x9E37_79B9,
             events: Vec::new(),
             stats: JitterStats {
                 delay: MIN_DELAY,
@@ -127,6 +144,16 @@ impl JitterBuffer {
 
     /// A frame arrived at `arrival` (call clock) with RTP timestamp `ts`.
     pub fn push(&mut self, ts: u32, samples: Vec<f32>, arrival: Duration) {
+        self.arrived(ts, Frame::Voice(samples), arrival);
+    }
+
+    /// A comfort-noise packet (RFC 3389) arrived: the peer is silent from `ts` on, with
+    /// background noise at `level` (−dBov; the packet's first byte).
+    pub fn push_noise(&mut self, ts: u32, level: u8, arrival: Duration) {
+        self.arrived(ts, Frame::Noise(level.min(127)), arrival);
+    }
+
+    fn arrived(&mut self, ts: u32, frame: Frame, arrival: Duration) {
         let ext = self.extend(ts);
         self.stats.received += 1;
         let off_by = self.playout(ext).map(|at| {
@@ -160,7 +187,7 @@ impl JitterBuffer {
             // Voice inside a keypad event: the digit's tone, sent in-band as well.
             return;
         }
-        if self.frames.insert(ext, samples).is_some() {
+        if self.frames.insert(ext, frame).is_some() {
             self.stats.duplicate += 1;
         }
     }
@@ -179,6 +206,7 @@ impl JitterBuffer {
         self.frames.clear();
         self.transit = None;
         self.late_run = 0;
+        self.comfort = None;
         self.events.clear();
     }
 
@@ -199,7 +227,7 @@ impl JitterBuffer {
         let mut at = start;
         while at < end {
             if self.next.is_none_or(|next| at >= next) {
-                self.frames.insert(at, vec![0.0; frame]);
+                self.frames.insert(at, Frame::Voice(vec![0.0; frame]));
             }
             at += frame as u64;
         }
@@ -240,12 +268,12 @@ impl JitterBuffer {
 
     /// Moves the frame at `ts` (or its concealment) into `pending`.
     fn play(&mut self, ts: u64) {
-        let frame_len = self
-            .frames
-            .get(&ts)
-            .map(Vec::len)
-            .or_else(|| Some(self.last_played.len()).filter(|&n| n > 0))
-            .unwrap_or(self.rate as usize / 50);
+        let frame_len = match self.frames.get(&ts) {
+            Some(Frame::Voice(samples)) => samples.len(),
+            _ => Some(self.last_played.len())
+                .filter(|&n| n > 0)
+                .unwrap_or(self.rate as usize / 50),
+        };
         // Keys before this one can no longer play (a stream whose timestamps are not whole
         // frames apart): drop them rather than keep them for ever.
         while let Some(entry) = self.frames.first_entry() {
@@ -254,21 +282,21 @@ impl JitterBuffer {
             }
             entry.remove();
         }
-        if let Some(frame) = self.frames.remove(&ts) {
-            self.concealed = 0;
-            self.pending.extend_from_slice(&frame);
-            self.last_played = frame;
-        } else {
-            self.stats.lost += 1;
-            self.concealed += 1;
-            if self.concealed <= CONCEAL_FRAMES {
-                // Repeat the last frame, fading: a lost packet is a softer click, not a gap.
-                let gain = 1.0 - self.concealed as f32 / (CONCEAL_FRAMES + 1) as f32;
-                self.pending
-                    .extend(self.last_played.iter().map(|s| s * gain));
-            } else {
-                self.pending.extend(std::iter::repeat_n(0.0, frame_len));
+        match self.frames.remove(&ts) {
+            Some(Frame::Voice(frame)) => {
+                self.concealed = 0;
+                self.comfort = None;
+                self.pending.extend_from_slice(&frame);
+                self.last_played = frame;
             }
+            Some(Frame::Noise(level)) => {
+                self.concealed = 0;
+                self.comfort = Some(level);
+                self.noise(level, frame_len);
+            }
+            // The peer's silence: nothing is sent meanwhile, and nothing is lost.
+            None if let Some(level) = self.comfort => self.noise(level, frame_len),
+            None => self.lost(frame_len),
         }
         self.next = Some(ts + frame_len as u64);
         // Adapt between frames: grow at once when the network got worse, shrink only while
@@ -283,6 +311,36 @@ impl JitterBuffer {
             && self.next.is_some_and(|n| n + u64::from(self.rate) < oldest)
         {
             self.next = Some(oldest);
+        }
+    }
+
+    /// A frame that never came: the last one repeated, fading, then silence.
+    fn lost(&mut self, frame_len: usize) {
+        self.stats.lost += 1;
+        self.concealed += 1;
+        if self.concealed <= CONCEAL_FRAMES {
+            // Repeat the last frame, fading: a lost packet is a softer click, not a gap.
+            let gain = 1.0 - self.concealed as f32 / (CONCEAL_FRAMES + 1) as f32;
+            self.pending
+                .extend(self.last_played.iter().map(|s| s * gain));
+        } else {
+            self.pending.extend(std::iter::repeat_n(0.0, frame_len));
+        }
+    }
+
+    /// A frame of white noise at `level` −dBov (0 dBov: a full-scale square wave's power).
+    fn noise(&mut self, level: u8, frame_len: usize) {
+        // Uniform noise in ±a has an RMS of a/√3.
+        let rms = 10f32.powf(-f32::from(level) / 20.0);
+        let amplitude = rms * 3f32.sqrt();
+        for _ in 0..frame_len {
+            let mut x = self.noise_state;
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            self.noise_state = x;
+            let unit = (x as f32 / u32::MAX as f32) * 2.0 - 1.0;
+            self.pending.push(unit * amplitude);
         }
     }
 
@@ -326,6 +384,34 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn comfort_noise_fills_the_peers_silence_at_its_level_and_is_no_loss() {
+        let mut jb = JitterBuffer::new(RATE);
+        for i in 0..5u32 {
+            jb.push(i * 160, frame(1), ms(100 + 20 * u64::from(i)));
+        }
+        // Silence from frame 5 at −40 dBov; the peer sends nothing more for a second.
+        jb.push_noise(5 * 160, 40, ms(200));
+        for i in 55..60u32 {
+            jb.push(i * 160, frame(2), ms(100 + 20 * u64::from(i)));
+        }
+        // The last frame plays at 140 + 59 × 20 ms.
+        let played = drain(&mut jb, 0, 1_335);
+        assert_eq!(played.len(), 60 * FRAME);
+        let noise = &played[5 * FRAME..55 * FRAME];
+        let rms = (noise.iter().map(|v| v * v).sum::<f32>() / noise.len() as f32).sqrt();
+        assert!(
+            (0.008..0.012).contains(&rms),
+            "noise at {rms}, not −40 dBov"
+        );
+        assert!(noise.iter().all(|v| v.abs() < 0.02), "noise is no voice");
+        assert!(
+            played[55 * FRAME..].iter().all(|&v| v == 2.0),
+            "voice after it"
+        );
+        assert_eq!(jb.stats().lost, 0, "the peer's silence is no loss");
     }
 
     #[test]

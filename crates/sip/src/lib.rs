@@ -23,6 +23,7 @@ pub mod jitter;
 pub mod media;
 pub mod phone;
 pub mod sdp;
+pub mod voice;
 
 mod error;
 

@@ -30,6 +30,7 @@ use crate::error::{Result, SipError};
 use crate::g711::{Codec, FRAME, RATE};
 use crate::jitter::{JitterBuffer, JitterStats};
 use crate::sdp::Agreed;
+use crate::voice::{Decoder, Encoder};
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -137,7 +138,7 @@ struct Party {
 /// What a leg's sending side needs.
 struct LegIo {
     socket: Arc<UdpSocket>,
-    codec: Codec,
+    encoder: Encoder,
     target: Arc<Mutex<SocketAddr>>,
     stats: Arc<Mutex<LegStats>>,
     jitter: Arc<Mutex<JitterBuffer>>,
@@ -241,6 +242,7 @@ impl Bridge {
             stats: Arc::clone(&stats),
             jitter: Arc::clone(&jitter),
             dtmf_pt: agreed.telephone_event,
+            decoder: Decoder::new(agreed.codec),
             digits: Arc::clone(&digits),
             relatch: Arc::clone(&relatch),
             cancel: receiving.clone(),
@@ -252,7 +254,7 @@ impl Bridge {
             id,
             io: Some(LegIo {
                 socket,
-                codec: agreed.codec,
+                encoder: Encoder::new(agreed.codec),
                 target,
                 stats: Arc::clone(&stats),
                 jitter: Arc::clone(&jitter),
@@ -576,7 +578,9 @@ impl LegIo {
         if !listening {
             return false; // on hold: nothing goes out
         }
-        let now_ts = self.ts0.wrapping_add((frames * FRAME as u64) as u32);
+        let now_ts = self
+            .ts0
+            .wrapping_add((frames * u64::from(self.encoder.ticks_per_frame())) as u32);
         let silence = [0f32; FRAME];
         match (slot, self.dtmf_pt) {
             (
@@ -611,8 +615,9 @@ impl LegIo {
 
     fn voice(&mut self, frame: &[f32], timestamp: u32, marker: bool, payload: &mut Vec<u8>) {
         payload.clear();
-        self.codec.encode(frame, payload);
-        self.packet(self.codec.payload_type(), timestamp, marker, payload);
+        if self.encoder.encode(frame, payload) {
+            self.packet(self.encoder.payload_type(), timestamp, marker, payload);
+        }
     }
 
     fn packet(&mut self, pt: u8, timestamp: u32, marker: bool, payload: &[u8]) {
@@ -644,6 +649,7 @@ struct Receiving {
     stats: Arc<Mutex<LegStats>>,
     jitter: Arc<Mutex<JitterBuffer>>,
     dtmf_pt: Option<u8>,
+    decoder: Decoder,
     digits: Arc<Mutex<String>>,
     relatch: Arc<AtomicBool>,
     cancel: CancellationToken,
@@ -657,6 +663,7 @@ async fn receive(leg: Receiving) {
         stats,
         jitter,
         dtmf_pt,
+        mut decoder,
         digits: dtmf_in,
         relatch,
         cancel,
@@ -697,12 +704,20 @@ async fn receive(leg: Receiving) {
             }
             continue;
         }
-        // Either G.711 law is decoded: callrec offered both, and a peer may switch between
-        // the codecs of an answer without a new offer (RFC 3264 5.1).
-        let Some(law) = Codec::from_payload_type(packet.payload_type()) else {
+        // The call's voice (on a G.711 call either law: a peer may switch between the codecs
+        // of an answer without a new offer, RFC 3264 5.1), or its comfort noise.
+        samples.clear();
+        let voice = decoder.decode(
+            packet.payload_type(),
+            packet.timestamp(),
+            packet.payload(),
+            &mut samples,
+        );
+        let comfort = packet.payload_type() == crate::sdp::COMFORT_NOISE;
+        if voice.is_none() && !comfort {
             lock(&stats).ignored += 1;
             continue;
-        };
+        }
         if relatch.swap(false, Ordering::Relaxed) {
             latched = None; // the peer moved: its new address is the one to follow
         }
@@ -722,11 +737,19 @@ async fn receive(leg: Receiving) {
                 latched = Some(from);
             }
         }
-        samples.clear();
-        law.decode(packet.payload(), &mut samples);
-        lock(&jitter).push(packet.timestamp(), samples.clone(), arrival);
+        match voice {
+            Some(ts) => lock(&jitter).push(ts, samples.clone(), arrival),
+            None => {
+                lock(&jitter).push_noise(packet.timestamp(), noise_level(packet.payload()), arrival)
+            }
+        }
         lock(&stats).received += 1;
     }
+}
+
+/// The level a comfort-noise payload names (−dBov, its first byte); none: silence.
+fn noise_level(payload: &[u8]) -> u8 {
+    payload.first().map_or(127, |b| b & 0x7f)
 }
 
 /// A 32-bit value that differs between calls (SSRC, first sequence number and timestamp
@@ -781,6 +804,7 @@ impl EarlyMedia {
         let clock = CallClock::start();
         let mut jitter = JitterBuffer::new(RATE);
         let mut from: Option<std::net::IpAddr> = None;
+        let mut decoder: Option<(Codec, Decoder)> = None;
         let mut tick = tokio::time::interval(FRAME_TIME);
         let mut buf = [0u8; 2048];
         let mut samples = Vec::with_capacity(FRAME);
@@ -792,7 +816,10 @@ impl EarlyMedia {
                     match crate::sdp::parse(&body).and_then(|a| crate::sdp::accept_answer(&a)) {
                         Ok(agreed) => {
                             if from.is_none() {
-                                tracing::info!(remote = %agreed.remote, "the callee plays early media (heard, not recorded)");
+                                tracing::info!(remote = %agreed.remote, codec = agreed.codec.name(), "the callee plays early media (heard, not recorded)");
+                            }
+                            if from.is_none() || decoder.as_ref().is_some_and(|(c, _)| *c != agreed.codec) {
+                                decoder = Some((agreed.codec, Decoder::new(agreed.codec)));
                             }
                             from = Some(agreed.remote.ip());
                         }
@@ -805,12 +832,16 @@ impl EarlyMedia {
                         continue;
                     }
                     let Ok(packet) = rtp_types::RtpPacket::parse(&buf[..n]) else { continue };
-                    let Some(law) = Codec::from_payload_type(packet.payload_type()) else {
-                        continue;
-                    };
+                    let Some((_, decoder)) = decoder.as_mut() else { continue };
                     samples.clear();
-                    law.decode(packet.payload(), &mut samples);
-                    jitter.push(packet.timestamp(), samples.clone(), clock.elapsed());
+                    let (pt, ts) = (packet.payload_type(), packet.timestamp());
+                    if let Some(ts) = decoder.decode(pt, ts, packet.payload(), &mut samples) {
+                        jitter.push(ts, samples.clone(), clock.elapsed());
+                    } else if pt == crate::sdp::COMFORT_NOISE {
+                        jitter.push_noise(ts, noise_level(packet.payload()), clock.elapsed());
+                    } else {
+                        continue;
+                    }
                     self.packets.fetch_add(1, Ordering::Relaxed);
                 }
                 _ = tick.tick(), if from.is_some() => {

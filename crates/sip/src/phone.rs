@@ -53,6 +53,8 @@ pub struct LocalMedia {
     pub codec: Codec,
     /// The telephone-event payload type, if agreed.
     pub telephone_event: Option<u8>,
+    /// Whether comfort noise was agreed.
+    pub comfort_noise: bool,
     /// The SDP session id.
     pub session: u64,
 }
@@ -122,13 +124,19 @@ pub struct Connected {
     pub agreed: sdp::Agreed,
 }
 
-/// The offer callrec makes: PCMU, PCMA and telephone-events, send and receive.
+/// The offer callrec makes: PCMU, PCMA, Opus (last: the call runs at 8 kHz), telephone-events
+/// and comfort noise, send and receive.
 fn our_offer(rtp: SocketAddr, session: u64) -> Vec<u8> {
     sdp::describe(
         rtp,
-        &[Codec::Pcmu, Codec::Pcma],
+        &[
+            Codec::Pcmu,
+            Codec::Pcma,
+            Codec::Opus(crate::g711::OPUS_PAYLOAD_TYPE),
+        ],
         sdp::Direction::SendRecv,
         Some(sdp::TELEPHONE_EVENT),
+        true,
         session,
         1,
     )
@@ -528,6 +536,7 @@ impl Phone {
                     addr: local,
                     codec: agreed.codec,
                     telephone_event: agreed.telephone_event,
+                    comfort_noise: agreed.comfort_noise,
                     session,
                 });
                 call.set_remote(agreed.remote);
@@ -564,6 +573,7 @@ impl Phone {
             addr: local,
             codec: agreed.codec,
             telephone_event: agreed.telephone_event,
+            comfort_noise: agreed.comfort_noise,
             session,
         });
         call.set_remote(agreed.remote);
@@ -648,6 +658,7 @@ fn reoffer(book: &Mutex<Calls>, id: &str, body: &[u8]) -> Option<Result<Vec<u8>>
         codec: local.codec,
         remote: local.addr,
         telephone_event: local.telephone_event,
+        comfort_noise: local.comfort_noise,
         direction,
     };
     Some(Ok(match &offer {
@@ -659,6 +670,7 @@ fn reoffer(book: &Mutex<Calls>, id: &str, body: &[u8]) -> Option<Result<Vec<u8>>
             &[local.codec],
             direction,
             local.telephone_event,
+            local.comfort_noise,
             local.session,
             media.version,
         ),
@@ -817,6 +829,7 @@ impl Call {
                 &[media.local.codec],
                 direction,
                 media.local.telephone_event,
+                media.local.comfort_noise,
                 media.local.session,
                 media.version,
             )

@@ -51,6 +51,8 @@ pub struct Audio {
     pub codecs: Vec<Codec>,
     /// Its telephone-event payload type, if any.
     pub telephone_event: Option<u8>,
+    /// Whether it takes comfort noise (RFC 3389, `CN/8000`, payload type 13).
+    pub comfort_noise: bool,
     /// Which way it lets media flow.
     pub direction: Direction,
     /// The payload types it listed, for messages.
@@ -62,13 +64,17 @@ pub struct Audio {
     pub refused: Vec<(usize, String)>,
 }
 
-/// Writes a session description for one audio stream at `addr`: `codecs` in order, and
-/// telephone-events.
+/// Comfort noise's static payload type at 8 kHz (RFC 3551, RFC 3389).
+pub const COMFORT_NOISE: u8 = 13;
+
+/// Writes a session description for one audio stream at `addr`: `codecs` in order,
+/// telephone-events, and comfort noise.
 pub fn describe(
     addr: SocketAddr,
     codecs: &[Codec],
     direction: Direction,
     telephone_event: Option<u8>,
+    comfort_noise: bool,
     session: u64,
     version: u64,
 ) -> Vec<u8> {
@@ -90,17 +96,23 @@ pub fn describe(
     if let Some(pt) = telephone_event {
         pts.push(pt.to_string());
     }
+    if comfort_noise {
+        pts.push(COMFORT_NOISE.to_string());
+    }
     lines.push(format!("m=audio {} RTP/AVP {}", addr.port(), pts.join(" ")));
     for codec in codecs {
         lines.push(format!(
-            "a=rtpmap:{} {}/8000",
+            "a=rtpmap:{} {}",
             codec.payload_type(),
-            codec.name()
+            codec.rtpmap()
         ));
     }
     if let Some(pt) = telephone_event {
         lines.push(format!("a=rtpmap:{pt} telephone-event/8000"));
         lines.push(format!("a=fmtp:{pt} 0-16"));
+    }
+    if comfort_noise {
+        lines.push(format!("a=rtpmap:{COMFORT_NOISE} CN/8000"));
     }
     lines.push("a=ptime:20".to_owned());
     lines.push(format!("a={}", direction.attribute()));
@@ -167,6 +179,7 @@ pub fn parse(sdp: &[u8]) -> Result<Audio> {
         .filter_map(|&pt| match named(pt) {
             Some(e) if e.starts_with("pcmu/8000") => Some(Codec::Pcmu),
             Some(e) if e.starts_with("pcma/8000") => Some(Codec::Pcma),
+            Some(e) if e.starts_with("opus/48000") => Some(Codec::Opus(pt)),
             Some(_) => None,
             // Static payload types need no rtpmap.
             None => Codec::from_payload_type(pt),
@@ -176,6 +189,10 @@ pub fn parse(sdp: &[u8]) -> Result<Audio> {
         .iter()
         .copied()
         .find(|&pt| named(pt).is_some_and(|e| e.starts_with("telephone-event/8000")));
+    let comfort_noise = pts.iter().any(|&pt| match named(pt) {
+        Some(e) => e.starts_with("cn/8000"),
+        None => pt == COMFORT_NOISE,
+    });
     let has = |name: &str| {
         media.attributes.iter().any(|a| a.attribute == name)
             || session.attributes.iter().any(|a| a.attribute == name)
@@ -199,6 +216,7 @@ pub fn parse(sdp: &[u8]) -> Result<Audio> {
         addr: SocketAddr::new(ip, media.port),
         codecs,
         telephone_event,
+        comfort_noise,
         direction,
         offered: media.fmt.clone(),
         index,
@@ -220,6 +238,7 @@ pub fn describe_answer(
         &[agreed.codec],
         agreed.direction,
         agreed.telephone_event,
+        agreed.comfort_noise,
         session,
         version,
     );
@@ -251,6 +270,8 @@ pub struct Agreed {
     pub remote: SocketAddr,
     /// The peer's telephone-event payload type, when both support DTMF events.
     pub telephone_event: Option<u8>,
+    /// Whether both take comfort noise (RFC 3389).
+    pub comfort_noise: bool,
     /// Which way media flows, from callrec's point of view.
     pub direction: Direction,
 }
@@ -264,10 +285,14 @@ pub fn accept_offer(offer: &Audio) -> Result<Agreed> {
         .ok_or_else(|| SipError::NoCommonCodec {
             offered: offer.offered.clone(),
         })?;
+    // Keypad events and comfort noise run on the audio's clock: callrec speaks them at
+    // 8 kHz, so not on an Opus call (48 kHz).
+    let narrowband = !matches!(codec, Codec::Opus(_));
     Ok(Agreed {
         codec,
         remote: offer.addr,
-        telephone_event: offer.telephone_event,
+        telephone_event: offer.telephone_event.filter(|_| narrowband),
+        comfort_noise: offer.comfort_noise && narrowband,
         direction: offer.direction.answer(),
     })
 }
@@ -319,17 +344,42 @@ mod tests {
             &[Codec::Pcmu, Codec::Pcma],
             Direction::SendRecv,
             Some(101),
+            true,
             7,
             1,
         );
         let text = String::from_utf8(sdp.clone()).expect("utf8");
-        assert!(text.contains("m=audio 40000 RTP/AVP 0 8 101\r\n"), "{text}");
+        assert!(
+            text.contains("m=audio 40000 RTP/AVP 0 8 101 13\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("a=rtpmap:13 CN/8000\r\n"), "{text}");
         assert!(text.ends_with("a=sendrecv\r\n"));
         let audio = parse(&sdp).expect("parse");
         assert_eq!(audio.addr, addr);
         assert_eq!(audio.codecs, vec![Codec::Pcmu, Codec::Pcma]);
         assert_eq!(audio.telephone_event, Some(101));
+        assert!(audio.comfort_noise);
         assert_eq!(audio.direction, Direction::SendRecv);
+    }
+
+    #[test]
+    fn comfort_noise_is_answered_only_when_offered() {
+        let local: SocketAddr = "127.0.0.1:40000".parse().expect("addr");
+        let without = parse(BARESIP_OFFER.as_bytes()).expect("parse");
+        let answer = describe_answer(local, &accept_offer(&without).expect("ok"), &without, 1, 1);
+        assert!(!String::from_utf8_lossy(&answer).contains("CN/8000"));
+        let with = BARESIP_OFFER
+            .replace("RTP/AVP 8 0 101", "RTP/AVP 8 0 101 13")
+            .replace("a=sendrecv", "a=rtpmap:13 CN/8000\r\na=sendrecv");
+        let with = parse(with.as_bytes()).expect("parse");
+        assert!(with.comfort_noise);
+        let answer = describe_answer(local, &accept_offer(&with).expect("ok"), &with, 1, 1);
+        let answer = String::from_utf8_lossy(&answer).into_owned();
+        assert!(
+            answer.contains("m=audio 40000 RTP/AVP 8 101 13\r\n"),
+            "{answer}"
+        );
     }
 
     #[test]
@@ -339,6 +389,25 @@ mod tests {
         assert_eq!(agreed.codec, Codec::Pcma);
         assert_eq!(agreed.remote, "127.0.0.1:20004".parse().expect("addr"));
         assert_eq!(agreed.telephone_event, Some(101));
+    }
+
+    #[test]
+    fn an_opus_only_offer_is_answered_in_opus_without_8_khz_events() {
+        let offer = "v=0\r\no=- 1 2 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n\
+            m=audio 5004 RTP/AVP 96 101 13\r\na=rtpmap:96 opus/48000/2\r\n\
+            a=rtpmap:101 telephone-event/8000\r\na=rtpmap:13 CN/8000\r\n";
+        let offer = parse(offer.as_bytes()).expect("parse");
+        let agreed = accept_offer(&offer).expect("opus");
+        assert_eq!(agreed.codec, Codec::Opus(96));
+        assert_eq!(
+            (agreed.telephone_event, agreed.comfort_noise),
+            (None, false)
+        );
+        let local: SocketAddr = "127.0.0.1:40000".parse().expect("addr");
+        let answer = describe_answer(local, &agreed, &offer, 1, 1);
+        let answer = String::from_utf8_lossy(&answer).into_owned();
+        assert!(answer.contains("m=audio 40000 RTP/AVP 96\r\n"), "{answer}");
+        assert!(answer.contains("a=rtpmap:96 opus/48000/2\r\n"), "{answer}");
     }
 
     #[test]
@@ -358,13 +427,13 @@ mod tests {
     }
 
     #[test]
-    fn an_offer_without_g711_is_refused_with_what_was_offered() {
-        let opus = "v=0\r\no=- 1 2 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n\
-            m=audio 5004 RTP/AVP 96\r\na=rtpmap:96 opus/48000/2\r\n";
-        let err = accept_offer(&parse(opus.as_bytes()).expect("parse")).expect_err("refused");
+    fn an_offer_callrec_cannot_speak_is_refused_with_what_was_offered() {
+        let g729 = "v=0\r\no=- 1 2 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n\
+            m=audio 5004 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n";
+        let err = accept_offer(&parse(g729.as_bytes()).expect("parse")).expect_err("refused");
         assert_eq!(
             err.to_string(),
-            "the peer offers no codec callrec speaks (offered: 96; callrec speaks PCMU and PCMA)"
+            "the peer offers no codec callrec speaks (offered: 18; callrec speaks PCMU, PCMA and Opus)"
         );
         let garbage = parse(b"hello").expect_err("bad");
         assert!(

@@ -21,6 +21,7 @@ async fn digits_arrive_once_each_and_are_never_tones_in_the_recording() {
         codec: Codec::Pcma,
         remote,
         telephone_event: Some(101),
+        comfort_noise: false,
         direction: Direction::SendRecv,
     };
     let clock = CallClock::start();
@@ -72,6 +73,7 @@ async fn digits_arrive_once_each_and_are_never_tones_in_the_recording() {
     );
     let plain = Agreed {
         telephone_event: None,
+        comfort_noise: false,
         ..agreed(sd.local_addr().expect("d"))
     };
     let (leg_c, _, _) = Leg::start(sc, plain, tone(), clock);
@@ -91,6 +93,7 @@ async fn a_peer_sending_the_other_g711_law_is_still_heard() {
         codec,
         remote,
         telephone_event: None,
+        comfort_noise: false,
         direction: Direction::SendRecv,
     };
     let clock = CallClock::start();

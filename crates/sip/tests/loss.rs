@@ -53,6 +53,7 @@ fn agreed(remote: SocketAddr) -> Agreed {
         codec: Codec::Pcmu,
         remote,
         telephone_event: None,
+        comfort_noise: false,
         direction: Direction::SendRecv,
     }
 }
