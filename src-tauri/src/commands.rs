@@ -268,10 +268,14 @@ pub fn mute(state: State<'_, AppState>, muted: bool) -> CommandResult<()> {
     Ok(state.session.mute(muted)?)
 }
 
-/// Sends keypad digits to the customer.
+/// Sends keypad digits to the customer, or to a party (its id) when `party` is given.
 #[tauri::command]
-pub fn send_digits(state: State<'_, AppState>, digits: String) -> CommandResult<()> {
-    Ok(state.session.send_digits(&digits)?)
+pub fn send_digits(
+    state: State<'_, AppState>,
+    digits: String,
+    party: Option<String>,
+) -> CommandResult<()> {
+    Ok(state.session.send_digits(&digits, party.as_deref())?)
 }
 
 /// Calls a third party into the call; returns its id.

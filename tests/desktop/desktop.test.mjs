@@ -422,6 +422,15 @@ test("the softphone: the agent calls, mutes, holds, conferences and hangs up; a 
     await submit("add-party", { "party-to": `sip:bob@127.0.0.1:${carol.port}` });
     const row = await until(`return document.querySelector('[data-party="p1"]')?.innerText.includes("in the call") && document.querySelector('[data-party="p1"]').innerText`, "carol in the call");
     assert.match(row, /Not recorded/);
+    // The keypad sends to the party chosen (say a phone menu called in), and only to it.
+    await exec(`const to = document.getElementById("dtmf-to"); to.value = "p1"; to.dispatchEvent(new Event("change")); return true;`);
+    await until(`return document.getElementById("dtmf-to")?.value === "p1"`, "the keypad set to p1");
+    await exec(`document.querySelector('#dtmf [data-key="5"]').click(); return true;`);
+    const digits = (name) => readFileSync(join(peers, name, "baresip.log"), "utf8").match(/received event: '5' \(end=1\)/g)?.length ?? 0;
+    const end = Date.now() + 5_000;
+    while (digits("carol") === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(digits("carol"), 1, "carol got the digit, once");
+    assert.equal(digits("bob"), 0, "the customer did not");
     shot("softphone-conference");
     await click("hang-up");
     await until(`return document.getElementById("dial")`, "back to ready");

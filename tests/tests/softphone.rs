@@ -102,6 +102,15 @@ async fn the_agent_calls_conferences_and_mutes_and_each_party_is_recorded_from_i
     let parties = snapshot.call.and_then(|c| c.sip).expect("sip").parties;
     assert_eq!(parties.len(), 1);
     assert_eq!(parties[0].state, "in_call");
+    // Digits go to the customer or to a party in the call; another id is refused, saying
+    // who is there.
+    let unknown = session.send_digits("1", Some("p9")).expect_err("no p9");
+    assert!(
+        unknown.to_string().contains(
+            "no party \"p9\" in the call to send digits to; in the call: the customer, p1"
+        ),
+        "{unknown}"
+    );
 
     tokio::time::sleep_until(at(2.5).into()).await;
     session.mute(true).expect("mute");

@@ -263,6 +263,17 @@ function keypad(id: string, label: string): string {
   return `<div class="keypad" id="${id}" role="group" aria-label="${esc(label)}">${KEYS.map((k) => `<button type="button" data-key="${esc(k)}">${esc(k)}</button>`).join("")}</div>`;
 }
 
+/// Whom the keypad sends to: "" for the customer, else a party's id.
+let dtmfTo = "";
+
+function dtmfTargetHtml(sip: SipCallView): string {
+  const inCall = sip.parties.filter((p) => p.state === "in_call");
+  if (!inCall.some((p) => p.id === dtmfTo)) dtmfTo = "";
+  if (inCall.length === 0) return "";
+  const option = (value: string, label: string) => `<option value="${esc(value)}"${value === dtmfTo ? " selected" : ""}>${esc(label)}</option>`;
+  return `<div class="field inline"><label for="dtmf-to">Keypad sends to</label><select id="dtmf-to">${option("", "the customer")}${inCall.map((p) => option(p.id, `${p.id} · ${p.uri}`)).join("")}</select></div>`;
+}
+
 const partyState: Record<PartyView["state"], string> = { ringing: "ringing…", in_call: "in the call", left: "left", failed: "did not join" };
 
 function phoneHtml(call: CallView, sip: SipCallView): string {
@@ -277,7 +288,8 @@ function phoneHtml(call: CallView, sip: SipCallView): string {
       </div>
       ${sip.muted ? '<p class="warning" id="muted-note" role="status">Muted: the customer does not hear you. Muting is not pausing: the call is still recorded (your side as silence).</p>' : ""}
       ${sip.held ? '<p class="muted">On hold: nothing of you is sent. The recording goes on as the controls below say.</p>' : ""}
-      <div class="field"><span>Keypad (sent as tones the customer's system reads; never recorded as tones)</span>${keypad("dtmf", "Send digits")}</div>
+      ${dtmfTargetHtml(sip)}
+      <div class="field"><span>Keypad (sent as tones ${dtmfTo ? `${esc(dtmfTo)}'s` : "the customer's"} system reads; never recorded as tones)</span>${keypad("dtmf", "Send digits")}</div>
       ${sip.digits ? `<p class="muted" id="digits-received">The customer typed: ${esc(sip.digits)}</p>` : ""}
       <form class="inline" id="add-party"><label for="party-to">Add party</label><input id="party-to" placeholder="sip:name@host or number" required><button type="submit">Call into the conference</button></form>
       <form class="inline" id="transfer"><label for="transfer-to">Transfer to</label><input id="transfer-to" placeholder="sip:name@host or number" required><button type="submit">Transfer</button></form>
@@ -291,7 +303,8 @@ function wirePhone() {
   click("resume-call", () => invoke("hold", { held: false }));
   click("mute", () => invoke("mute", { muted: true }));
   click("unmute", () => invoke("mute", { muted: false }));
-  document.querySelectorAll<HTMLButtonElement>("#dtmf [data-key]").forEach((b) => b.addEventListener("click", () => act(() => invoke("send_digits", { digits: b.dataset.key }))));
+  document.getElementById("dtmf-to")?.addEventListener("change", (ev) => { dtmfTo = (ev.target as HTMLSelectElement).value; render(); });
+  document.querySelectorAll<HTMLButtonElement>("#dtmf [data-key]").forEach((b) => b.addEventListener("click", () => act(() => invoke("send_digits", { digits: b.dataset.key, party: dtmfTo || null }))));
   const submit = (id: string, input: string, work: (to: string) => Promise<unknown>) => document.getElementById(id)?.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const to = (document.getElementById(input) as HTMLInputElement).value.trim();

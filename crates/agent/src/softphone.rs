@@ -559,10 +559,38 @@ impl Session {
         self.with_sip(|s| s.bridge.set_muted(muted))
     }
 
-    /// Sends keypad digits to the customer as RFC 4733 events (never tones in the recording).
-    pub fn send_digits(&self, digits: &str) -> Result<()> {
-        self.with_sip(|s| s.customer.send_digits(digits))?
-            .map_err(sip)
+    /// Sends keypad digits as RFC 4733 events (never tones in the recording) to the customer,
+    /// or to the party `to` (its id: `p1`, ...), say a company's phone menu called into the
+    /// conference. Only that leg gets them.
+    pub fn send_digits(&self, digits: &str, to: Option<&str>) -> Result<()> {
+        self.with_sip(|s| {
+            let Some(id) = to else {
+                return s.customer.send_digits(digits).map_err(sip);
+            };
+            let parties = lock(&s.parties);
+            match parties
+                .iter()
+                .find(|p| p.view.id == id)
+                .and_then(|p| p.leg.as_ref())
+            {
+                Some(leg) => leg.send_digits(digits).map_err(sip),
+                None => {
+                    let in_call: Vec<&str> = parties
+                        .iter()
+                        .filter(|p| p.leg.is_some())
+                        .map(|p| p.view.id.as_str())
+                        .collect();
+                    Err(AgentError::Phone(format!(
+                        "no party {id:?} in the call to send digits to; in the call: {}",
+                        if in_call.is_empty() {
+                            "the customer only".to_owned()
+                        } else {
+                            format!("the customer, {}", in_call.join(", "))
+                        }
+                    )))
+                }
+            }
+        })?
     }
 
     /// Calls a third party into the call: once its leg answers, everybody hears everybody,
