@@ -10,6 +10,7 @@ event on stdout, flushed at once:
     confirmed codec=PCMA
     digit 4
     held | resumed
+    rtcp reports=2 rtt_us=350    (--rtcp-at)
     disconnected status=200 reason=Normal call clearing
 
 and exits 0 once the call is over, 1 when nothing happened before --timeout.
@@ -141,6 +142,9 @@ def main():
                         help="send DIGITS (RFC 4733) MS after the call is up")
     parser.add_argument("--hold", action="append", default=[], metavar="FROM-TO",
                         help="hold the call from FROM ms to TO ms after it is up")
+    parser.add_argument("--rtcp-at", type=int, metavar="MS",
+                        help="say what RTCP told it MS after the call is up: 'rtcp reports=N "
+                             "rtt_us=R' (N: the peer's reports on its stream; R: their round trip)")
     parser.add_argument("--hangup-at", type=int, metavar="MS",
                         help="hang up MS after the call is up (else wait for the far end)")
     parser.add_argument("--vad", action="store_true",
@@ -210,6 +214,9 @@ def main():
         start, _, end = window.partition("-")
         holds += [(int(start) / 1000.0, "hold"), (int(end) / 1000.0, "unhold")]
     actions = sorted(dtmf + holds)
+    if args.rtcp_at is not None:
+        actions.append((args.rtcp_at / 1000.0, "rtcp"))
+        actions.sort()
     if args.hangup_at is not None:
         actions.append((args.hangup_at / 1000.0, "hangup"))
     deadline = time.monotonic() + args.timeout
@@ -235,6 +242,9 @@ def main():
         call = app.calls[0]
         if action == "hangup":
             call.hangup(pj.CallOpParam())
+        elif action == "rtcp":
+            rtcp = call.getStreamStat(0).rtcp
+            say(f"rtcp reports={rtcp.txStat.updateCount} rtt_us={rtcp.rttUsec.last}")
         elif action == "hold":
             call.setHold(pj.CallOpParam(True))
         elif action == "unhold":

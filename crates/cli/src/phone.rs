@@ -362,7 +362,7 @@ async fn connect_and_record(
         }
     };
     let Connected { call, rtp, agreed } = connected;
-    if let Ok(local) = rtp.local_addr() {
+    if let Ok(local) = rtp.rtp.local_addr() {
         tracing::info!(rtp = %local, peer = %agreed.remote, codec = agreed.codec.name(), "the call is up");
     }
     let sending = call.peer();
@@ -381,7 +381,7 @@ async fn connect_and_record(
 async fn record(
     phone: &Arc<Phone>,
     call: &Arc<Call>,
-    rtp: tokio::net::UdpSocket,
+    rtp: callrec_sip::media::RtpPorts,
     agreed: Agreed,
     agent: Box<dyn Source>,
     sending: callrec_sip::media::Peer,
@@ -536,6 +536,18 @@ async fn record(
         delay_ms = stats.jitter.delay.as_millis() as u64,
         "RTP"
     );
+    match stats.peer {
+        Some(peer) => tracing::info!(
+            lost = peer.cumulative_lost,
+            lost_share = format!("{:.1}%", f64::from(peer.fraction_lost) * 100.0 / 256.0),
+            jitter_ms = peer.jitter.as_millis() as u64,
+            rtt_ms = peer
+                .round_trip
+                .map(|r| format!("{:.1}", r.as_secs_f64() * 1_000.0)),
+            "the peer's RTCP report of callrec's stream"
+        ),
+        None => tracing::info!("no RTCP report from the peer"),
+    }
     Ok(sidecar)
 }
 

@@ -1278,10 +1278,10 @@ fn a_call_to_a_pjsua2_customer_is_heard_and_recorded_on_each_side_as_sent() {
         "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"outbound\", \"consent\": \"granted\"}\n",
         "{\"t_ms\": 1500, \"event\": \"pause\"}\n",
         "{\"t_ms\": 2500, \"event\": \"resume\"}\n",
-        "{\"t_ms\": 4000, \"event\": \"call_ended\"}\n",
+        "{\"t_ms\": 7000, \"event\": \"call_ended\"}\n",
     ));
     let dir = tmp.path();
-    let customer = Pjsua2::start(&dir.join("customer"), &["--answer"]);
+    let customer = Pjsua2::start(&dir.join("customer"), &["--answer", "--rtcp-at", "6800"]);
     let out = callrec_calls(
         dir,
         &format!("sip:customer@127.0.0.1:{}", customer.port),
@@ -1296,12 +1296,29 @@ fn a_call_to_a_pjsua2_customer_is_heard_and_recorded_on_each_side_as_sent() {
     for line in ["confirmed codec=PCMU", "digit 9", "disconnected status=200"] {
         assert!(said.iter().any(|l| l.starts_with(line)), "{line}: {said:?}");
     }
+    // RTCP both ways: pjsua2 got callrec's reports and echoed its sender reports (a round
+    // trip it could measure), and callrec read pjsua2's report of its stream.
+    let rtcp = said
+        .iter()
+        .find_map(|l| l.strip_prefix("rtcp reports="))
+        .expect("pjsua2's RTCP figures");
+    let (reports, rtt) = rtcp.split_once(" rtt_us=").expect("rtt");
+    assert!(reports.parse::<u32>().expect("count") >= 1, "{rtcp}");
+    assert!(
+        rtt.parse::<u32>().expect("rtt") > 0,
+        "pjsua2 measured no round trip: {rtcp}"
+    );
+    assert!(
+        log.contains("the peer's RTCP report of callrec's stream lost=0")
+            && log.contains("rtt_ms="),
+        "{log}"
+    );
 
     let agent = at_8k(&read_channel(&dir.join("agent.wav"), 0));
     let customer_mic = read_channel(&dir.join("customer/play.wav"), 0);
     let left = at_8k(&read_channel(&dir.join("call/recording.wav"), 0));
     let right = at_8k(&read_channel(&dir.join("call/recording.wav"), 1));
-    assert_eq!(left.len(), 4 * 8_000, "4 s from the answer");
+    assert_eq!(left.len(), 7 * 8_000, "7 s from the answer");
     // Talking: the agent's chirp on the left, the customer's on the right, never crossed.
     for (from, to) in [(0.3, 0.7), (1.0, 1.4), (2.6, 2.95), (3.5, 3.9)] {
         assert!(matches(&left, from, to, &agent) > 0.95, "agent at {from}s");

@@ -49,6 +49,14 @@ impl Codec {
         }
     }
 
+    /// Its RTP clock rate.
+    pub fn clock_rate(self) -> u32 {
+        match self {
+            Self::Pcmu | Self::Pcma => RATE,
+            Self::Opus(_) => 48_000,
+        }
+    }
+
     /// Its `a=rtpmap` encoding: name, clock rate (and channels).
     pub fn rtpmap(self) -> &'static str {
         match self {

@@ -22,6 +22,7 @@ pub mod g711;
 pub mod jitter;
 pub mod media;
 pub mod phone;
+pub mod rtcp;
 pub mod sdp;
 pub mod voice;
 

@@ -29,6 +29,7 @@ use crate::dtmf::{self, Slot};
 use crate::error::{Result, SipError};
 use crate::g711::{Codec, FRAME, RATE};
 use crate::jitter::{JitterBuffer, JitterStats};
+use crate::rtcp::{PeerReport, Reception, Sending};
 use crate::sdp::Agreed;
 use crate::voice::{Decoder, Encoder};
 
@@ -50,6 +51,40 @@ pub async fn bind_rtp(ip: std::net::IpAddr) -> Result<UdpSocket> {
             what: format!("binding an RTP port on {ip}"),
             source,
         })
+}
+
+/// A leg's ports: RTP, and RTCP on the port above it (RFC 3550 11) when it could be had.
+pub struct RtpPorts {
+    /// The RTP socket (its port goes into the SDP).
+    pub rtp: UdpSocket,
+    /// The RTCP socket, one port up.
+    pub rtcp: Option<UdpSocket>,
+}
+
+impl From<UdpSocket> for RtpPorts {
+    fn from(rtp: UdpSocket) -> Self {
+        Self { rtp, rtcp: None }
+    }
+}
+
+/// An even RTP port and the RTCP port above it on `ip`, bound before the offer. When no
+/// pair comes free in a few tries, RTP alone (the call works; it goes without reports).
+pub async fn bind_media(ip: std::net::IpAddr) -> Result<RtpPorts> {
+    for _ in 0..16 {
+        let rtp = bind_rtp(ip).await?;
+        let port = rtp.local_addr().map_or(1, |a| a.port());
+        if port % 2 != 0 || port == u16::MAX {
+            continue;
+        }
+        if let Ok(rtcp) = UdpSocket::bind(SocketAddr::new(ip, port + 1)).await {
+            return Ok(RtpPorts {
+                rtp,
+                rtcp: Some(rtcp),
+            });
+        }
+    }
+    tracing::info!(%ip, "no free RTP/RTCP port pair; the call goes without RTCP reports");
+    bind_rtp(ip).await.map(RtpPorts::from)
 }
 
 /// The call's clock: t = 0 is the moment the call was answered.
@@ -79,6 +114,8 @@ pub struct LegStats {
     pub ignored: u64,
     /// The jitter buffer's story.
     pub jitter: JitterStats,
+    /// What the peer's last RTCP report said of callrec's stream.
+    pub peer: Option<PeerReport>,
 }
 
 /// What signalling tells a leg about its peer as the call goes on.
@@ -139,6 +176,8 @@ struct Party {
 struct LegIo {
     socket: Arc<UdpSocket>,
     encoder: Encoder,
+    /// What was sent, for the RTCP sender reports.
+    sending: Arc<Mutex<Sending>>,
     target: Arc<Mutex<SocketAddr>>,
     stats: Arc<Mutex<LegStats>>,
     jitter: Arc<Mutex<JitterBuffer>>,
@@ -167,6 +206,7 @@ pub struct LegHandle {
     digits: Arc<Mutex<String>>,
     held: Arc<AtomicBool>,
     telephone_event: Option<u8>,
+    peer_report: Arc<Mutex<Option<PeerReport>>>,
     receiving: CancellationToken,
 }
 
@@ -208,7 +248,9 @@ impl Bridge {
     /// Adds a party: sends it the mix on `socket` and receives it into its own jitter buffer.
     /// `peer` follows the signalling: nothing is sent while the peer holds the call, and a
     /// new address from a re-offer is sent to from the next frame on.
-    pub fn add_leg(&self, socket: UdpSocket, agreed: Agreed, peer: Peer) -> Joined {
+    /// Its RTCP port (if `ports` has one) reports and reads reports every 5 s.
+    pub fn add_leg(&self, ports: impl Into<RtpPorts>, agreed: Agreed, peer: Peer) -> Joined {
+        let RtpPorts { rtp: socket, rtcp } = ports.into();
         // Whatever arrived before the answer (early media, ringback) is not the call: played
         // now, it would put the party seconds behind for the whole call.
         let mut scratch = [0u8; 2048];
@@ -233,6 +275,21 @@ impl Bridge {
         let relatch = Arc::new(AtomicBool::new(false));
         let heard: Queue = Arc::default();
         let ssrc = rand_u32();
+        let reception = Arc::new(Mutex::new(Reception::default()));
+        let sending = Arc::new(Mutex::new(Sending::default()));
+        let peer_report = Arc::new(Mutex::new(None));
+        if let Some(rtcp) = rtcp {
+            tokio::spawn(crate::rtcp::run(crate::rtcp::Rtcp {
+                socket: rtcp,
+                ssrc,
+                rtp_target: Arc::clone(&target),
+                reception: Arc::clone(&reception),
+                sending: Arc::clone(&sending),
+                peer: Arc::clone(&peer_report),
+                clock: agreed.codec.clock_rate(),
+                cancel: receiving.clone(),
+            }));
+        }
         let mut mix = lock(&self.mix);
         let clock = mix.clock;
         tokio::spawn(receive(Receiving {
@@ -243,6 +300,8 @@ impl Bridge {
             jitter: Arc::clone(&jitter),
             dtmf_pt: agreed.telephone_event,
             decoder: Decoder::new(agreed.codec),
+            reception,
+            clock_rate: agreed.codec.clock_rate(),
             digits: Arc::clone(&digits),
             relatch: Arc::clone(&relatch),
             cancel: receiving.clone(),
@@ -255,6 +314,7 @@ impl Bridge {
             io: Some(LegIo {
                 socket,
                 encoder: Encoder::new(agreed.codec),
+                sending,
                 target,
                 stats: Arc::clone(&stats),
                 jitter: Arc::clone(&jitter),
@@ -283,6 +343,7 @@ impl Bridge {
                 digits,
                 held,
                 telephone_event: agreed.telephone_event,
+                peer_report,
                 receiving,
             },
             heard: Box::new(Queued(heard)),
@@ -361,6 +422,7 @@ impl LegHandle {
     pub fn stats(&self) -> LegStats {
         let mut stats = *lock(&self.stats);
         stats.jitter = lock(&self.jitter).stats();
+        stats.peer = *lock(&self.peer_report);
         stats
     }
 
@@ -405,10 +467,10 @@ pub struct Leg {
 
 impl Leg {
     /// Starts sending `agent` (read at 8 kHz, paced by `clock`) to the peer and receiving
-    /// the peer on `socket`. Returns the leg and the two sources for the recorder, both at
-    /// 8 kHz: what was sent, and what was heard.
+    /// the peer on `socket` (RTP, or RTP and RTCP). Returns the leg and the two sources for
+    /// the recorder, both at 8 kHz: what was sent, and what was heard.
     pub fn start(
-        socket: UdpSocket,
+        socket: impl Into<RtpPorts>,
         agreed: Agreed,
         agent: Box<dyn Source>,
         clock: CallClock,
@@ -426,7 +488,7 @@ impl Leg {
     /// call). While it is clear the agent's audio is neither sent nor recorded: the agent
     /// side is exactly what was sent, silence.
     pub fn start_with(
-        socket: UdpSocket,
+        socket: impl Into<RtpPorts>,
         agreed: Agreed,
         agent: Box<dyn Source>,
         clock: CallClock,
@@ -637,6 +699,10 @@ impl LegIo {
             && self.socket.try_send_to(&packet, to).is_ok()
         {
             lock(&self.stats).sent += 1;
+            let mut sending = lock(&self.sending);
+            sending.packets += 1;
+            sending.octets += payload.len() as u64;
+            sending.last = Some((timestamp, Instant::now()));
         }
     }
 }
@@ -650,6 +716,9 @@ struct Receiving {
     jitter: Arc<Mutex<JitterBuffer>>,
     dtmf_pt: Option<u8>,
     decoder: Decoder,
+    /// The peer's stream as RTCP reports it.
+    reception: Arc<Mutex<Reception>>,
+    clock_rate: u32,
     digits: Arc<Mutex<String>>,
     relatch: Arc<AtomicBool>,
     cancel: CancellationToken,
@@ -664,6 +733,8 @@ async fn receive(leg: Receiving) {
         jitter,
         dtmf_pt,
         mut decoder,
+        reception,
+        clock_rate,
         digits: dtmf_in,
         relatch,
         cancel,
@@ -689,7 +760,20 @@ async fn receive(leg: Receiving) {
             lock(&stats).ignored += 1;
             continue;
         };
+        // What the RTCP reports count; `timing`: the timestamp is when it was sampled.
+        let count = |timing: bool| {
+            lock(&reception).packet(
+                packet.ssrc(),
+                packet.sequence_number(),
+                packet.timestamp(),
+                arrival,
+                clock_rate,
+                timing,
+            );
+        };
         if Some(packet.payload_type()) == dtmf_pt {
+            // Events share the stream's sequence numbers: counted for the reports.
+            count(false);
             // The peer sends events instead of voice meanwhile: silence, not losses.
             if let Some(event) = dtmf::Event::parse(packet.payload()) {
                 lock(&jitter).silence(
@@ -737,6 +821,7 @@ async fn receive(leg: Receiving) {
                 latched = Some(from);
             }
         }
+        count(voice.is_some());
         match voice {
             Some(ts) => lock(&jitter).push(ts, samples.clone(), arrival),
             None => {

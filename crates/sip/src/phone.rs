@@ -118,8 +118,8 @@ pub struct Call {
 pub struct Connected {
     /// The call.
     pub call: Call,
-    /// The RTP socket its SDP announced.
-    pub rtp: tokio::net::UdpSocket,
+    /// The RTP socket its SDP announced, and the RTCP one above it.
+    pub rtp: crate::media::RtpPorts,
     /// The media both sides agreed on.
     pub agreed: sdp::Agreed,
 }
@@ -511,8 +511,8 @@ impl Phone {
         session: u64,
         early: Option<&EarlyMedia>,
     ) -> Result<Connected> {
-        let rtp = crate::media::bind_rtp(self.local.ip()).await?;
-        let local = rtp.local_addr().map_err(|source| SipError::Io {
+        let rtp = crate::media::bind_media(self.local.ip()).await?;
+        let local = rtp.rtp.local_addr().map_err(|source| SipError::Io {
             what: "reading the RTP socket's address".into(),
             source,
         })?;
@@ -526,7 +526,7 @@ impl Phone {
                 tokio::select! {
                     call = &mut ringing => call?,
                     // Plays until the call is answered or given up (it never ends first).
-                    () = early.play(&rtp, sdp_rx) => ringing.await?,
+                    () = early.play(&rtp.rtp, sdp_rx) => ringing.await?,
                 }
             }
         };
@@ -562,8 +562,8 @@ impl Phone {
                 )));
             }
         };
-        let rtp = crate::media::bind_rtp(self.local.ip()).await?;
-        let local = rtp.local_addr().map_err(|source| SipError::Io {
+        let rtp = crate::media::bind_media(self.local.ip()).await?;
+        let local = rtp.rtp.local_addr().map_err(|source| SipError::Io {
             what: "reading the RTP socket's address".into(),
             source,
         })?;

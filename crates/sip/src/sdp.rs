@@ -276,6 +276,19 @@ pub struct Agreed {
     pub direction: Direction,
 }
 
+impl Agreed {
+    /// Voice only, both ways, in `codec` to `remote`: no keypad events, no comfort noise.
+    pub fn plain(codec: Codec, remote: SocketAddr) -> Self {
+        Self {
+            codec,
+            remote,
+            telephone_event: None,
+            comfort_noise: false,
+            direction: Direction::SendRecv,
+        }
+    }
+}
+
 /// Agrees on a peer's offer: its most preferred codec that callrec speaks.
 pub fn accept_offer(offer: &Audio) -> Result<Agreed> {
     let codec = offer

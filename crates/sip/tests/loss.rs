@@ -12,7 +12,7 @@ use callrec_audio::{Read, Source, Tone};
 use callrec_e2e::sip::tone_share;
 use callrec_sip::g711::Codec;
 use callrec_sip::media::{CallClock, Leg, bind_rtp};
-use callrec_sip::sdp::{Agreed, Direction};
+use callrec_sip::sdp::Agreed;
 
 /// Forwards between the two legs; every 20th packet is dropped (`dropped` counts those meant
 /// for `b`), every 7th held back and sent after the next one.
@@ -49,13 +49,7 @@ async fn relay(
 }
 
 fn agreed(remote: SocketAddr) -> Agreed {
-    Agreed {
-        codec: Codec::Pcmu,
-        remote,
-        telephone_event: None,
-        comfort_noise: false,
-        direction: Direction::SendRecv,
-    }
+    Agreed::plain(Codec::Pcmu, remote)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
