@@ -438,7 +438,10 @@ test("the softphone: the agent calls, mutes, holds, conferences and hangs up; a 
     // A blind transfer: bob is referred to carol, calls her, and the agent's call ends.
     const established = () => (readFileSync(join(peers, "carol", "baresip.log"), "utf8").match(/Call established/g) ?? []).length;
     const before = established();
-    await submit("dial", { number: `sip:bob@127.0.0.1:${bob.port}`, project: "sales" });
+    // This call is placed from bob's contact card.
+    await submit("lookup", { "lookup-contact": `sip:bob@127.0.0.1:${bob.port}` });
+    await until(`return document.getElementById("call-contact")?.innerText.includes("Call sip:bob@")`, "the contact card's call button");
+    await click("call-contact");
     await until(`return document.getElementById("phone")?.innerText.includes("sip:bob@")`, "the second call with bob");
     await submit("transfer", { "transfer-to": `sip:bob@127.0.0.1:${carol.port}` });
     await until(`return document.getElementById("dial")`, "the call ended by the transfer", 30_000);

@@ -130,7 +130,9 @@
     if (!card) return "";
     const rows = (card.entries ?? []).map((h) => `<tr><td>${esc(new Date(h.started_at).toLocaleString())}</td><td>${esc(h.agent)}</td>
     <td>${formatTimer(h.duration_ms)}</td><td>${h.receipts}</td><td>${playCell(h)}</td></tr>`).join("");
+    const callable = snapshot?.takes_calls && !snapshot.call && !snapshot.phone?.dialing;
     return `<section class="card" id="contact-card"><h2>Contact card \xB7 ${esc(card.contact)}</h2>
+    ${callable ? `<div class="actions"><button type="button" id="call-contact">Call ${esc(card.contact)}</button></div>` : ""}
     ${card.error ? `<p class="alert">${esc(card.error)}</p>` : ""}
     ${card.entries === null ? '<p class="muted">Loading the call history\u2026</p>' : rows ? `<table><thead><tr><th>Date</th><th>Agent</th><th>Duration</th><th>Receipts</th><th></th></tr></thead><tbody>${rows}</tbody></table>` : '<p class="muted">No earlier calls with this contact.</p>'}</section>`;
   }
@@ -398,6 +400,11 @@
       if (snapshot?.phone) await act(() => invoke("dial", { to: value("number"), request }));
       else await act(() => invoke("start_call", { request }));
       await refresh();
+    });
+    document.getElementById("call-contact")?.addEventListener("click", () => {
+      if (!card) return;
+      document.getElementById("number").value = card.contact;
+      document.getElementById("dial").requestSubmit();
     });
     document.querySelectorAll("#dial-pad [data-key]").forEach((b) => b.addEventListener("click", () => {
       const number = document.getElementById("number");
