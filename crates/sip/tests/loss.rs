@@ -15,7 +15,7 @@ use callrec_sip::media::{CallClock, Leg, bind_rtp};
 use callrec_sip::sdp::Agreed;
 
 /// Forwards between the two legs; every 20th packet is dropped (`dropped` counts those meant
-/// for `b`), every 7th held back and sent after the next one.
+/// for `b`), every 7th held back and sent after the next one, each way.
 async fn relay(
     socket: tokio::net::UdpSocket,
     a: SocketAddr,
@@ -23,14 +23,17 @@ async fn relay(
     dropped: Arc<AtomicU64>,
 ) {
     let mut buf = vec![0u8; 2048];
-    let mut count = 0u64;
+    // Counted each way: counted together, every 20th might always be the same one's.
+    let mut counts = [0u64; 2];
     let mut held: Option<(Vec<u8>, SocketAddr)> = None;
     loop {
         let Ok((n, from)) = socket.recv_from(&mut buf).await else {
             return;
         };
         let to = if from == a { b } else { a };
-        count += 1;
+        let count = &mut counts[usize::from(to == b)];
+        *count += 1;
+        let count = *count;
         if count.is_multiple_of(20) {
             if to == b {
                 dropped.fetch_add(1, Ordering::Relaxed);

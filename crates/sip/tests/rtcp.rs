@@ -25,7 +25,10 @@ async fn relay(ports: RtpPorts, a: SocketAddr, b: SocketAddr, dropped: Arc<Atomi
             r = rtp.recv_from(&mut buf) => {
                 let Ok((n, from)) = r else { return };
                 let to = if from == a { b } else { a };
-                count += 1;
+                // Counted one way only: both ways, the 20th might always be the other's.
+                if to == b {
+                    count += 1;
+                }
                 if to == b && count.is_multiple_of(20) {
                     dropped.fetch_add(1, Ordering::Relaxed);
                     continue;
