@@ -216,9 +216,10 @@ def main():
     actions = sorted(dtmf + holds)
     if args.rtcp_at is not None:
         actions.append((args.rtcp_at / 1000.0, "rtcp"))
-        actions.sort()
     if args.hangup_at is not None:
         actions.append((args.hangup_at / 1000.0, "hangup"))
+    # In time order: the loop only looks at the first.
+    actions.sort()
     deadline = time.monotonic() + args.timeout
     while not app.done and time.monotonic() < deadline:
         ep.libHandleEvents(10)

@@ -645,6 +645,7 @@
       else wireReady();
     }
     app().querySelectorAll("input, select").forEach((i) => {
+      if (i.id === "dtmf-to") return;
       const value = typed.get(i.id);
       if (value !== void 0 && !i.disabled && !(i instanceof HTMLSelectElement && i.options.length === 0)) i.value = value;
     });

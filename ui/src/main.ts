@@ -619,6 +619,8 @@ function render() {
     else wireReady();
   }
   app().querySelectorAll<HTMLInputElement | HTMLSelectElement>("input, select").forEach((i) => {
+    // The keypad's target is kept in dtmfTo (which drops a party that left), not retyped.
+    if (i.id === "dtmf-to") return;
     const value = typed.get(i.id);
     if (value !== undefined && !i.disabled && !(i instanceof HTMLSelectElement && i.options.length === 0)) i.value = value;
   });

@@ -367,7 +367,7 @@ impl Session {
         // While it rings, the headset plays the callee's early media (never recorded).
         let (early, heard) = EarlyMedia::new();
         let early = Arc::new(early);
-        let _ringing = match &audio {
+        let ringing = match &audio {
             PhoneAudio::Devices { headset, .. } => Some(
                 Playback::open(headset.as_deref(), heard)
                     .map_err(|e| AgentError::Recorder(e.into()))?,
@@ -392,6 +392,9 @@ impl Session {
             .dial(to, RING_FOR, stop, session, Some(&early))
             .await;
         *lock(&softphone.dialing) = None;
+        // The ringing's headset stream closes before the call's opens on the same device
+        // (an exclusive device takes one at a time).
+        drop(ringing);
         let connected = placed.map_err(sip)?;
         self.connected(connected, to, request, audio, session).await
     }

@@ -268,6 +268,18 @@ impl JitterBuffer {
 
     /// Moves the frame at `ts` (or its concealment) into `pending`.
     fn play(&mut self, ts: u64) {
+        // A stream that moved by less than a frame (a talk spurt after comfort noise on a
+        // grid of its own): the frame due within one frame length is this turn's, rather
+        // than dropped as too early and replaced by noise or concealment.
+        let ts = if self.frames.contains_key(&ts) {
+            ts
+        } else {
+            let span = self.last_played.len().max(self.rate as usize / 50) as u64;
+            self.frames
+                .range(ts..ts + span)
+                .next()
+                .map_or(ts, |(&k, _)| k)
+        };
         let frame_len = match self.frames.get(&ts) {
             Some(Frame::Voice(samples)) => samples.len(),
             _ => Some(self.last_played.len())
@@ -332,7 +344,8 @@ impl JitterBuffer {
     fn noise(&mut self, level: u8, frame_len: usize) {
         // Uniform noise in ±a has an RMS of a/√3.
         let rms = 10f32.powf(-f32::from(level) / 20.0);
-        let amplitude = rms * 3f32.sqrt();
+        // Loud levels (0–4 dBov) would go past full scale: clipped there.
+        let amplitude = (rms * 3f32.sqrt()).min(1.0);
         for _ in 0..frame_len {
             let mut x = self.noise_state;
             x ^= x << 13;
@@ -412,6 +425,24 @@ mod tests {
             "voice after it"
         );
         assert_eq!(jb.stats().lost, 0, "the peer's silence is no loss");
+    }
+
+    #[test]
+    fn a_talk_spurt_off_the_comfort_noises_grid_is_played_not_replaced_by_noise() {
+        let mut jb = JitterBuffer::new(RATE);
+        for i in 0..5u32 {
+            jb.push(i * 160, frame(1), ms(100 + 20 * u64::from(i)));
+        }
+        jb.push_noise(5 * 160, 40, ms(200));
+        // The next spurt starts half a frame off the grid.
+        for i in 20..25u32 {
+            jb.push(i * 160 + 80, frame(2), ms(100 + 20 * u64::from(i)));
+        }
+        // The spurt's last frame plays at 140 + (24 × 160 + 80) / 8 ms = 630 ms.
+        let played = drain(&mut jb, 0, 645);
+        let voiced = played.iter().filter(|&&v| v == 2.0).count();
+        assert_eq!(voiced, 5 * FRAME, "the whole spurt");
+        assert_eq!(jb.stats().lost, 0);
     }
 
     #[test]

@@ -300,6 +300,7 @@ impl Bridge {
             jitter: Arc::clone(&jitter),
             dtmf_pt: agreed.telephone_event,
             decoder: Decoder::new(agreed.codec),
+            comfort_noise: agreed.comfort_noise,
             reception,
             clock_rate: agreed.codec.clock_rate(),
             digits: Arc::clone(&digits),
@@ -702,7 +703,10 @@ impl LegIo {
             let mut sending = lock(&self.sending);
             sending.packets += 1;
             sending.octets += payload.len() as u64;
-            sending.last = Some((timestamp, Instant::now()));
+            // A keypad event carries its start, not now: the reports map voice's clock.
+            if pt == self.encoder.payload_type() {
+                sending.last = Some((timestamp, Instant::now()));
+            }
         }
     }
 }
@@ -716,6 +720,8 @@ struct Receiving {
     jitter: Arc<Mutex<JitterBuffer>>,
     dtmf_pt: Option<u8>,
     decoder: Decoder,
+    /// Whether comfort noise was agreed (else PT 13 is ignored).
+    comfort_noise: bool,
     /// The peer's stream as RTCP reports it.
     reception: Arc<Mutex<Reception>>,
     clock_rate: u32,
@@ -733,6 +739,7 @@ async fn receive(leg: Receiving) {
         jitter,
         dtmf_pt,
         mut decoder,
+        comfort_noise,
         reception,
         clock_rate,
         digits: dtmf_in,
@@ -760,45 +767,13 @@ async fn receive(leg: Receiving) {
             lock(&stats).ignored += 1;
             continue;
         };
-        // What the RTCP reports count; `timing`: the timestamp is when it was sampled.
-        let count = |timing: bool| {
-            lock(&reception).packet(
-                packet.ssrc(),
-                packet.sequence_number(),
-                packet.timestamp(),
-                arrival,
-                clock_rate,
-                timing,
-            );
-        };
-        if Some(packet.payload_type()) == dtmf_pt {
-            // Events share the stream's sequence numbers: counted for the reports.
-            count(false);
-            // The peer sends events instead of voice meanwhile: silence, not losses.
-            if let Some(event) = dtmf::Event::parse(packet.payload()) {
-                lock(&jitter).silence(
-                    packet.timestamp(),
-                    u32::from(event.duration).max(FRAME as u32),
-                    FRAME,
-                );
-            }
-            if let Some(digit) = digits.packet(packet.timestamp(), packet.payload()) {
-                tracing::info!(%digit, "the peer sent a digit");
-                lock(&dtmf_in).push(digit);
-            }
-            continue;
-        }
+        let pt = packet.payload_type();
+        let comfort = comfort_noise && pt == crate::sdp::COMFORT_NOISE;
+        let event = Some(pt) == dtmf_pt;
         // The call's voice (on a G.711 call either law: a peer may switch between the codecs
-        // of an answer without a new offer, RFC 3264 5.1), or its comfort noise.
-        samples.clear();
-        let voice = decoder.decode(
-            packet.payload_type(),
-            packet.timestamp(),
-            packet.payload(),
-            &mut samples,
-        );
-        let comfort = packet.payload_type() == crate::sdp::COMFORT_NOISE;
-        if voice.is_none() && !comfort {
+        // of an answer without a new offer, RFC 3264 5.1), its comfort noise if agreed, or
+        // its keypad events; anything else is ignored.
+        if !(decoder.accepts(pt) || comfort || event) {
             lock(&stats).ignored += 1;
             continue;
         }
@@ -807,6 +782,7 @@ async fn receive(leg: Receiving) {
         }
         match latched {
             Some(peer) if peer != from => {
+                // A stray: it touches neither the decoder nor the figures.
                 lock(&stats).ignored += 1;
                 continue;
             }
@@ -821,14 +797,45 @@ async fn receive(leg: Receiving) {
                 latched = Some(from);
             }
         }
-        count(voice.is_some());
-        match voice {
-            Some(ts) => lock(&jitter).push(ts, samples.clone(), arrival),
-            None => {
-                lock(&jitter).push_noise(packet.timestamp(), noise_level(packet.payload()), arrival)
+        // What the RTCP reports count; a timestamp is a sampling instant only for voice.
+        lock(&reception).packet(
+            packet.ssrc(),
+            packet.sequence_number(),
+            packet.timestamp(),
+            arrival,
+            clock_rate,
+            !(event || comfort),
+        );
+        if event {
+            // The peer sends events instead of voice meanwhile: silence, not losses.
+            if let Some(event) = dtmf::Event::parse(packet.payload()) {
+                lock(&jitter).silence(
+                    packet.timestamp(),
+                    u32::from(event.duration).max(FRAME as u32),
+                    FRAME,
+                );
             }
+            if let Some(digit) = digits.packet(packet.timestamp(), packet.payload()) {
+                tracing::info!(%digit, "the peer sent a digit");
+                lock(&dtmf_in).push(digit);
+            }
+            continue;
         }
-        lock(&stats).received += 1;
+        if comfort {
+            let level = noise_level(packet.payload());
+            lock(&jitter).push_noise(packet.timestamp(), level, arrival);
+            lock(&stats).received += 1;
+            continue;
+        }
+        samples.clear();
+        match decoder.decode(pt, packet.timestamp(), packet.payload(), &mut samples) {
+            Some(ts) => {
+                lock(&jitter).push(ts, samples.clone(), arrival);
+                lock(&stats).received += 1;
+            }
+            // A packet the codec cannot read (a broken Opus frame).
+            None => lock(&stats).ignored += 1,
+        }
     }
 }
 
@@ -890,6 +897,7 @@ impl EarlyMedia {
         let mut jitter = JitterBuffer::new(RATE);
         let mut from: Option<std::net::IpAddr> = None;
         let mut decoder: Option<(Codec, Decoder)> = None;
+        let mut comfort = false;
         let mut tick = tokio::time::interval(FRAME_TIME);
         let mut buf = [0u8; 2048];
         let mut samples = Vec::with_capacity(FRAME);
@@ -906,6 +914,7 @@ impl EarlyMedia {
                             if from.is_none() || decoder.as_ref().is_some_and(|(c, _)| *c != agreed.codec) {
                                 decoder = Some((agreed.codec, Decoder::new(agreed.codec)));
                             }
+                            comfort = agreed.comfort_noise;
                             from = Some(agreed.remote.ip());
                         }
                         Err(e) => tracing::info!(error = %e, "early media callrec cannot play"),
@@ -922,7 +931,7 @@ impl EarlyMedia {
                     let (pt, ts) = (packet.payload_type(), packet.timestamp());
                     if let Some(ts) = decoder.decode(pt, ts, packet.payload(), &mut samples) {
                         jitter.push(ts, samples.clone(), clock.elapsed());
-                    } else if pt == crate::sdp::COMFORT_NOISE {
+                    } else if comfort && pt == crate::sdp::COMFORT_NOISE {
                         jitter.push_noise(ts, noise_level(packet.payload()), clock.elapsed());
                     } else {
                         continue;

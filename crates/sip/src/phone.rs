@@ -81,6 +81,18 @@ struct Calls {
     early: HashMap<String, mpsc::UnboundedSender<Vec<u8>>>,
 }
 
+/// Takes a ringing call's early-media wish out of the book when dropped.
+struct Forget {
+    calls: Arc<Mutex<Calls>>,
+    call_id: String,
+}
+
+impl Drop for Forget {
+    fn drop(&mut self) {
+        lock(&self.calls).early.remove(&self.call_id);
+    }
+}
+
 /// Where calls go once registered: the account's address of record, its registrar as the
 /// outbound proxy, and the credential for its digest challenges.
 #[derive(Clone)]
@@ -455,10 +467,16 @@ impl Phone {
             .dialogs
             .do_invite_async(option, self.state_tx.clone())
             .map_err(signalling)?;
-        let call_id = dialog.id().call_id;
-        if let Some(early) = early {
+        // Early media is wanted while it rings, and forgotten however ringing ends (the
+        // INVITE failing, or this future dropped).
+        let wish = early.map(|early| {
+            let call_id = dialog.id().call_id;
             lock(&self.calls).early.insert(call_id.clone(), early);
-        }
+            Forget {
+                calls: Arc::clone(&self.calls),
+                call_id,
+            }
+        });
         let gave_up = tokio::select! {
             joined = &mut answered => {
                 let (_, response) = joined.map_err(signalling)?.map_err(signalling)?;
@@ -470,7 +488,7 @@ impl Phone {
             }),
             () = stop.cancelled() => Err(SipError::CalledOff { to: to.to_owned() }),
         };
-        lock(&self.calls).early.remove(&call_id);
+        drop(wish);
         let response = match gave_up {
             Ok(response) => response,
             Err(why) => {

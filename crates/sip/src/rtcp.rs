@@ -61,7 +61,14 @@ pub(crate) struct Reception {
     transit: Option<f64>,
     /// The middle 32 bits of the NTP time in the peer's last sender report, and its arrival.
     last_sr: Option<(u32, Instant)>,
+    /// After a jump in sequence numbers: the number that would confirm it.
+    bad_seq: Option<u64>,
 }
+
+/// A jump forward beyond this many packets is a restart, not a loss (RFC 3550 A.1).
+const MAX_DROPOUT: i64 = 3_000;
+/// A packet this far behind the highest is from an earlier numbering, not late.
+const MAX_MISORDER: i64 = 100;
 
 impl Reception {
     /// A packet of the peer's (voice, comfort noise or a keypad event) with `seq` arrived at
@@ -80,16 +87,37 @@ impl Reception {
         if self.ssrc == Some(ssrc) {
             // Extend the sequence number next to the highest one (RFC 3550 A.1).
             let cycle = self.max_seq & !0xFFFF;
-            let candidates = [
+            let ext = [
                 cycle.saturating_sub(1 << 16) | seq,
                 cycle | seq,
                 (cycle + (1 << 16)) | seq,
-            ];
-            let ext = candidates
-                .into_iter()
-                .min_by_key(|c| c.abs_diff(self.max_seq))
-                .unwrap_or(seq);
-            self.max_seq = self.max_seq.max(ext);
+            ]
+            .into_iter()
+            .min_by_key(|c| c.abs_diff(self.max_seq))
+            .unwrap_or(seq);
+            let jump = ext as i64 - self.max_seq as i64;
+            if !(-MAX_MISORDER..MAX_DROPOUT).contains(&jump) {
+                // A jump (the peer restarted its numbering): believed once the next packet
+                // follows it, and then counted afresh; until then, not counted at all.
+                if self.bad_seq != Some(seq) {
+                    self.bad_seq = Some((seq + 1) & 0xFFFF);
+                    return;
+                }
+                *self = Self {
+                    ssrc: Some(ssrc),
+                    base_seq: (1 << 16) | seq,
+                    max_seq: (1 << 16) | seq,
+                    last_sr: self.last_sr,
+                    ..Self::default()
+                };
+            } else {
+                self.max_seq = self.max_seq.max(ext);
+            }
+            self.bad_seq = None;
+        } else if !timing && self.ssrc.is_some() {
+            // Another source's keypad events (a border controller's own SSRC): not this
+            // stream's numbering.
+            return;
         } else {
             // A new source (or the first): its counts start over.
             *self = Self {
@@ -114,9 +142,12 @@ impl Reception {
         }
     }
 
-    /// The peer sent a sender report stamped `ntp`.
-    pub(crate) fn sender_report(&mut self, ntp: u64) {
-        self.last_sr = Some(((ntp >> 16) as u32, Instant::now()));
+    /// The peer's source `ssrc` sent a sender report stamped `ntp` (kept when it is the
+    /// stream heard, or before any is).
+    pub(crate) fn sender_report(&mut self, ssrc: u32, ntp: u64) {
+        if self.ssrc.is_none_or(|heard| heard == ssrc) {
+            self.last_sr = Some(((ntp >> 16) as u32, Instant::now()));
+        }
     }
 
     /// The report block about the peer's source, and the interval's counts moved on.
@@ -207,6 +238,11 @@ pub(crate) async fn run(rtcp: Rtcp) {
             }
             received = rtcp.socket.recv_from(&mut buf) => {
                 let Ok((n, from)) = received else { continue };
+                // Only the peer's host: a stranger neither redirects the reports nor
+                // writes the figures.
+                if from.ip() != lock(&rtcp.rtp_target).ip() {
+                    continue;
+                }
                 if read(&rtcp, &buf[..n]) {
                     latched = Some(from);
                 }
@@ -260,7 +296,7 @@ fn read(rtcp: &Rtcp, data: &[u8]) -> bool {
     for packet in compound.flatten() {
         let blocks: Vec<_> = match &packet {
             Packet::Sr(sr) => {
-                lock(&rtcp.reception).sender_report(sr.ntp_timestamp());
+                lock(&rtcp.reception).sender_report(sr.ssrc(), sr.ntp_timestamp());
                 sr.report_blocks().map(|b| summary(&b)).collect()
             }
             Packet::Rr(rr) => rr.report_blocks().map(|b| summary(&b)).collect(),
@@ -364,6 +400,38 @@ mod tests {
                 .fraction_lost(),
             0
         );
+    }
+
+    #[test]
+    fn a_restart_of_the_numbering_is_no_loss_and_a_strangers_events_no_reset() {
+        let mut r = Reception::default();
+        let at = |i: u64| Duration::from_millis(i * 20);
+        for i in 0..50u16 {
+            r.packet(
+                9,
+                40_000 + i,
+                u32::from(i) * 160,
+                at(u64::from(i)),
+                8_000,
+                true,
+            );
+        }
+        // A keypad event under another SSRC changes nothing.
+        r.packet(77, 5, 0, at(50), 8_000, false);
+        // The peer restarts at 1000: the first packet waits, the second confirms.
+        for i in 0..50u16 {
+            let t = u64::from(i) + 51;
+            r.packet(9, 1_000 + i, u32::from(i) * 160, at(t), 8_000, true);
+        }
+        let block = r.block().expect("a block");
+        let mut buf = [0u8; 64];
+        let n = ReceiverReport::builder(1)
+            .add_report_block(block)
+            .write_into(&mut buf)
+            .expect("write");
+        let parsed = rtcp_types::ReceiverReport::parse(&buf[..n]).expect("parse");
+        let b = parsed.report_blocks().next().expect("block");
+        assert_eq!((b.ssrc(), b.cumulative_lost()), (9, 0), "no loss reported");
     }
 
     #[test]

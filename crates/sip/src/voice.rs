@@ -104,6 +104,14 @@ impl Decoder {
         }
     }
 
+    /// Whether a packet of payload type `pt` is this call's voice.
+    pub fn accepts(&self, pt: u8) -> bool {
+        match self.codec {
+            Codec::Opus(ours) => pt == ours,
+            Codec::Pcmu | Codec::Pcma => Codec::from_payload_type(pt).is_some(),
+        }
+    }
+
     /// Decodes a packet with payload type `pt` and timestamp `ts` into `out` when it is this
     /// call's voice (either G.711 law on a G.711 call: a peer may switch between the codecs
     /// of an answer, RFC 3264 5.1); returns its timestamp in 8 kHz ticks, or `None` for
@@ -199,5 +207,8 @@ mod tests {
         assert_eq!(decoder.decode(0, 480, &[0xff; 160], &mut out), Some(480));
         assert_eq!(decoder.decode(111, 640, &[1, 2, 3], &mut out), None);
         assert_eq!(out.len(), 320);
+        assert!(decoder.accepts(8) && decoder.accepts(0) && !decoder.accepts(111));
+        assert!(Decoder::new(Codec::Opus(111)).accepts(111));
+        assert!(!Decoder::new(Codec::Opus(111)).accepts(0));
     }
 }
