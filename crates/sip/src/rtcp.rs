@@ -356,6 +356,17 @@ mod tests {
     use super::*;
     use rtcp_types::RtcpPacketParser;
 
+    /// `block` written in a receiver report and read back, as `read` sees it.
+    fn reread<T>(block: ReportBlockBuilder, read: impl FnOnce(&ReportBlock<'_>) -> T) -> T {
+        let mut buf = [0u8; 64];
+        let n = ReceiverReport::builder(1)
+            .add_report_block(block)
+            .write_into(&mut buf)
+            .expect("write");
+        let parsed = rtcp_types::ReceiverReport::parse(&buf[..n]).expect("parse");
+        read(&parsed.report_blocks().next().expect("block"))
+    }
+
     #[test]
     fn loss_and_its_fraction_follow_rfc_3550() {
         let mut r = Reception::default();
@@ -374,32 +385,16 @@ mod tests {
                 true,
             );
         }
-        let block = r.block().expect("a block");
-        let mut buf = [0u8; 64];
-        let rr = ReceiverReport::builder(1).add_report_block(block);
-        let n = rr.write_into(&mut buf).expect("write");
-        let parsed = rtcp_types::ReceiverReport::parse(&buf[..n]).expect("parse");
-        let b = parsed.report_blocks().next().expect("block");
-        assert_eq!(b.ssrc(), 9);
-        assert_eq!(b.cumulative_lost(), 5);
-        assert_eq!(b.fraction_lost(), (5 * 256 / 100) as u8);
-        assert_eq!(b.extended_sequence_number(), (1 << 16) + 99 - 36);
-        assert_eq!(b.interarrival_jitter(), 0, "paced packets have no jitter");
+        reread(r.block().expect("a block"), |b| {
+            assert_eq!(b.ssrc(), 9);
+            assert_eq!(b.cumulative_lost(), 5);
+            assert_eq!(b.fraction_lost(), (5 * 256 / 100) as u8);
+            assert_eq!(b.extended_sequence_number(), (1 << 16) + 99 - 36);
+            assert_eq!(b.interarrival_jitter(), 0, "paced packets have no jitter");
+        });
         // The next interval: nothing new, nothing lost.
-        let again = r.block().expect("a block");
-        let n = ReceiverReport::builder(1)
-            .add_report_block(again)
-            .write_into(&mut buf)
-            .expect("write");
-        let parsed = rtcp_types::ReceiverReport::parse(&buf[..n]).expect("parse");
-        assert_eq!(
-            parsed
-                .report_blocks()
-                .next()
-                .expect("block")
-                .fraction_lost(),
-            0
-        );
+        let again = reread(r.block().expect("a block"), |b| b.fraction_lost());
+        assert_eq!(again, 0);
     }
 
     #[test]
@@ -423,27 +418,16 @@ mod tests {
             let t = u64::from(i) + 51;
             r.packet(9, 1_000 + i, u32::from(i) * 160, at(t), 8_000, true);
         }
-        let block = r.block().expect("a block");
-        let mut buf = [0u8; 64];
-        let n = ReceiverReport::builder(1)
-            .add_report_block(block)
-            .write_into(&mut buf)
-            .expect("write");
-        let parsed = rtcp_types::ReceiverReport::parse(&buf[..n]).expect("parse");
-        let b = parsed.report_blocks().next().expect("block");
-        assert_eq!((b.ssrc(), b.cumulative_lost()), (9, 0), "no loss reported");
+        let (ssrc, lost) = reread(r.block().expect("a block"), |b| {
+            (b.ssrc(), b.cumulative_lost())
+        });
+        assert_eq!((ssrc, lost), (9, 0), "no loss reported");
     }
 
     #[test]
     fn a_negative_cumulative_loss_reads_back_negative() {
         let block = ReportBlock::builder(3).cumulative_lost(0xFF_FFFE);
-        let mut buf = [0u8; 64];
-        let n = ReceiverReport::builder(1)
-            .add_report_block(block)
-            .write_into(&mut buf)
-            .expect("write");
-        let parsed = rtcp_types::ReceiverReport::parse(&buf[..n]).expect("parse");
-        let (_, s) = summary(&parsed.report_blocks().next().expect("block"));
-        assert_eq!(s.report.cumulative_lost, -2);
+        let lost = reread(block, |b| summary(b).1.report.cumulative_lost);
+        assert_eq!(lost, -2);
     }
 }
