@@ -402,8 +402,9 @@ test("the softphone: the agent calls, mutes, holds, conferences and hangs up; a 
     await until(`return document.getElementById("phone")?.innerText.includes("sip:bob@127.0.0.1:${bob.port}")`, "the call with bob");
     await until(`return document.querySelector('[data-side="agent"]')?.innerText.includes("Recording")`, "the agent side recorded");
 
-    // The call's timer runs.
+    // The call's timer runs, and the line says how it is doing.
     await until(`return document.getElementById("timer")?.innerText >= "00:02"`, "the timer to reach 2 s");
+    assert.match(await exec(`return document.getElementById("line")?.innerText ?? ""`), /^Line: you miss 0\.\d% of the customer/);
     // Mute is not pause: the window says the call is still recorded.
     await click("mute");
     const note = await until(`return document.getElementById("muted-note")?.innerText`, "the mute note");

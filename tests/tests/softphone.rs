@@ -88,6 +88,7 @@ async fn the_agent_calls_conferences_and_mutes_and_each_party_is_recorded_from_i
         .expect("bob answers");
     let sip = call.sip.expect("a softphone call");
     assert_eq!(sip.remote, format!("sip:bob@127.0.0.1:{}", bob.port));
+    assert!(sip.line.delay_ms >= 40, "{:?}", sip.line);
     assert!(!sip.muted && !sip.held && sip.parties.is_empty());
     let started = Instant::now();
     let at = |s: f64| started + Duration::from_secs_f64(s);

@@ -87,6 +87,15 @@
     const times = h.losses === 1 ? "once" : `${h.losses} times`;
     return { kind: "note", text: `${device} was lost ${times} during this call and is back; the recording notes the gap.` };
   }
+  function lineText(line) {
+    const pct = (permille) => `${(permille / 10).toFixed(1)}%`;
+    const theirs = line.sent_lost_permille === null ? "" : ` \xB7 the customer's phone misses ${pct(line.sent_lost_permille)} of you`;
+    const rtt = line.round_trip_ms === null ? "" : ` \xB7 round trip ${line.round_trip_ms} ms`;
+    return {
+      text: `Line: you miss ${pct(line.heard_lost_permille)} of the customer${theirs}${rtt} \xB7 buffer ${line.delay_ms} ms`,
+      bad: line.heard_lost_permille >= 50 || (line.sent_lost_permille ?? 0) >= 50
+    };
+  }
 
   // src/main.ts
   var tauri = window.__TAURI__;
@@ -327,6 +336,10 @@
         <button type="button" id="${sip.held ? "resume-call" : "hold-call"}">${sip.held ? "Resume call" : "Hold call"}</button>
         <button type="button" id="${sip.muted ? "unmute" : "mute"}" aria-pressed="${sip.muted}">${sip.muted ? "Unmute microphone" : "Mute microphone"}</button>
       </div>
+      ${(() => {
+      const line = lineText(sip.line);
+      return `<p class="${line.bad ? "warning" : "muted"}" id="line">${esc(line.text)}</p>`;
+    })()}
       ${sip.muted ? '<p class="warning" id="muted-note" role="status">Muted: the customer does not hear you. Muting is not pausing: the call is still recorded (your side as silence).</p>' : ""}
       ${sip.held ? '<p class="muted">On hold: nothing of you is sent. The recording goes on as the controls below say.</p>' : ""}
       ${dtmfTargetHtml(sip)}

@@ -7,7 +7,7 @@ import type {
   CallView, Consent, Control, DeviceHealth, DeviceLevel, HistoryEntry, IncomingCall, Intent, IntentAnswer, PartyView, RecordingList, RecordingQuery,
   SideStatus, SipCallView, Snapshot, UploadView,
 } from "./types";
-import { dayRange, deviceHealthText, esc, formatTimer, rateLabel, sideWhy, storeBanner, uploadProgress, warningText } from "./text";
+import { dayRange, deviceHealthText, esc, formatTimer, lineText, rateLabel, sideWhy, storeBanner, uploadProgress, warningText } from "./text";
 
 interface Tauri {
   core: { invoke<T>(cmd: string, args?: Record<string, unknown>): Promise<T> };
@@ -289,6 +289,7 @@ function phoneHtml(call: CallView, sip: SipCallView): string {
         <button type="button" id="${sip.held ? "resume-call" : "hold-call"}">${sip.held ? "Resume call" : "Hold call"}</button>
         <button type="button" id="${sip.muted ? "unmute" : "mute"}" aria-pressed="${sip.muted}">${sip.muted ? "Unmute microphone" : "Mute microphone"}</button>
       </div>
+      ${(() => { const line = lineText(sip.line); return `<p class="${line.bad ? "warning" : "muted"}" id="line">${esc(line.text)}</p>`; })()}
       ${sip.muted ? '<p class="warning" id="muted-note" role="status">Muted: the customer does not hear you. Muting is not pausing: the call is still recorded (your side as silence).</p>' : ""}
       ${sip.held ? '<p class="muted">On hold: nothing of you is sent. The recording goes on as the controls below say.</p>' : ""}
       ${dtmfTargetHtml(sip)}

@@ -1,5 +1,5 @@
 // Words the agent reads. Pure functions: unit-tested without a window.
-import type { DeviceHealth, SideReason, StoreView, UploadView, Warning } from "./types";
+import type { DeviceHealth, LineView, SideReason, StoreView, UploadView, Warning } from "./types";
 
 export function esc(v: unknown): string {
   return String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c);
@@ -111,4 +111,16 @@ export function deviceHealthText(device: string, h: DeviceHealth | null): { kind
   }
   const times = h.losses === 1 ? "once" : `${h.losses} times`;
   return { kind: "note", text: `${device} was lost ${times} during this call and is back; the recording notes the gap.` };
+}
+
+/// The line to the customer: what the agent misses of the customer and, once its phone
+/// reported (RTCP), what it misses of the agent, and the round trip. `bad` from 5 % missing.
+export function lineText(line: LineView): { text: string; bad: boolean } {
+  const pct = (permille: number) => `${(permille / 10).toFixed(1)}%`;
+  const theirs = line.sent_lost_permille === null ? "" : ` · the customer's phone misses ${pct(line.sent_lost_permille)} of you`;
+  const rtt = line.round_trip_ms === null ? "" : ` · round trip ${line.round_trip_ms} ms`;
+  return {
+    text: `Line: you miss ${pct(line.heard_lost_permille)} of the customer${theirs}${rtt} · buffer ${line.delay_ms} ms`,
+    bad: line.heard_lost_permille >= 50 || (line.sent_lost_permille ?? 0) >= 50,
+  };
 }

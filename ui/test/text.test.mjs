@@ -1,7 +1,7 @@
 // Unit tests of the window's wording logic (built from src/text.ts by `npm test`).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { esc, sideWhy, warningText, formatTimer, storeBanner, uploadProgress, dayRange, formatBytes, rateLabel, deviceHealthText } from "../.test/text.mjs";
+import { esc, sideWhy, warningText, formatTimer, storeBanner, uploadProgress, dayRange, formatBytes, rateLabel, deviceHealthText, lineText } from "../.test/text.mjs";
 
 test("escapes everything the engine or the agent typed", () => {
   assert.equal(esc(`<img src=x onerror="alert(1)">&'`), "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;&#39;");
@@ -79,4 +79,13 @@ test("a lost device is explained while it is lost, and noted once it is back", (
   const back = deviceHealthText("Call audio", { lost: false, losses: 2, reconnects: 2, error: null });
   assert.equal(back.kind, "note");
   assert.match(back.text, /lost 2 times during this call and is back/);
+});
+
+test("the line says what each side misses, and warns from 5 %", () => {
+  const early = lineText({ heard_lost_permille: 0, delay_ms: 40, sent_lost_permille: null, round_trip_ms: null });
+  assert.equal(early.text, "Line: you miss 0.0% of the customer · buffer 40 ms");
+  assert.equal(early.bad, false);
+  const reported = lineText({ heard_lost_permille: 12, delay_ms: 60, sent_lost_permille: 50, round_trip_ms: 180 });
+  assert.equal(reported.text, "Line: you miss 1.2% of the customer · the customer's phone misses 5.0% of you · round trip 180 ms · buffer 60 ms");
+  assert.equal(reported.bad, true);
 });

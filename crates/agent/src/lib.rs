@@ -20,6 +20,6 @@ pub use session::{
     UploadReport, UploadView,
 };
 pub use softphone::{
-    CONSENT_HEADER, PartyView, PhoneAudio, PhoneView, RingView, SipAccount, SipCallView,
+    CONSENT_HEADER, LineView, PartyView, PhoneAudio, PhoneView, RingView, SipAccount, SipCallView,
 };
 pub use store_status::{StoreState, StoreView};

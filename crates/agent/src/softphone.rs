@@ -106,6 +106,40 @@ pub struct SipCallView {
     pub parties: Vec<PartyView>,
     /// Digits the customer typed (RFC 4733 events).
     pub digits: String,
+    /// How the line to the customer is doing.
+    pub line: LineView,
+}
+
+/// The line to the customer, both ways: what reached the agent, and what the customer's
+/// phone reports of what reached it (RTCP, every 5 s).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineView {
+    /// The share of the customer's packets that never played for the agent, in per mille.
+    pub heard_lost_permille: u32,
+    /// The jitter buffer's delay now, in ms.
+    pub delay_ms: u32,
+    /// The share of the agent's packets the customer's phone last reported lost (per mille
+    /// of its last interval), once it reported.
+    pub sent_lost_permille: Option<u32>,
+    /// The round trip, once the customer's phone echoed a report.
+    pub round_trip_ms: Option<u32>,
+}
+
+impl LineView {
+    fn of(stats: &callrec_sip::media::LegStats) -> Self {
+        let played = stats.jitter.received + stats.jitter.lost;
+        Self {
+            heard_lost_permille: (stats.jitter.lost * 1_000)
+                .checked_div(played)
+                .map_or(0, |p| p as u32),
+            delay_ms: stats.jitter.delay.as_millis() as u32,
+            sent_lost_permille: stats.peer.map(|p| u32::from(p.fraction_lost) * 1_000 / 256),
+            round_trip_ms: stats
+                .peer
+                .and_then(|p| p.round_trip)
+                .map(|r| r.as_millis() as u32),
+        }
+    }
 }
 
 /// One third party of the call.
@@ -198,6 +232,7 @@ impl SipCall {
             muted: self.bridge.muted(),
             parties: lock(&self.parties).iter().map(|p| p.view.clone()).collect(),
             digits: self.customer.received_digits(),
+            line: LineView::of(&self.customer.stats()),
         }
     }
 
