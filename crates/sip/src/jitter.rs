@@ -113,18 +113,7 @@ impl JitterBuffer {
 
     /// Unwraps a 32-bit RTP timestamp next to the last one seen.
     fn extend(&mut self, ts: u32) -> u64 {
-        let ext = match self.last_ts {
-            None => u64::from(ts) + (1 << 32),
-            Some(last) => {
-                let base = last & !0xFFFF_FFFF;
-                let candidates = [base.wrapping_sub(1 << 32), base, base + (1 << 32)];
-                candidates
-                    .into_iter()
-                    .map(|b| b + u64::from(ts))
-                    .min_by_key(|c| c.abs_diff(last))
-                    .unwrap_or(u64::from(ts))
-            }
-        };
+        let ext = crate::wrap::nearest(self.last_ts, u64::from(ts), 32);
         self.last_ts = Some(self.last_ts.map_or(ext, |l| l.max(ext)));
         ext
     }

@@ -25,6 +25,7 @@ pub mod phone;
 pub mod rtcp;
 pub mod sdp;
 pub mod voice;
+mod wrap;
 
 mod error;
 

@@ -86,15 +86,7 @@ impl Reception {
         let seq = u64::from(seq);
         if self.ssrc == Some(ssrc) {
             // Extend the sequence number next to the highest one (RFC 3550 A.1).
-            let cycle = self.max_seq & !0xFFFF;
-            let ext = [
-                cycle.saturating_sub(1 << 16) | seq,
-                cycle | seq,
-                (cycle + (1 << 16)) | seq,
-            ]
-            .into_iter()
-            .min_by_key(|c| c.abs_diff(self.max_seq))
-            .unwrap_or(seq);
+            let ext = crate::wrap::nearest(Some(self.max_seq), seq, 16);
             let jump = ext as i64 - self.max_seq as i64;
             if !(-MAX_MISORDER..MAX_DROPOUT).contains(&jump) {
                 // A jump (the peer restarted its numbering): believed once the next packet

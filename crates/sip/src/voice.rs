@@ -137,25 +137,12 @@ impl Decoder {
                 };
                 out.extend_from_slice(&self.scratch[..n]);
                 // Unwrapped at 48 kHz, then counted at 8 kHz: continuous through the wrap.
-                let ext = unwrap(self.last, ts);
+                let ext = crate::wrap::nearest(self.last, u64::from(ts), 32);
                 self.last = Some(self.last.map_or(ext, |l| l.max(ext)));
                 Some((ext / OPUS_CLOCK_PER_8K) as u32)
             }
         }
     }
-}
-
-/// `ts` extended to 64 bits next to `last` (the nearest of the three candidates).
-fn unwrap(last: Option<u64>, ts: u32) -> u64 {
-    let Some(last) = last else {
-        return u64::from(ts) + (1 << 32);
-    };
-    let base = last & !0xFFFF_FFFF;
-    [base.wrapping_sub(1 << 32), base, base + (1 << 32)]
-        .into_iter()
-        .map(|b| b.wrapping_add(u64::from(ts)))
-        .min_by_key(|c| c.abs_diff(last))
-        .unwrap_or(u64::from(ts))
 }
 
 #[cfg(test)]
