@@ -821,21 +821,46 @@ async fn receive(leg: Receiving) {
             }
             continue;
         }
-        if comfort {
-            let level = noise_level(packet.payload());
-            lock(&jitter).push_noise(packet.timestamp(), level, arrival);
-            lock(&stats).received += 1;
-            continue;
+        let buffered = buffer(
+            &mut decoder,
+            comfort_noise,
+            &packet,
+            arrival,
+            &mut lock(&jitter),
+            &mut samples,
+        );
+        // Not buffered: a packet the codec cannot read (a broken Opus frame).
+        let mut stats = lock(&stats);
+        if buffered {
+            stats.received += 1;
+        } else {
+            stats.ignored += 1;
         }
-        samples.clear();
-        match decoder.decode(pt, packet.timestamp(), packet.payload(), &mut samples) {
-            Some(ts) => {
-                lock(&jitter).push(ts, samples.clone(), arrival);
-                lock(&stats).received += 1;
-            }
-            // A packet the codec cannot read (a broken Opus frame).
-            None => lock(&stats).ignored += 1,
+    }
+}
+
+/// Puts a packet of the call's voice (decoded through `samples`), or its comfort noise when
+/// agreed, into `jitter` at its `arrival`; false when it is neither, or unreadable.
+fn buffer(
+    decoder: &mut Decoder,
+    comfort_noise: bool,
+    packet: &rtp_types::RtpPacket<'_>,
+    arrival: Duration,
+    jitter: &mut JitterBuffer,
+    samples: &mut Vec<f32>,
+) -> bool {
+    let (pt, ts) = (packet.payload_type(), packet.timestamp());
+    if comfort_noise && pt == crate::sdp::COMFORT_NOISE {
+        jitter.push_noise(ts, noise_level(packet.payload()), arrival);
+        return true;
+    }
+    samples.clear();
+    match decoder.decode(pt, ts, packet.payload(), samples) {
+        Some(ts) => {
+            jitter.push(ts, samples.clone(), arrival);
+            true
         }
+        None => false,
     }
 }
 
@@ -927,13 +952,7 @@ impl EarlyMedia {
                     }
                     let Ok(packet) = rtp_types::RtpPacket::parse(&buf[..n]) else { continue };
                     let Some((_, decoder)) = decoder.as_mut() else { continue };
-                    samples.clear();
-                    let (pt, ts) = (packet.payload_type(), packet.timestamp());
-                    if let Some(ts) = decoder.decode(pt, ts, packet.payload(), &mut samples) {
-                        jitter.push(ts, samples.clone(), clock.elapsed());
-                    } else if comfort && pt == crate::sdp::COMFORT_NOISE {
-                        jitter.push_noise(ts, noise_level(packet.payload()), clock.elapsed());
-                    } else {
+                    if !buffer(decoder, comfort, &packet, clock.elapsed(), &mut jitter, &mut samples) {
                         continue;
                     }
                     self.packets.fetch_add(1, Ordering::Relaxed);
