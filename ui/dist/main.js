@@ -93,7 +93,7 @@
     const rtt = line.round_trip_ms === null ? "" : ` \xB7 round trip ${line.round_trip_ms} ms`;
     return {
       text: `Line: you miss ${pct(line.heard_lost_permille)} of the customer${theirs}${rtt} \xB7 buffer ${line.delay_ms} ms`,
-      bad: line.heard_lost_permille >= 50 || (line.sent_lost_permille ?? 0) >= 50
+      bad: line.poor
     };
   }
 

@@ -114,13 +114,14 @@ export function deviceHealthText(device: string, h: DeviceHealth | null): { kind
 }
 
 /// The line to the customer: what the agent misses of the customer and, once its phone
-/// reported (RTCP), what it misses of the agent, and the round trip. `bad` from 5 % missing.
+/// reported (RTCP), what it misses of the agent, and the round trip; `bad` when the engine
+/// says the line is poor.
 export function lineText(line: LineView): { text: string; bad: boolean } {
   const pct = (permille: number) => `${(permille / 10).toFixed(1)}%`;
   const theirs = line.sent_lost_permille === null ? "" : ` · the customer's phone misses ${pct(line.sent_lost_permille)} of you`;
   const rtt = line.round_trip_ms === null ? "" : ` · round trip ${line.round_trip_ms} ms`;
   return {
     text: `Line: you miss ${pct(line.heard_lost_permille)} of the customer${theirs}${rtt} · buffer ${line.delay_ms} ms`,
-    bad: line.heard_lost_permille >= 50 || (line.sent_lost_permille ?? 0) >= 50,
+    bad: line.poor,
   };
 }

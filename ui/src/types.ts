@@ -27,7 +27,7 @@ export type Consent = "granted" | "declined" | "not_asked";
 export interface RingView { from: string; consent: Consent | null }
 export interface PhoneView { address: string; registration: string | null; ringing: RingView | null; dialing: string | null; early_media: boolean }
 export interface PartyView { id: string; uri: string; state: "ringing" | "in_call" | "left" | "failed"; error: string | null }
-export interface LineView { heard_lost_permille: number; delay_ms: number; sent_lost_permille: number | null; round_trip_ms: number | null }
+export interface LineView { heard_lost_permille: number; delay_ms: number; sent_lost_permille: number | null; round_trip_ms: number | null; poor: boolean }
 export interface SipCallView { remote: string; held: boolean; muted: boolean; parties: PartyView[]; digits: string; line: LineView }
 export interface DeviceHealth { lost: boolean; losses: number; reconnects: number; error: string | null }
 export interface UploadView {

@@ -81,11 +81,11 @@ test("a lost device is explained while it is lost, and noted once it is back", (
   assert.match(back.text, /lost 2 times during this call and is back/);
 });
 
-test("the line says what each side misses, and warns from 5 %", () => {
-  const early = lineText({ heard_lost_permille: 0, delay_ms: 40, sent_lost_permille: null, round_trip_ms: null });
+test("the line says what each side misses, and warns when the engine says it is poor", () => {
+  const early = lineText({ heard_lost_permille: 0, delay_ms: 40, sent_lost_permille: null, round_trip_ms: null, poor: false });
   assert.equal(early.text, "Line: you miss 0.0% of the customer · buffer 40 ms");
   assert.equal(early.bad, false);
-  const reported = lineText({ heard_lost_permille: 12, delay_ms: 60, sent_lost_permille: 50, round_trip_ms: 180 });
+  const reported = lineText({ heard_lost_permille: 12, delay_ms: 60, sent_lost_permille: 50, round_trip_ms: 180, poor: true });
   assert.equal(reported.text, "Line: you miss 1.2% of the customer · the customer's phone misses 5.0% of you · round trip 180 ms · buffer 60 ms");
   assert.equal(reported.bad, true);
 });

@@ -123,21 +123,30 @@ pub struct LineView {
     pub sent_lost_permille: Option<u32>,
     /// The round trip, once the customer's phone echoed a report.
     pub round_trip_ms: Option<u32>,
+    /// Whether either way misses [`POOR_LINE_PERMILLE`] or more: the window warns.
+    pub poor: bool,
 }
+
+/// The share of audio missing (either way, per mille) from which a line is poor: words start
+/// to go missing.
+pub const POOR_LINE_PERMILLE: u32 = 50;
 
 impl LineView {
     fn of(stats: &callrec_sip::media::LegStats) -> Self {
         let played = stats.jitter.received + stats.jitter.lost;
+        let heard_lost_permille = (stats.jitter.lost * 1_000)
+            .checked_div(played)
+            .map_or(0, |p| p as u32);
+        let sent_lost_permille = stats.peer.map(|p| u32::from(p.fraction_lost) * 1_000 / 256);
         Self {
-            heard_lost_permille: (stats.jitter.lost * 1_000)
-                .checked_div(played)
-                .map_or(0, |p| p as u32),
+            heard_lost_permille,
             delay_ms: stats.jitter.delay.as_millis() as u32,
-            sent_lost_permille: stats.peer.map(|p| u32::from(p.fraction_lost) * 1_000 / 256),
+            sent_lost_permille,
             round_trip_ms: stats
                 .peer
                 .and_then(|p| p.round_trip)
                 .map(|r| r.as_millis() as u32),
+            poor: heard_lost_permille.max(sent_lost_permille.unwrap_or(0)) >= POOR_LINE_PERMILLE,
         }
     }
 }
@@ -739,4 +748,40 @@ impl Session {
 
 fn rand_session() -> u32 {
     uuid::Uuid::now_v7().as_u128() as u32
+}
+
+#[cfg(test)]
+mod line_tests {
+    use super::*;
+    use callrec_sip::jitter::JitterStats;
+    use callrec_sip::media::LegStats;
+    use callrec_sip::rtcp::PeerReport;
+
+    fn stats(lost: u64, peer_fraction: Option<u8>) -> LegStats {
+        LegStats {
+            jitter: JitterStats {
+                received: 1_000 - lost,
+                lost,
+                ..JitterStats::default()
+            },
+            peer: peer_fraction.map(|fraction_lost| PeerReport {
+                fraction_lost,
+                cumulative_lost: 0,
+                jitter: std::time::Duration::ZERO,
+                round_trip: None,
+            }),
+            ..LegStats::default()
+        }
+    }
+
+    #[test]
+    fn a_line_is_poor_from_five_percent_missing_either_way() {
+        assert!(!LineView::of(&stats(49, None)).poor);
+        assert!(LineView::of(&stats(50, None)).poor, "the agent misses 5 %");
+        // 13 in 256 is 50.8 ‰ of the agent lost at the customer's phone.
+        let theirs = LineView::of(&stats(0, Some(13)));
+        assert_eq!(theirs.sent_lost_permille, Some(50));
+        assert!(theirs.poor);
+        assert!(!LineView::of(&stats(0, Some(12))).poor);
+    }
 }
