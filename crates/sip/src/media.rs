@@ -179,7 +179,6 @@ struct LegIo {
     /// What was sent, for the RTCP sender reports.
     sending: Arc<Mutex<Sending>>,
     target: Arc<Mutex<SocketAddr>>,
-    stats: Arc<Mutex<LegStats>>,
     jitter: Arc<Mutex<JitterBuffer>>,
     dtmf_pt: Option<u8>,
     dtmf_out: Arc<Mutex<dtmf::Sender>>,
@@ -207,6 +206,8 @@ pub struct LegHandle {
     held: Arc<AtomicBool>,
     telephone_event: Option<u8>,
     peer_report: Arc<Mutex<Option<PeerReport>>>,
+    /// What was sent (the RTCP sender reports' counts, and the figures').
+    sending: Arc<Mutex<Sending>>,
     receiving: CancellationToken,
 }
 
@@ -315,9 +316,8 @@ impl Bridge {
             io: Some(LegIo {
                 socket,
                 encoder: Encoder::new(agreed.codec),
-                sending,
+                sending: Arc::clone(&sending),
                 target,
-                stats: Arc::clone(&stats),
                 jitter: Arc::clone(&jitter),
                 dtmf_pt: agreed.telephone_event,
                 dtmf_out: Arc::clone(&dtmf_out),
@@ -345,6 +345,7 @@ impl Bridge {
                 held,
                 telephone_event: agreed.telephone_event,
                 peer_report,
+                sending,
                 receiving,
             },
             heard: Box::new(Queued(heard)),
@@ -424,6 +425,7 @@ impl LegHandle {
         let mut stats = *lock(&self.stats);
         stats.jitter = lock(&self.jitter).stats();
         stats.peer = *lock(&self.peer_report);
+        stats.sent = lock(&self.sending).packets;
         stats
     }
 
@@ -699,7 +701,6 @@ impl LegIo {
         if let Ok(packet) = packet
             && self.socket.try_send_to(&packet, to).is_ok()
         {
-            lock(&self.stats).sent += 1;
             let mut sending = lock(&self.sending);
             sending.packets += 1;
             sending.octets += payload.len() as u64;

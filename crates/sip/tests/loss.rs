@@ -51,10 +51,6 @@ async fn relay(
     }
 }
 
-fn agreed(remote: SocketAddr) -> Agreed {
-    Agreed::plain(Codec::Pcmu, remote)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lossy_reordering_network_leaves_no_gap_longer_than_the_loss() {
     let ip = "127.0.0.1".parse().expect("ip");
@@ -73,13 +69,13 @@ async fn a_lossy_reordering_network_leaves_no_gap_longer_than_the_loss() {
     let clock = CallClock::start();
     let (leg_a, _sent_a, _heard_a) = Leg::start(
         sa,
-        agreed(r),
+        Agreed::plain(Codec::Pcmu, r),
         Box::new(Tone::new(8_000, 440.0, 0.5, 10.0)),
         clock,
     );
     let (leg_b, _sent_b, mut heard_b) = Leg::start(
         sb,
-        agreed(r),
+        Agreed::plain(Codec::Pcmu, r),
         Box::new(Tone::new(8_000, 1_000.0, 0.5, 10.0)),
         clock,
     );

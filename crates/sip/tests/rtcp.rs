@@ -44,10 +44,6 @@ async fn relay(ports: RtpPorts, a: SocketAddr, b: SocketAddr, dropped: Arc<Atomi
     }
 }
 
-fn agreed(remote: SocketAddr) -> Agreed {
-    Agreed::plain(Codec::Pcmu, remote)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_leg_learns_from_its_peers_reports_what_the_network_did_to_its_stream() {
     let ip = "127.0.0.1".parse().expect("ip");
@@ -76,8 +72,10 @@ async fn each_leg_learns_from_its_peers_reports_what_the_network_did_to_its_stre
     tokio::spawn(relay(pr, a, b, Arc::clone(&dropped)));
     let clock = CallClock::start();
     let tone = |hz| Box::new(Tone::new(8_000, hz, 0.5, 10.0));
-    let (leg_a, _sent_a, _heard_a) = Leg::start(pa, agreed(r), tone(440.0), clock);
-    let (leg_b, _sent_b, _heard_b) = Leg::start(pb, agreed(r), tone(1_000.0), clock);
+    let (leg_a, _sent_a, _heard_a) =
+        Leg::start(pa, Agreed::plain(Codec::Pcmu, r), tone(440.0), clock);
+    let (leg_b, _sent_b, _heard_b) =
+        Leg::start(pb, Agreed::plain(Codec::Pcmu, r), tone(1_000.0), clock);
     assert_eq!(leg_a.stats().peer, None, "no report before the first");
 
     // Reports go at 1 s and 6 s; B's second one covers 5 s of A's stream.
