@@ -66,9 +66,9 @@ impl Codec {
         }
     }
 
-    /// Encodes samples in `[-1, 1]` as G.711 (one byte each). Opus has state: see
-    /// [`crate::voice::Encoder`]; asked here, it writes nothing.
-    pub fn encode(self, samples: &[f32], out: &mut Vec<u8>) {
+    /// Encodes samples in `[-1, 1]` as G.711 (one byte each). Only
+    /// [`crate::voice::Encoder`] calls it, for a G.711 call (Opus has state of its own there).
+    pub(crate) fn encode(self, samples: &[f32], out: &mut Vec<u8>) {
         let law = match self {
             Self::Pcmu => audio_codec_algorithms::encode_ulaw,
             Self::Pcma => audio_codec_algorithms::encode_alaw,
@@ -81,9 +81,9 @@ impl Codec {
         );
     }
 
-    /// Decodes G.711 bytes to samples in `[-1, 1]`. Opus has state: see
-    /// [`crate::voice::Decoder`]; asked here, it writes nothing.
-    pub fn decode(self, bytes: &[u8], out: &mut Vec<f32>) {
+    /// Decodes G.711 bytes to samples in `[-1, 1]`. Only [`crate::voice::Decoder`] calls it,
+    /// for a G.711 call.
+    pub(crate) fn decode(self, bytes: &[u8], out: &mut Vec<f32>) {
         let law = match self {
             Self::Pcmu => audio_codec_algorithms::decode_ulaw,
             Self::Pcma => audio_codec_algorithms::decode_alaw,

@@ -24,6 +24,7 @@ async fn send_tone_from(
     count: u16,
 ) {
     let mut payload = Vec::new();
+    let mut pcmu = callrec_sip::voice::Encoder::new(Codec::Pcmu);
     // On a steady 20 ms clock, as a real sender's: slept 20 ms at a time, they would drift.
     let mut clock = tokio::time::interval(Duration::from_millis(20));
     for seq in first..first + count {
@@ -35,7 +36,7 @@ async fn send_tone_from(
             })
             .collect();
         payload.clear();
-        Codec::Pcmu.encode(&frame, &mut payload);
+        pcmu.encode(&frame, &mut payload);
         let packet = rtp_types::RtpPacketBuilder::<&[u8], &[u8]>::new()
             .payload_type(0)
             .sequence_number(seq)
