@@ -487,12 +487,14 @@ async fn record(
             }
         }
         if timed.event == Event::CallEnded {
-            if let Err(e) = call.hang_up().await {
-                tracing::warn!(error = %e, "hanging up");
-            }
+            // The recording ends at the hang-up, before anything goes on the network: whatever
+            // the peer does next (answering the BYE late or never), nothing more is recorded.
             live.scripted(*index, timed.t_ms, Event::CallEnded)
                 .map_err(|e| e.to_string())?
                 .map_err(|r| r.reason.message().to_owned())?;
+            if let Err(e) = call.hang_up().await {
+                tracing::warn!(error = %e, "hanging up");
+            }
             break;
         }
         // A refusal is part of the outcome, as in `callrec record`.
@@ -505,6 +507,8 @@ async fn record(
         let how = call.wait_ended().await;
         tracing::info!(?how, "the call ended");
     }
+    // However it ended, the recording ends now, not once the parties are gone.
+    live.end().map_err(|e| e.to_string())?;
     // The figures of the call itself (the legs run on until the recording is complete).
     let stats = leg.stats();
     // The parties' calls end with the customer's.

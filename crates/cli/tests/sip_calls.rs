@@ -212,6 +212,11 @@ fn callrec_answers_a_call_from_baresip_and_ends_when_it_hangs_up() {
 
 /// sipp playing one of `tests/sipp/*.xml` as the callee on a free port, for one call.
 fn sipp_callee(dir: &Path, scenario: &str) -> (Child, u16) {
+    sipp_callee_with(dir, scenario, &[])
+}
+
+/// [`sipp_callee`] with `extra` arguments (e.g. `-key name value`).
+fn sipp_callee_with(dir: &Path, scenario: &str, extra: &[&str]) -> (Child, u16) {
     let port = free_udp_port();
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/sipp/{scenario}.xml"));
     let sipp = Command::new("sipp")
@@ -227,6 +232,7 @@ fn sipp_callee(dir: &Path, scenario: &str) -> (Child, u16) {
             "-nostdin",
         ])
         .args(["-timeout", "20s", "-trace_err", "-trace_msg"])
+        .args(extra)
         .current_dir(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -1681,4 +1687,118 @@ fn sipp_messages(dir: &Path) -> String {
         .find(|p| p.to_string_lossy().ends_with("_messages.log"))
         .and_then(|p| std::fs::read_to_string(p).ok())
         .unwrap_or_default()
+}
+
+/// G.711 μ-law of a linear sample (ITU-T G.711's segment coding).
+fn ulaw(sample: i16) -> u8 {
+    const BIAS: i32 = 0x84;
+    let sign = if sample < 0 { 0x80 } else { 0 };
+    let magnitude = (i32::from(sample).abs().min(32_635) + BIAS) as u32;
+    let exponent = (31 - magnitude.leading_zeros()).saturating_sub(7).min(7);
+    let mantissa = (magnitude >> (exponent + 3)) & 0x0f;
+    !(sign | ((exponent as u8) << 4) | mantissa as u8)
+}
+
+/// Plays a 1000 Hz PCMU stream from `socket` to wherever callrec's RTP comes from (it sends
+/// from the answer on), every 20 ms, until `stop` is set: a peer whose media never stops.
+fn stream_forever(socket: UdpSocket, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::sync::atomic::Ordering;
+    let mut buf = [0u8; 2048];
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let Ok((_, callrec)) = socket.recv_from(&mut buf) else {
+        return;
+    };
+    let period: Vec<u8> = (0..8)
+        .map(|i| ulaw((16_000.0 * (std::f64::consts::TAU * f64::from(i) / 8.0).sin()) as i16))
+        .collect();
+    let start = Instant::now();
+    let mut seq: u16 = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let mut packet = vec![0x80, 0x00];
+        packet.extend(seq.to_be_bytes());
+        packet.extend((u32::from(seq) * 160).to_be_bytes());
+        packet.extend(0x5eed_u32.to_be_bytes());
+        packet.extend(period.iter().cycle().take(160));
+        let _ = socket.send_to(&packet, callrec);
+        seq = seq.wrapping_add(1);
+        let due = start + Duration::from_millis(20 * u64::from(seq));
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+    }
+}
+
+#[test]
+fn a_callee_that_never_answers_the_bye_is_recorded_up_to_the_hang_up_and_no_further() {
+    if !have("sipp") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let media = UdpSocket::bind("127.0.0.1:0").expect("socket");
+    let media_port = media.local_addr().expect("addr").port().to_string();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let streamer = {
+        let stop = std::sync::Arc::clone(&stop);
+        std::thread::spawn(move || stream_forever(media, stop))
+    };
+    let (mut sipp, port) = sipp_callee_with(dir, "vanishes", &["-key", "rtp_port", &media_port]);
+    write_inputs(
+        dir,
+        concat!(
+            "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"outbound\", \"consent\": \"granted\"}\n",
+            "{\"t_ms\": 4000, \"event\": \"call_ended\"}\n",
+        ),
+    );
+    let started = Instant::now();
+    let out = callrec_calls(dir, &format!("sip:gone@127.0.0.1:{port}"), &[]);
+    let took = started.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = streamer.join();
+    let _ = sipp.kill();
+    let _ = sipp.wait();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // The hang-up is at 4 s from the answer; the BYE's retransmissions do not hold it up.
+    assert!(
+        took < Duration::from_millis(6_000),
+        "callrec took {took:?} to finish a call it hung up at 4 s:\n{stderr}"
+    );
+    let wav = dir.join("call/recording.wav");
+    let sidecar: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("call/recording.json")).expect("sidecar"),
+    )
+    .expect("json");
+    let customer = read_channel(&wav, 1);
+    let agent = read_channel(&wav, 0);
+    let rate = 16_000.0;
+    let seconds = customer.len() as f64 / rate;
+    assert!(
+        (seconds - 4.0).abs() <= 0.020,
+        "the recording ends at the hang-up (4 s), not when the peer stops: {seconds:.3} s"
+    );
+    let timeline_end = sidecar["timeline"]
+        .as_array()
+        .and_then(|t| t.last())
+        .and_then(|i| i["to_ms"].as_u64())
+        .expect("timeline");
+    let duration_ms = sidecar["recording"]["duration_ms"]
+        .as_u64()
+        .expect("duration");
+    assert!(
+        timeline_end.abs_diff(duration_ms) <= 20
+            && (seconds * 1000.0 - duration_ms as f64).abs() <= 20.0,
+        "recording.json ({timeline_end} ms, file {duration_ms} ms) agrees with the audio ({seconds:.3} s)"
+    );
+    // Both sides were live to the end: the customer's tone and the agent's are in its last
+    // quarter second.
+    let tail = customer.len() - 4_000..customer.len() - 200;
+    assert!(
+        tone_share(&customer[tail.clone()], 1_000.0, rate) > 0.5,
+        "the customer is heard to the end"
+    );
+    assert!(
+        tone_share(&agent[tail], 440.0, rate) > 0.5,
+        "the agent is heard to the end"
+    );
 }

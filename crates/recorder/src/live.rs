@@ -282,14 +282,22 @@ impl LiveCall {
             .unwrap_or_else(|e| e.into_inner().clone())
     }
 
-    /// Ends the call now (if `call_ended` has not come) and waits for the recording to be
-    /// complete.
-    pub fn finish(mut self) -> Result<Sidecar> {
+    /// Ends the call now, if `call_ended` has not come: from this instant no frame of any
+    /// side is recorded, whatever the inputs still deliver. The writer goes on until it has
+    /// written every frame up to the end ([`LiveCall::finish`] waits for that).
+    pub fn end(&self) -> Result<()> {
         // Only a call still in progress is ended here: a second call_ended would be
         // recorded as a refused event.
         if self.state().phase != Phase::Ended {
-            let _ = self.event(Event::CallEnded);
+            let _ = self.event(Event::CallEnded)?;
         }
+        Ok(())
+    }
+
+    /// Ends the call now (if `call_ended` has not come) and waits for the recording to be
+    /// complete.
+    pub fn finish(mut self) -> Result<Sidecar> {
+        self.end()?;
         self.join()
     }
 
@@ -308,9 +316,7 @@ impl LiveCall {
 impl Drop for LiveCall {
     fn drop(&mut self) {
         if self.writer.is_some() {
-            if self.state().phase != Phase::Ended {
-                let _ = self.event(Event::CallEnded);
-            }
+            let _ = self.end();
             let _ = self.join();
         }
     }

@@ -81,8 +81,8 @@ struct TakeSlot {
 /// exact zeros from that frame on, and no frame before it changes.
 ///
 /// Events must be given before the audio they affect ([`Recorder::event`] then
-/// [`Recorder::write`]); an event whose frame has already been written takes effect from the
-/// next frame written (counted in [`Recorder::late_events`]).
+/// [`Recorder::write`]); an event whose frame has already been written takes effect, and is
+/// recorded, at the next frame written (counted in [`Recorder::late_events`]).
 pub struct Recorder {
     dir: PathBuf,
     rate: u32,
@@ -196,6 +196,16 @@ impl Recorder {
         event: &Event,
     ) -> Result<Result<Applied, Refusal>> {
         self.next_index = index + 1;
+        // An event never reaches back into audio already written: one that arrives after its
+        // frame takes effect at the present, and is recorded there, so the timeline and the
+        // audio always agree (a hang-up applied late must not leave audio the timeline does
+        // not account for).
+        let t_ms = if frame_at(t_ms, self.rate) < self.pos {
+            self.late_events += 1;
+            (u128::from(self.pos) * 1000).div_ceil(u128::from(self.rate)) as u64
+        } else {
+            t_ms
+        };
         self.journal.append(&JournalLine {
             i: index,
             e: TimedEvent {
@@ -213,9 +223,6 @@ impl Recorder {
             .back()
             .map_or(self.pos, |(f, _)| (*f).max(self.pos));
         if frame < last_scheduled {
-            if frame < self.pos {
-                self.late_events += 1;
-            }
             frame = last_scheduled;
         }
         if matches!(event, Event::CallStarted { .. }) {

@@ -377,3 +377,65 @@ fn a_call_without_call_ended_ends_with_its_audio() {
         Some(u64::from(RATE) * 90 - u64::from(RATE) / 2)
     );
 }
+
+/// An event that reaches the recorder after its frame was written (a hang-up applied late)
+/// takes effect at the present and is recorded there: the timeline never claims an end, or a
+/// silence, that the audio does not hold.
+#[test]
+fn a_late_event_is_recorded_where_it_took_effect_so_the_timeline_matches_the_audio() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let settings = SettingsFile::from_json(
+        r#"{"project": {"kind": "contact_center", "record_mode": "agent_only_allow_customer"}}"#,
+    )
+    .expect("settings");
+    let mut recorder =
+        callrec_recorder::Recorder::create(dir.path(), settings.resolve(), info(), RATE)
+            .expect("create");
+    let started = callrec_policy::Event::CallStarted {
+        direction: callrec_policy::Direction::Outbound,
+        consent: callrec_policy::Consent::Granted,
+    };
+    recorder.event(0, &started).expect("io").expect("accepted");
+    recorder
+        .event(0, &callrec_policy::Event::CustomerOn)
+        .expect("io")
+        .expect("accepted");
+    let second = vec![0.25f32; RATE as usize];
+    let customer = callrec_recorder::Remote::Customer;
+    recorder
+        .write(&second, &[(&customer, &second)])
+        .expect("write");
+    // Both arrive a second after the instants they name.
+    recorder
+        .event(500, &callrec_policy::Event::CustomerOff)
+        .expect("io")
+        .expect("accepted");
+    recorder
+        .write(&second, &[(&customer, &second)])
+        .expect("write");
+    recorder
+        .event(1_200, &callrec_policy::Event::CallEnded)
+        .expect("io")
+        .expect("accepted");
+    assert_eq!(recorder.late_events(), 2);
+    let sidecar = recorder.finish().expect("finish");
+    let on = |from_ms, to_ms, customer| callrec_policy::Interval {
+        from_ms,
+        to_ms,
+        agent: true,
+        customer,
+        third_parties: false,
+    };
+    assert_eq!(
+        sidecar.timeline,
+        vec![on(0, 1_000, true), on(1_000, 2_000, false)]
+    );
+    let (agent, remote) = channels(&dir.path().join(RECORDING));
+    assert_eq!(
+        agent.len(),
+        2 * RATE as usize,
+        "the audio ends where the call did"
+    );
+    assert!(remote[..RATE as usize].iter().all(|&s| s != 0));
+    assert!(remote[RATE as usize..].iter().all(|&s| s == 0));
+}

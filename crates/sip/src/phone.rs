@@ -33,6 +33,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// How long [`Call::hang_up`] waits for the peer to answer its BYE.
+pub const BYE_PATIENCE: Duration = Duration::from_millis(500);
+
 /// How a call ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ended {
@@ -933,7 +936,11 @@ impl Call {
         }
     }
 
-    /// Hangs up (BYE).
+    /// Hangs up: the call is over for callrec at once (nothing more is sent), and the BYE
+    /// leaves now. Returns when the peer answers it, or after [`BYE_PATIENCE`]: a peer that
+    /// never answers (it vanished, or a NAT dropped its mapping) does not hold the caller up,
+    /// and the BYE's retransmissions run on in the background until its transaction times
+    /// out.
     pub async fn hang_up(&self) -> Result<()> {
         {
             let mut calls = lock(&self.calls);
@@ -942,7 +949,19 @@ impl Call {
             }
             calls.ended.insert(self.key(), Ended::ByUs);
         }
-        self.dialog.bye().await.map_err(signalling)
+        self.changed.notify_waiters();
+        let dialog = self.dialog.clone();
+        let bye = tokio::spawn(async move { dialog.bye().await });
+        match tokio::time::timeout(BYE_PATIENCE, bye).await {
+            Ok(Ok(sent)) => sent.map_err(signalling),
+            Ok(Err(e)) => Err(SipError::Signalling(format!("sending the BYE: {e}"))),
+            Err(_) => {
+                tracing::info!(
+                    "the peer has not answered the BYE yet; it is retransmitted in the background"
+                );
+                Ok(())
+            }
+        }
     }
 
     /// Whether (and how) the call has ended.
