@@ -2,5 +2,6 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() {
+    callrec_agent::private_files();
     callrec_desktop::run();
 }

@@ -2,6 +2,7 @@
 //! tests share: baresip as a peer, tones, and what a recording holds.
 
 pub mod sip;
+pub mod tls;
 
 /// The test PulseAudio's folder (`scripts/pulse-up` starts it and sets
 /// `CALLREC_PULSE_DIR`); ALSA finds its devices with `HOME` at its `home`. Without one, a

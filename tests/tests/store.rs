@@ -5,7 +5,7 @@ mod common;
 
 use callrec_protocol::UPLOAD_OFFSET;
 use callrec_uploader::manifest_for;
-use common::{Session, TestServer, raw, record_call};
+use common::{Session, TestServer, raw, record_call, upload};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -19,16 +19,6 @@ async fn project(admin: &Session, id: &str, extra: Value) {
         .call(Method::POST, "/api/v1/projects", Some(body))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{resp}");
-}
-
-async fn upload(session: &Session, dir: &std::path::Path) -> uuid::Uuid {
-    let done = session
-        .client
-        .upload_call(dir, |_| {})
-        .await
-        .expect("upload");
-    assert!(done.state.complete);
-    done.state.call_id
 }
 
 /// Status of list (does it show the call), metadata and audio for `who`.
@@ -178,7 +168,7 @@ async fn the_permission_matrix_of_policy_md_section_8() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_tokens_are_refused() {
     let server = TestServer::start_with(callrec_server::Options {
-        token_lifetime: std::time::Duration::ZERO,
+        session_lifetime: std::time::Duration::ZERO,
         ..Default::default()
     })
     .await;
@@ -787,6 +777,7 @@ async fn the_openapi_document_describes_every_endpoint() {
     let templated = |path: String| path.replace(&id.to_string(), "{id}");
     for path in [
         p::LOGIN.to_owned(),
+        p::LOGOUT.into(),
         p::SETTINGS.into(),
         p::PROJECTS.into(),
         p::USERS.into(),

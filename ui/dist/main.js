@@ -623,7 +623,8 @@
     const banner = storeBanner(s.store);
     const bannerHtml = !banner ? "" : banner.kind === "offline" ? `<p class="warning" role="status" id="offline-banner">${esc(banner.text)}${s.store.message ? `<br><span class="muted">${esc(s.store.message)}</span>` : ""}</p>` : `<p class="alert" role="alert" id="expired-banner">${esc(banner.text)} <button type="button" id="sign-in-again">Sign in again</button></p>`;
     const nav = tabs(s).map(([t, label]) => `<button type="button" class="tab" data-tab="${t}"${t === tab ? ' aria-current="page"' : ""}>${esc(label)}</button>`).join("");
-    return `<nav class="tabs" aria-label="Views">${nav}<span class="who muted">${esc(s.user ?? "")} \xB7 ${esc(s.server ?? "")}</span></nav>
+    const link = s.encrypted === false ? ` <span class="badge insecure" id="unencrypted-link" title="Passwords and recordings cross the network unencrypted">unencrypted link (http)</span>` : "";
+    return `<nav class="tabs" aria-label="Views">${nav}<span class="who muted">${esc(s.user ?? "")} \xB7 ${esc(s.server ?? "")}</span>${link}</nav>
     ${bannerHtml}${ringHtml()}${phoneRingHtml(s)}${body}`;
   }
   function render() {

@@ -39,7 +39,7 @@ export interface StoreView { state: StoreState; since: string | null; message: s
 export interface DeviceLevel { device: string | null; level: [number, number]; error: string | null }
 export interface DeviceTestView { mic: DeviceLevel; call: DeviceLevel }
 export interface Snapshot {
-  user: string | null; role: "agent" | "supervisor" | "admin" | null; takes_calls: boolean; server: string | null; store: StoreView; rate: number; rates: number[];
+  user: string | null; role: "agent" | "supervisor" | "admin" | "platform" | null; takes_calls: boolean; server: string | null; encrypted: boolean | null; store: StoreView; rate: number; rates: number[];
   device_test: DeviceTestView | null; call: CallView | null; phone: PhoneView | null; uploads: UploadView[];
 }
 export interface RecordingQuery { project?: string; agent?: string; contact?: string; from?: string; to?: string; limit?: number; cursor?: string }

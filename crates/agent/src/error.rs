@@ -66,12 +66,23 @@ pub enum AgentError {
     /// The local queue failed.
     #[error(transparent)]
     Outbox(#[from] callrec_outbox::OutboxError),
+    /// A file of the agent's data folder could not be read or written.
+    #[error("{what}: {path}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why it failed.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl AgentError {
     /// A stable machine name for the UI: `not_signed_in`, `no_policy`, `not_an_agent`, `call_in_progress`,
     /// `no_call`, `invalid_rate`, `pending_for_other_server`,
-    /// `recording_unavailable`, `phone`, `store`, `recorder`, `outbox`.
+    /// `recording_unavailable`, `phone`, `store`, `recorder`, `outbox`, `io`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::NotSignedIn => "not_signed_in",
@@ -86,6 +97,7 @@ impl AgentError {
             Self::Store(_) => "store",
             Self::Recorder(_) => "recorder",
             Self::Outbox(_) => "outbox",
+            Self::Io { .. } => "io",
         }
     }
 }

@@ -9,6 +9,7 @@
 
 mod device_test;
 mod error;
+mod secret;
 mod session;
 mod softphone;
 mod store_status;
@@ -23,3 +24,11 @@ pub use softphone::{
     CONSENT_HEADER, LineView, PartyView, PhoneAudio, PhoneView, RingView, SipAccount, SipCallView,
 };
 pub use store_status::{StoreState, StoreView};
+
+/// Makes every file and folder this process creates from now on its user's alone (umask
+/// 077): recordings, databases and sessions are not for other accounts on the machine. The
+/// binaries call it first thing.
+pub fn private_files() {
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_bits_truncate(0o077));
+}

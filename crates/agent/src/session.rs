@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::device_test::{DeviceTest, DeviceTestView};
 use crate::error::{AgentError, Result};
+use crate::secret::TokenStore;
 use crate::store_status::{StoreState, StoreView};
 
 const SERVER: &str = "server";
@@ -209,6 +210,9 @@ pub struct Snapshot {
     pub takes_calls: bool,
     /// The store's address.
     pub server: Option<String>,
+    /// Whether the link to the store is encrypted (https); `None` when signed out. The window
+    /// says so when it is not.
+    pub encrypted: Option<bool>,
     /// Whether the store can be reached.
     pub store: StoreView,
     /// The recording rate of the next call (Hz).
@@ -240,6 +244,8 @@ pub struct UploadReport {
 
 /// The engine of one agent's app. All methods are safe to call from any thread.
 pub struct Session {
+    /// Where the session's token is kept (not in the database).
+    tokens: TokenStore,
     data: PathBuf,
     rate: AtomicU32,
     outbox: Mutex<Outbox>,
@@ -255,6 +261,23 @@ pub struct Session {
     pub(crate) phone: Mutex<Option<std::sync::Arc<crate::softphone::Softphone>>>,
 }
 
+/// Creates the data folder if missing and closes it to other users (0700): recordings,
+/// the queue and the session are this user's alone.
+fn private_dir(data: &Path) -> Result<()> {
+    let failed = |source| AgentError::Io {
+        what: "making the data folder",
+        path: data.to_owned(),
+        source,
+    };
+    std::fs::create_dir_all(data).map_err(failed)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(data, std::fs::Permissions::from_mode(0o700)).map_err(failed)?;
+    }
+    Ok(())
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -264,8 +287,15 @@ impl Session {
     /// crash interrupted (repaired and queued like any recording). `rate` is the recording
     /// rate until the agent chooses another ([`Session::set_rate`]).
     pub fn open(data: &Path, rate: u32) -> Result<Self> {
+        private_dir(data)?;
         let outbox = Outbox::open(&data.join("callrec.db"))?;
-        let client = match (outbox.setting(SERVER)?, outbox.setting(TOKEN)?) {
+        let tokens = TokenStore::new(data);
+        // A session remembered in the database by an older version moves to its own file.
+        if let Some(token) = outbox.setting(TOKEN)? {
+            tokens.save(&token)?;
+            outbox.remove_setting(TOKEN)?;
+        }
+        let client = match (outbox.setting(SERVER)?, tokens.load()?) {
             (Some(server), Some(token)) => Some(Client::new(&server)?.with_token(&token)),
             _ => None,
         };
@@ -275,6 +305,7 @@ impl Session {
             .filter(|r| RATES.contains(r))
             .unwrap_or(rate);
         let session = Self {
+            tokens,
             data: data.to_owned(),
             rate: AtomicU32::new(rate),
             outbox: Mutex::new(outbox),
@@ -328,7 +359,9 @@ impl Session {
     /// the app on that store until they are uploaded: a recording goes to the store whose
     /// policy it was made under.
     pub async fn sign_in(&self, server: &str, username: &str, password: &str) -> Result<UserInfo> {
-        let server = server.trim().trim_end_matches('/');
+        // The address as the client will use it (`host:port` is https), checked first.
+        let client = Client::new(server)?;
+        let server = client.base();
         {
             let outbox = lock(&self.outbox);
             if let Some(old) = outbox.setting(SERVER)?
@@ -344,12 +377,11 @@ impl Session {
                 }
             }
         }
-        let client = Client::new(server)?;
         let login = self.seen(client.login(username, password).await)?;
         {
             let outbox = lock(&self.outbox);
-            outbox.set_setting(SERVER, server)?;
-            outbox.set_setting(TOKEN, &login.token)?;
+            outbox.set_setting(SERVER, client.base())?;
+            self.tokens.save(&login.token)?;
             outbox.set_setting(USER, &login.user.username)?;
             outbox.set_setting(ROLE, &login.user.role.to_string())?;
         }
@@ -365,11 +397,21 @@ impl Session {
         }
         {
             let outbox = lock(&self.outbox);
-            for key in [TOKEN, USER, ROLE] {
+            for key in [USER, ROLE] {
                 outbox.remove_setting(key)?;
             }
         }
-        *lock(&self.client) = None;
+        self.tokens.forget()?;
+        // The store ends the session too (best effort: offline, it ends by itself).
+        if let Some(client) = lock(&self.client).take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                if let Err(e) = client.logout().await {
+                    tracing::info!(error = %e, "the store was not told of the sign-out");
+                }
+            });
+        }
         *lock(&self.store) = StoreView::default();
         Ok(())
     }
@@ -842,6 +884,7 @@ impl Session {
             takes_calls: takes_calls(outbox.setting(ROLE)?.as_deref()),
             role: outbox.setting(ROLE)?,
             server: outbox.setting(SERVER)?,
+            encrypted: lock(&self.client).as_ref().map(Client::encrypted),
             store: lock(&self.store).clone(),
             rate: self.rate(),
             rates: &RATES,

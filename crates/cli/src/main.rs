@@ -60,6 +60,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    callrec_agent::private_files();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

@@ -11,6 +11,9 @@ named_enum! {
         Supervisor => "supervisor",
         /// Administers everything.
         Admin => "admin",
+        /// The telephony platform's account: offers calls to agents and reports what happens
+        /// in them, nothing else (it hears nothing and administers nothing).
+        Platform => "platform",
     }
 }
 
@@ -56,6 +59,7 @@ pub fn may_listen(
     match listener.role {
         Role::Admin => true,
         Role::Supervisor => member(),
+        Role::Platform => false,
         Role::Agent => {
             listener.user_id == recording.agent_id || (agents_can_listen_to_others && member())
         }
@@ -71,6 +75,7 @@ mod tests {
         assert!(Role::Agent.takes_calls());
         assert!(!Role::Supervisor.takes_calls());
         assert!(!Role::Admin.takes_calls());
+        assert!(!Role::Platform.takes_calls());
     }
     use rstest::rstest;
 
@@ -88,6 +93,7 @@ mod tests {
     #[case::supervisor_of_project("sue", Role::Supervisor, &["sales"], false, true)]
     #[case::supervisor_of_other_project("sue", Role::Supervisor, &["support"], true, false)]
     #[case::admin("root", Role::Admin, &[], false, true)]
+    #[case::platform("pbx", Role::Platform, &["sales"], true, false)]
     fn permission_matrix(
         #[case] user: &str,
         #[case] role: Role,

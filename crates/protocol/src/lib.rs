@@ -42,6 +42,8 @@ pub const MAX_JSON: usize = 1024 * 1024;
 pub mod paths {
     /// `POST`: sign in.
     pub const LOGIN: &str = "/api/v1/login";
+    /// `POST`: end the session whose token the request carries.
+    pub const LOGOUT: &str = "/api/v1/logout";
     /// `GET`, `PUT`: global settings (admin).
     pub const SETTINGS: &str = "/api/v1/settings";
     /// `GET`, `POST`: projects.
@@ -122,13 +124,22 @@ pub struct ErrorDetail {
 }
 
 /// `POST /login`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// The user name.
     pub username: String,
     /// The password.
     pub password: String,
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
 }
 
 /// A user as others see it.
@@ -146,7 +157,7 @@ pub struct UserInfo {
 }
 
 /// The answer to a successful login.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginResponse {
     /// Bearer token for the `Authorization` header.
     pub token: String,
@@ -157,13 +168,24 @@ pub struct LoginResponse {
     pub user: UserInfo,
 }
 
+impl std::fmt::Debug for LoginResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginResponse")
+            .field("token", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .field("user", &self.user)
+            .finish()
+    }
+}
+
 /// `POST /users`, `PUT /users/{id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserRequest {
     /// The user name (letters, digits, `.`, `_`, `-`).
     pub username: String,
-    /// The password (at least 8 characters); optional on update.
+    /// The password (at least 8 characters, 12 for an admin); optional on update (a new one
+    /// ends the user's sessions).
     #[serde(default)]
     pub password: Option<String>,
     /// The role.
@@ -171,6 +193,17 @@ pub struct UserRequest {
     /// Project ids.
     #[serde(default)]
     pub projects: Vec<String>,
+}
+
+impl std::fmt::Debug for UserRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRequest")
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("role", &self.role)
+            .field("projects", &self.projects)
+            .finish()
+    }
 }
 
 /// A project: its id, its name and its recording settings (POLICY.md §9 format).

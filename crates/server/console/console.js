@@ -295,8 +295,8 @@ async function renderUsers(notice) {
     <form class="card" id="user" novalidate>
       <input type="hidden" name="id" value="">
       <div class="field"><label for="u-name">User name</label><input type="text" id="u-name" name="username" required><p class="error" data-error-for="username" role="alert"></p></div>
-      <div class="field"><label for="u-password">Password</label><input type="password" id="u-password" name="password" autocomplete="new-password"><p class="help">At least 8 characters; leave empty to keep the current one when editing.</p><p class="error" data-error-for="password" role="alert"></p></div>
-      <div class="field"><label for="u-role">Role</label><select id="u-role" name="role"><option value="agent">Agent</option><option value="supervisor">Supervisor</option><option value="admin">Admin</option></select></div>
+      <div class="field"><label for="u-password">Password</label><input type="password" id="u-password" name="password" autocomplete="new-password"><p class="help">At least 8 characters (12 for an admin); leave empty to keep the current one when editing. A new password, or a new role, ends the user's sessions.</p><p class="error" data-error-for="password" role="alert"></p></div>
+      <div class="field"><label for="u-role">Role</label><select id="u-role" name="role"><option value="agent">Agent</option><option value="supervisor">Supervisor</option><option value="admin">Admin</option><option value="platform">Telephony platform (offers calls only)</option></select></div>
       <fieldset><legend>Projects</legend><div id="u-projects">${projectBoxes([])}</div></fieldset>
       <p class="error" data-error-for="" role="alert"></p>
       <div class="actions"><button type="submit">Save user</button></div>
@@ -382,31 +382,56 @@ async function play(id) {
 
 // ---- Audit log -----------------------------------------------------------------------------
 
+// What the store writes in its log, in the words the filter offers.
+const AUDIT_KINDS = ["login", "login_failed", "logout", "playback", "recording_stored", "retention_deleted",
+  "upload_abandoned", "call_offered", "settings_changed", "project_created", "project_changed", "project_deleted",
+  "user_created", "user_changed", "user_deleted"];
+const AUDIT_PAGE = 100;
+
+// Newest first, a page at a time, filtered by the store (so the newest event is always the first
+// row, however long the log).
 async function renderAudit() {
   const seq = routeSeq;
-  const r = await api("GET", "/audit?limit=1000");
+  const users = (await api("GET", "/users")).data ?? [];
   if (stale(seq)) return;
-  const entries = (r.data ?? []).slice().reverse();
-  const actions = [...new Set(entries.map((e) => e.action))].sort();
+  const names = new Map(users.map((u) => [u.id, u.username]));
   main().innerHTML = `
     <h1>Audit log</h1>
     <form class="filters" id="audit-filters">
-      <div class="field"><label for="a-action">Kind</label><select id="a-action" name="action"><option value="">All</option>${actions.map((a) => `<option>${esc(a)}</option>`).join("")}</select></div>
-      <div class="field"><label for="a-user">User</label><input type="text" id="a-user" name="user"></div>
+      <div class="field"><label for="a-action">Kind</label><select id="a-action" name="action"><option value="">All</option>${AUDIT_KINDS.map((a) => `<option>${esc(a)}</option>`).join("")}</select></div>
+      <div class="field"><label for="a-user">User</label><select id="a-user" name="user"><option value="">Anyone</option>${users.map((u) => `<option value="${esc(u.id)}">${esc(u.username)}</option>`).join("")}</select></div>
       <div class="field"><label for="a-from">From</label><input type="date" id="a-from" name="from"></div>
       <div class="field"><label for="a-to">To</label><input type="date" id="a-to" name="to"></div>
     </form>
-    <div id="audit-list"></div>`;
+    <div id="audit-list"></div>
+    <p class="pager"><button type="button" id="a-newer">Newer</button> <button type="button" id="a-older">Older</button></p>`;
   const form = document.getElementById("audit-filters");
-  const show = () => {
+  // The `before` cursor of each page shown so far: the first page has none.
+  let pages = [null];
+  const show = async () => {
     const f = (n) => form.elements[n].value;
-    const rows = entries.filter((e) => (!f("action") || e.action === f("action")) && (!f("user") || (e.actor ?? "").includes(f("user")))
-      && (!f("from") || e.at >= f("from")) && (!f("to") || e.at.slice(0, 10) <= f("to")))
-      .map((e) => `<tr><td>${esc(new Date(e.at).toLocaleString())}</td><td>${esc(e.action)}</td><td>${esc(e.actor ?? "store")}</td><td>${esc(e.target ?? "")}</td><td><code>${esc(JSON.stringify(e.detail))}</code></td></tr>`).join("");
-    document.getElementById("audit-list").innerHTML = `<table><thead><tr><th>When</th><th>Kind</th><th>User</th><th>On</th><th>Details</th></tr></thead><tbody>${rows || '<tr><td colspan="5" class="muted">Nothing matches.</td></tr>'}</tbody></table>`;
+    const q = new URLSearchParams({ limit: String(AUDIT_PAGE) });
+    if (f("action")) q.set("action", f("action"));
+    if (f("user")) q.set("actor", f("user"));
+    if (f("from")) q.set("from", `${f("from")}T00:00:00Z`);
+    if (f("to")) q.set("to", new Date(Date.parse(`${f("to")}T00:00:00Z`) + 86400000).toISOString());
+    const before = pages[pages.length - 1];
+    if (before !== null) q.set("before", String(before));
+    const r = await api("GET", `/audit?${q}`);
+    if (stale(seq)) return;
+    const entries = r.data ?? [];
+    const rows = entries.map((e) => `<tr><td>${esc(new Date(e.at).toLocaleString())}</td><td>${esc(e.action)}</td><td>${esc(e.actor ? (names.get(e.actor) ?? e.actor) : "store")}</td><td>${esc(e.target ?? "")}</td><td><code>${esc(JSON.stringify(e.detail))}</code></td></tr>`).join("");
+    document.getElementById("audit-list").innerHTML = r.ok
+      ? `<table><thead><tr><th>When</th><th>Kind</th><th>User</th><th>On</th><th>Details</th></tr></thead><tbody>${rows || '<tr><td colspan="5" class="muted">Nothing matches.</td></tr>'}</tbody></table>`
+      : `<p class="alert">${esc(r.data?.error?.message ?? "The audit log cannot be read.")}</p>`;
+    document.getElementById("a-newer").disabled = pages.length === 1;
+    const older = document.getElementById("a-older");
+    older.disabled = entries.length < AUDIT_PAGE;
+    older.onclick = () => { pages.push(entries[entries.length - 1].id); show(); };
   };
-  form.addEventListener("input", show);
-  show();
+  document.getElementById("a-newer").onclick = () => { if (pages.length > 1) { pages.pop(); show(); } };
+  form.addEventListener("input", () => { pages = [null]; show(); });
+  await show();
 }
 
 // ---- Routing -------------------------------------------------------------------------------
@@ -438,6 +463,10 @@ async function route() {
 
 window.addEventListener("hashchange", route);
 document.addEventListener("DOMContentLoaded", () => {
-  document.getElementById("signout").addEventListener("click", () => signOut("Signed out."));
+  document.getElementById("signout").addEventListener("click", async () => {
+    // The store ends the session too: the token is worthless from now on.
+    if (session) await fetch("/api/v1/logout", { method: "POST", headers: { authorization: `Bearer ${session.token}` } }).catch(() => {});
+    signOut("Signed out.");
+  });
   route();
 });

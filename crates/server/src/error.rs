@@ -26,6 +26,19 @@ pub enum AppError {
         /// For validation errors: the field at fault.
         field: Option<String>,
     },
+    /// Too many requests (429), or the store is too busy now (503): try again after
+    /// `retry_after` seconds (sent as `Retry-After`).
+    #[error("{code}: {message}")]
+    RetryLater {
+        /// HTTP status.
+        status: StatusCode,
+        /// Machine code.
+        code: &'static str,
+        /// What happened and when to try again.
+        message: String,
+        /// Seconds.
+        retry_after: u64,
+    },
     /// No valid token.
     #[error("unauthorized")]
     Unauthorized,
@@ -82,18 +95,28 @@ impl AppError {
 
 impl From<rusqlite::Error> for AppError {
     fn from(e: rusqlite::Error) -> Self {
+        if crate::space::is_full(&e) {
+            return crate::space::full_disk();
+        }
         Self::Internal(format!("database: {e}"))
     }
 }
 
 impl From<std::io::Error> for AppError {
     fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::StorageFull {
+            return crate::space::full_disk();
+        }
         Self::Internal(format!("storage: {e}"))
     }
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        let retry_after = match &self {
+            Self::RetryLater { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        };
         let (status, code, message, offset, field) = match self {
             Self::Client {
                 status,
@@ -102,6 +125,12 @@ impl IntoResponse for AppError {
                 offset,
                 field,
             } => (status, code, message, offset, field),
+            Self::RetryLater {
+                status,
+                code,
+                message,
+                ..
+            } => (status, code, message, None, None),
             Self::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
@@ -144,6 +173,12 @@ impl IntoResponse for AppError {
             },
         };
         let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds.max(1)),
+            );
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

@@ -12,28 +12,44 @@
 pub mod auth;
 pub mod db;
 mod error;
+pub mod private;
 mod routes;
+mod serve;
+mod space;
 mod state;
 mod sweeper;
+mod throttle;
+mod tls;
 
 use std::future::Future;
 
 pub use error::{AppError, Result};
 pub use routes::router;
+pub use serve::{Limits, Listening, is_loopback};
 pub use state::{AppState, Options};
-pub use sweeper::sweep_once;
+pub use sweeper::{sweep_once, tidy_once};
+pub use tls::{TlsError, TlsFiles};
 
-/// Serves the API on `listener` until `shutdown` completes; the retention sweeper runs
-/// alongside at the state's interval.
+/// Serves the API over plain HTTP on `listener` with the default limits until `shutdown`
+/// completes; the retention sweeper runs alongside at the state's interval.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> std::result::Result<(), TlsError> {
+    serve_with(listener, state, Listening::default(), shutdown).await
+}
+
+/// Serves the API on `listener` as `listening` says (TLS, limits) until `shutdown`
+/// completes; the retention sweeper runs alongside.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    listening: Listening,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::result::Result<(), TlsError> {
     let sweeper = tokio::spawn(sweeper::run(state.clone()));
-    let result = axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let result = serve::serve_router(listener, router(state), listening, shutdown).await;
     sweeper.abort();
     result
 }

@@ -6,21 +6,48 @@ use std::time::Duration;
 
 use crate::db::{BlobStore, Database, FsBlobs, SqliteDb};
 use crate::error::{AppError, Result};
+use crate::space::Space;
+use crate::throttle::LoginGuard;
 
 /// Settings of a running store.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// How often the retention sweeper runs.
     pub sweep_every: Duration,
-    /// How long a session token lasts.
-    pub token_lifetime: Duration,
+    /// How long a session lasts at most after sign-in.
+    pub session_lifetime: Duration,
+    /// How long a session lasts unused.
+    pub session_idle: Duration,
+    /// Bytes one uploader may hold in the store (its recordings and unfinished uploads).
+    pub quota_per_user: u64,
+    /// Unfinished uploads one uploader may have at once.
+    pub open_uploads_per_user: u64,
+    /// An unfinished upload with no chunk for this long is deleted.
+    pub abandon_uploads_after: Duration,
+    /// Free bytes uploads never take: the database's room.
+    pub reserve_bytes: u64,
+    /// Bytes held back in a ballast file, released when the disk fills anyway.
+    pub ballast_bytes: u64,
+    /// How far a recording's start may lie after the times the store saw (clocks differ).
+    pub clock_skew: Duration,
+    /// How long after a policy version stopped being current a call may still obey it (an
+    /// app offline records under its cached settings that long; POLICY.md §8).
+    pub offline_policy: Duration,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Self {
             sweep_every: Duration::from_secs(60),
-            token_lifetime: Duration::from_secs(12 * 3600),
+            session_lifetime: Duration::from_secs(12 * 3600),
+            session_idle: Duration::from_secs(4 * 3600),
+            quota_per_user: 50 << 30,
+            open_uploads_per_user: 50,
+            abandon_uploads_after: Duration::from_secs(12 * 3600),
+            reserve_bytes: 256 << 20,
+            ballast_bytes: 64 << 20,
+            clock_skew: Duration::from_secs(5 * 60),
+            offline_policy: Duration::from_secs(7 * 86_400),
         }
     }
 }
@@ -33,25 +60,36 @@ pub struct AppState {
     pub(crate) options: Options,
     /// Calls offered to agents, fanned out to their apps' event streams.
     pub(crate) calls: tokio::sync::broadcast::Sender<callrec_protocol::IncomingCall>,
+    /// Guards the login endpoint.
+    pub(crate) logins: LoginGuard,
+    /// The data folder's free space, where the store keeps its files on a local disk.
+    pub(crate) space: Option<Space>,
 }
 
 impl AppState {
     /// A store over any storage pair.
     pub fn new(db: Arc<dyn Database>, blobs: Arc<dyn BlobStore>, options: Options) -> Self {
+        crate::auth::warm_up();
         Self {
             db,
             blobs,
             options,
             calls: tokio::sync::broadcast::channel(256).0,
+            logins: LoginGuard::default(),
+            space: None,
         }
     }
 
-    /// The embedded store: `DIR/callrec.db` and `DIR/blobs/`.
+    /// The embedded store: `DIR/callrec.db` and `DIR/blobs/`, the folder readable by the
+    /// store's own user only.
     pub fn open(dir: &Path, options: Options) -> Result<Self> {
-        std::fs::create_dir_all(dir)?;
-        let db = SqliteDb::open(&dir.join("callrec.db"))?;
+        crate::private::dir(dir)?;
+        let space = Space::new(dir, options.reserve_bytes, options.ballast_bytes);
+        let db = SqliteDb::open_in(&dir.join("callrec.db"), Some(space.clone()))?;
         let blobs = FsBlobs::open(&dir.join("blobs"))?;
-        Ok(Self::new(Arc::new(db), Arc::new(blobs), options))
+        let mut state = Self::new(Arc::new(db), Arc::new(blobs), options);
+        state.space = Some(space);
+        Ok(state)
     }
 
     /// The metadata store.

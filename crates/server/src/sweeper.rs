@@ -54,15 +54,65 @@ pub async fn sweep_once(state: &AppState, now: OffsetDateTime) -> Result<usize> 
     }
 }
 
+/// How long the store remembers an offered call (its upload is checked against it).
+const KEEP_OFFERS: time::Duration = time::Duration::days(90);
+
+/// Deletes what no one will use again: sessions expired or idle, uploads abandoned half-way
+/// (their parts too), offers long past; returns how many uploads went.
+pub async fn tidy_once(state: &AppState, now: OffsetDateTime) -> Result<usize> {
+    let idle = time::Duration::try_from(state.options.session_idle).unwrap_or(time::Duration::HOUR);
+    let abandoned_after = time::Duration::try_from(state.options.abandon_uploads_after)
+        .unwrap_or(time::Duration::DAY);
+    let space = state.space.clone();
+    state
+        .run(move |db, blobs| {
+            let sessions = db.purge_tokens(now, now - idle)?;
+            let offers = db.purge_offers(now - KEEP_OFFERS)?;
+            let mut uploads = 0;
+            loop {
+                let batch = db.abandoned_uploads(now - abandoned_after, BATCH)?;
+                if batch.is_empty() {
+                    break;
+                }
+                for upload in &batch {
+                    for i in 0..upload.files.len() {
+                        blobs.delete(&part_key(&upload.call_id, i))?;
+                    }
+                    db.delete_recording(&upload.call_id)?;
+                    db.audit(&NewAudit {
+                        actor: None,
+                        action: "upload_abandoned",
+                        target: Some(&upload.call_id.to_string()),
+                        detail: json!({"uploader": upload.uploader, "project": upload.summary.project_id}),
+                    })?;
+                }
+                uploads += batch.len();
+            }
+            if sessions + offers > 0 || uploads > 0 {
+                tracing::info!(sessions, offers, uploads, "tidied");
+            }
+            // Room came back: the ballast is made again.
+            if let Some(space) = space {
+                space.refill();
+            }
+            Ok(uploads)
+        })
+        .await
+}
+
 /// Sweeps at the state's interval, forever.
 pub(crate) async fn run(state: AppState) {
     let mut tick = tokio::time::interval(state.options.sweep_every);
     loop {
         tick.tick().await;
-        match sweep_once(&state, OffsetDateTime::now_utc()).await {
+        let now = OffsetDateTime::now_utc();
+        match sweep_once(&state, now).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "retention sweep"),
             Err(e) => tracing::error!(error = %e, "retention sweep failed"),
+        }
+        if let Err(e) = tidy_once(&state, now).await {
+            tracing::error!(error = %e, "tidying failed");
         }
     }
 }

@@ -9,11 +9,84 @@ use reqwest::header::{AUTHORIZATION, ETAG, IF_NONE_MATCH};
 use crate::error::{Result, UploadError};
 
 /// A connection to one central store, signed in or not.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Client {
     pub(crate) http: reqwest::Client,
     base: String,
     token: Option<String>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// How the store may be reached: the roots its certificate may chain to, and whether plain
+/// HTTP is allowed off loopback.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Transport {
+    /// A private CA (PEM) trusted besides the system's roots (`CALLREC_CA`).
+    pub ca: Option<std::path::PathBuf>,
+    /// Plain HTTP to any host, not only this machine (`CALLREC_INSECURE_HTTP=1`): for a test
+    /// lab; passwords and voices then cross the network in clear.
+    pub insecure_http: bool,
+}
+
+impl Transport {
+    /// From the environment: `CALLREC_CA=FILE`, `CALLREC_INSECURE_HTTP=1`.
+    pub fn from_env() -> Self {
+        Self {
+            ca: std::env::var_os("CALLREC_CA")
+                .filter(|v| !v.is_empty())
+                .map(Into::into),
+            insecure_http: std::env::var("CALLREC_INSECURE_HTTP").is_ok_and(|v| v == "1"),
+        }
+    }
+}
+
+/// The store's address as typed by a person, checked: `host:port` means `https://host:port`;
+/// `https://` anywhere; `http://` only to this machine (loopback) unless `insecure_http`.
+pub fn store_url(typed: &str, insecure_http: bool) -> Result<reqwest::Url> {
+    let typed = typed.trim().trim_end_matches('/');
+    let refused = |message: String| UploadError::Refused {
+        code: "invalid_server".into(),
+        message,
+    };
+    if typed.is_empty() {
+        return Err(refused(
+            "give the store's address, e.g. https://callrec.example.com".into(),
+        ));
+    }
+    let with_scheme = if typed.contains("://") {
+        typed.to_owned()
+    } else {
+        format!("https://{typed}")
+    };
+    let url = reqwest::Url::parse(&with_scheme).map_err(|e| {
+        refused(format!(
+            "{typed:?} is not an address ({e}); type it like https://callrec.example.com or callrec.example.com:8640"
+        ))
+    })?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if loopback || insecure_http => Ok(url),
+        "http" => Err(refused(format!(
+            "{typed}: plain http:// would send passwords and recordings across the network unencrypted; use https:// (plain HTTP is only for this machine's own store, or a test lab started with CALLREC_INSECURE_HTTP=1)"
+        ))),
+        other => Err(refused(format!(
+            "{typed}: {other}:// is not how the store is reached; use https://"
+        ))),
+    }
 }
 
 /// The answer to a policy fetch.
@@ -26,18 +99,50 @@ pub enum PolicyFetch {
 }
 
 impl Client {
-    /// A client of the store at `base` (e.g. `http://127.0.0.1:8640`).
+    /// A client of the store at `base` (e.g. `https://callrec.example.com`, or
+    /// `http://127.0.0.1:8640` on this machine), reached as the environment says
+    /// ([`Transport::from_env`]).
     pub fn new(base: &str) -> Result<Self> {
-        let http = reqwest::Client::builder()
+        Self::with_transport(base, &Transport::from_env())
+    }
+
+    /// A client of the store at `base` reached as `transport` says.
+    pub fn with_transport(base: &str, transport: &Transport) -> Result<Self> {
+        let url = store_url(base, transport.insecure_http)?;
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
+            .timeout(Duration::from_secs(120));
+        if let Some(ca) = &transport.ca {
+            let pem = std::fs::read(ca).map_err(UploadError::local(ca))?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| UploadError::Refused {
+                    code: "invalid_ca".into(),
+                    message: format!("CALLREC_CA {}: not PEM certificates ({e})", ca.display()),
+                })?;
+            builder = builder.tls_certs_merge(certs);
+        }
+        let http = builder
             .build()
             .map_err(|e| UploadError::Transient(e.to_string()))?;
         Ok(Self {
             http,
-            base: base.trim_end_matches('/').to_owned(),
+            base: url.as_str().trim_end_matches('/').to_owned(),
             token: None,
         })
+    }
+
+    /// Whether the link to the store is encrypted (https).
+    pub fn encrypted(&self) -> bool {
+        self.base.starts_with("https://")
+    }
+
+    /// Ends this client's session at the store (its token stops working there).
+    pub async fn logout(&self) -> Result<()> {
+        let resp = self
+            .authed(self.http.post(self.url(paths::LOGOUT)))
+            .send()
+            .await?;
+        ok(resp).await.map(|_| ())
     }
 
     /// The same client, using a session token.

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use callrec_recorder::{CallInfo, ReplayInputs, replay};
-use callrec_server::{AppState, Options, auth};
-use callrec_uploader::Client;
+use callrec_server::{AppState, Listening, Options, auth};
+use callrec_uploader::{Client, Transport};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -18,6 +18,9 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub state: AppState,
     pub dir: tempfile::TempDir,
+    /// How clients reach it (the test CA, for a TLS store).
+    pub transport: Transport,
+    tls: bool,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -28,7 +31,27 @@ impl TestServer {
 
     pub async fn start_with(options: Options) -> Self {
         let dir = tempfile::tempdir().expect("tmp");
-        let state = AppState::open(&dir.path().join("store"), options).expect("open store");
+        let data = dir.path().join("store");
+        Self::start_in(
+            dir,
+            &data,
+            options,
+            Listening::default(),
+            Transport::default(),
+        )
+        .await
+    }
+
+    /// A store with its data in `data` (inside `dir`, or a folder the test owns), listening as
+    /// `listening` says; clients use `transport`.
+    pub async fn start_in(
+        dir: tempfile::TempDir,
+        data: &Path,
+        options: Options,
+        listening: Listening,
+        transport: Transport,
+    ) -> Self {
+        let state = AppState::open(data, options).expect("open store");
         auth::bootstrap_admin(&state, Some(ADMIN_PASSWORD.into())).expect("admin");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -36,8 +59,9 @@ impl TestServer {
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let serving = state.clone();
+        let tls = listening.tls.is_some();
         tokio::spawn(async move {
-            let _ = callrec_server::serve(listener, serving, async {
+            let _ = callrec_server::serve_with(listener, serving, listening, async {
                 let _ = stopped.await;
             })
             .await;
@@ -46,22 +70,40 @@ impl TestServer {
             addr,
             state,
             dir,
+            transport,
+            tls,
             stop: Some(stop),
         }
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        if self.tls {
+            format!("https://localhost:{}", self.addr.port())
+        } else {
+            format!("http://{}", self.addr)
+        }
+    }
+
+    /// A plain reqwest client that trusts what this server's clients trust.
+    pub fn http(&self) -> reqwest::Client {
+        let mut builder = reqwest::Client::builder();
+        if let Some(ca) = &self.transport.ca {
+            let pem = std::fs::read(ca).expect("ca");
+            builder =
+                builder.tls_certs_merge(reqwest::Certificate::from_pem_bundle(&pem).expect("pem"));
+        }
+        builder.build().expect("client")
     }
 
     pub async fn login(&self, user: &str, password: &str) -> Session {
-        let client = Client::new(&self.url()).expect("client");
+        let client = Client::with_transport(&self.url(), &self.transport).expect("client");
         let login = client.login(user, password).await.expect("login");
         Session {
             base: self.url(),
             token: login.token.clone(),
             client: client.with_token(&login.token),
             id: login.user.id,
+            http: self.http(),
         }
     }
 
@@ -99,6 +141,8 @@ pub struct Session {
     pub token: String,
     pub client: Client,
     pub id: String,
+    /// Plain requests, trusting the server's CA.
+    pub http: reqwest::Client,
 }
 
 impl Session {
@@ -109,7 +153,15 @@ impl Session {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        raw(&self.base, method, path, Some(&self.token), body).await
+        raw_with(
+            &self.http,
+            &self.base,
+            method,
+            path,
+            Some(&self.token),
+            body,
+        )
+        .await
     }
 
     /// GET returning status, headers and bytes.
@@ -118,7 +170,8 @@ impl Session {
         path: &str,
         range: Option<&str>,
     ) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
-        let mut req = reqwest::Client::new()
+        let mut req = self
+            .http
             .get(format!("{}{path}", self.base))
             .bearer_auth(&self.token);
         if let Some(r) = range {
@@ -137,7 +190,18 @@ pub async fn raw(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut req = reqwest::Client::new().request(method, format!("{base}{path}"));
+    raw_with(&reqwest::Client::new(), base, method, path, token, body).await
+}
+
+pub async fn raw_with(
+    http: &reqwest::Client,
+    base: &str,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = http.request(method, format!("{base}{path}"));
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
@@ -216,6 +280,17 @@ pub fn record_call(
     )
     .expect("record");
     dir
+}
+
+/// Uploads a recorded call folder as `session`; the call's id once the store has it.
+pub async fn upload(session: &Session, dir: &Path) -> uuid::Uuid {
+    let done = session
+        .client
+        .upload_call(dir, |_| {})
+        .await
+        .expect("upload");
+    assert!(done.state.complete);
+    done.state.call_id
 }
 
 /// Waits for a condition that another task makes true.

@@ -85,6 +85,14 @@ impl BlobStore for FsBlobs {
         Ok(Box::pin(tokio::io::AsyncReadExt::take(file, len)))
     }
 
+    fn head(&self, key: &str, len: u64) -> Result<Vec<u8>> {
+        let mut head = Vec::new();
+        File::open(self.path(key)?)?
+            .take(len)
+            .read_to_end(&mut head)?;
+        Ok(head)
+    }
+
     fn delete(&self, key: &str) -> Result<()> {
         match std::fs::remove_file(self.path(key)?) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),

@@ -87,6 +87,64 @@ pub struct Upload {
     pub files: Vec<UploadFile>,
     /// Stored and visible.
     pub complete: bool,
+    /// When the store saw the upload begin.
+    pub started_at: OffsetDateTime,
+}
+
+/// What one uploader holds in the store: every call it uploaded or is uploading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Usage {
+    /// Declared bytes of all its uploads, finished or not.
+    pub bytes: u64,
+    /// Uploads not finished yet.
+    pub open_uploads: u64,
+}
+
+/// A stretch of time during which a policy version was a project's policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicyPeriod {
+    /// From.
+    pub since: OffsetDateTime,
+    /// Until (`None`: still in force).
+    pub until: Option<OffsetDateTime>,
+}
+
+/// A call the telephony platform offered to an agent, as the store saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer {
+    /// The call's id (the recording of an accepted call carries it).
+    pub id: Uuid,
+    /// The agent offered the call.
+    pub agent_id: String,
+    /// Its project.
+    pub project_id: String,
+    /// The contact.
+    pub contact: Option<String>,
+    /// Inbound or outbound.
+    pub direction: callrec_policy::Direction,
+    /// The customer's consent as the platform reported it.
+    pub consent: callrec_policy::Consent,
+    /// When the store received it.
+    pub offered_at: OffsetDateTime,
+}
+
+/// An audit log query: newest first (or, with `after`, forward from an entry), filtered.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuditQuery {
+    /// Entries after this id, oldest first.
+    pub after: Option<i64>,
+    /// Entries before this id (the next page, newest first).
+    pub before: Option<i64>,
+    /// Only this action.
+    pub action: Option<String>,
+    /// Only this actor (a user id).
+    pub actor: Option<String>,
+    /// At or after.
+    pub from: Option<OffsetDateTime>,
+    /// Before.
+    pub to: Option<OffsetDateTime>,
+    /// Page size.
+    pub limit: u32,
 }
 
 /// A stored recording.
@@ -181,9 +239,25 @@ pub trait Database: Send + Sync + 'static {
     fn users(&self) -> Result<Vec<User>>;
 
     /// Stores a session token's hash.
-    fn insert_token(&self, hash: &str, user_id: &str, expires_at: OffsetDateTime) -> Result<()>;
-    /// The user a token belongs to, if the token is valid at `now`.
-    fn token_user(&self, hash: &str, now: OffsetDateTime) -> Result<Option<User>>;
+    fn insert_token(
+        &self,
+        hash: &str,
+        user_id: &str,
+        created_at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<()>;
+    /// The user a token belongs to, if the token is valid at `now` (not expired, used after
+    /// `idle_since`); notes the use.
+    fn token_user(
+        &self,
+        hash: &str,
+        now: OffsetDateTime,
+        idle_since: OffsetDateTime,
+    ) -> Result<Option<User>>;
+    /// Ends one session. False when unknown.
+    fn delete_token(&self, hash: &str) -> Result<bool>;
+    /// Deletes sessions expired at `now` or idle since `idle_since`; returns how many.
+    fn purge_tokens(&self, now: OffsetDateTime, idle_since: OffsetDateTime) -> Result<u64>;
 
     /// The global settings JSON, if ever set.
     fn global_settings(&self) -> Result<Option<String>>;
@@ -198,13 +272,30 @@ pub trait Database: Send + Sync + 'static {
     fn insert_project(&self, project: &ProjectRow) -> Result<()>;
     /// Replaces a project. False when absent.
     fn update_project(&self, project: &ProjectRow) -> Result<bool>;
-    /// Deletes a project (its recordings stay until they expire). False when absent.
-    fn delete_project(&self, id: &str) -> Result<bool>;
+    /// Deletes a project (its recordings stay until they expire), its memberships, and ends
+    /// its policy's period at `now`. False when absent.
+    fn delete_project(&self, id: &str, now: OffsetDateTime) -> Result<bool>;
 
-    /// Remembers a policy version served for a project.
-    fn remember_policy(&self, version: &str, project_id: &str, policy_json: &str) -> Result<()>;
-    /// A policy version served before: (project id, policy JSON).
+    /// Notes that `version` is the project's policy from `now` on (when it was not already):
+    /// the version is kept, the period of the one before ends.
+    fn note_policy(
+        &self,
+        version: &str,
+        project_id: &str,
+        policy_json: &str,
+        now: OffsetDateTime,
+    ) -> Result<()>;
+    /// A policy version known to the store: (project id, policy JSON).
     fn policy_version(&self, version: &str) -> Result<Option<(String, String)>>;
+    /// When a version was a project's policy.
+    fn policy_periods(&self, project_id: &str, version: &str) -> Result<Vec<PolicyPeriod>>;
+
+    /// Keeps an offered call.
+    fn insert_offer(&self, offer: &Offer) -> Result<()>;
+    /// An offered call.
+    fn offer(&self, id: &Uuid) -> Result<Option<Offer>>;
+    /// Forgets offers made before `before`; returns how many.
+    fn purge_offers(&self, before: OffsetDateTime) -> Result<u64>;
 
     /// An upload, if started.
     fn upload(&self, call_id: &Uuid) -> Result<Option<Upload>>;
@@ -218,6 +309,10 @@ pub trait Database: Send + Sync + 'static {
         received: u64,
         verified: bool,
     ) -> Result<()>;
+    /// What `uploader` holds in the store.
+    fn usage(&self, uploader: &str) -> Result<Usage>;
+    /// Unfinished uploads with no chunk since `idle_since`, up to `limit`.
+    fn abandoned_uploads(&self, idle_since: OffsetDateTime, limit: u32) -> Result<Vec<Upload>>;
     /// Makes a fully verified upload a stored recording, atomically.
     fn complete_upload(&self, call_id: &Uuid, recording: &Recording) -> Result<()>;
 
@@ -234,8 +329,8 @@ pub trait Database: Send + Sync + 'static {
 
     /// Appends to the audit log.
     fn audit(&self, entry: &NewAudit<'_>) -> Result<()>;
-    /// Audit entries after `after`, oldest first.
-    fn audit_log(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>>;
+    /// A page of the audit log.
+    fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>>;
 }
 
 /// An async reader of part of a blob.
@@ -253,6 +348,8 @@ pub trait BlobStore: Send + Sync + 'static {
     fn rename(&self, from: &str, to: &str) -> Result<()>;
     /// `len` bytes from `start`.
     fn open_range(&self, key: &str, start: u64, len: u64) -> Result<BlobReader>;
+    /// The first `len` bytes of a blob (fewer if it is shorter).
+    fn head(&self, key: &str, len: u64) -> Result<Vec<u8>>;
     /// Deletes a blob (absent is fine).
     fn delete(&self, key: &str) -> Result<()>;
 }

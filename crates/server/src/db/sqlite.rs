@@ -10,10 +10,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{
-    Database, ListQuery, NewAudit, ProjectRow, Recording, Scope, StoredFile, Upload, UploadFile,
-    User,
+    AuditQuery, Database, ListQuery, NewAudit, Offer, PolicyPeriod, ProjectRow, Recording, Scope,
+    StoredFile, Upload, UploadFile, Usage, User,
 };
 use crate::error::{AppError, Result};
+use crate::space::{Space, full_disk, is_full};
 
 /// Append-only migrations; `PRAGMA user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[
@@ -109,13 +110,61 @@ ALTER TABLE uploads ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
 UPDATE uploads SET expires_at = CAST(strftime('%s', json_extract(summary_json, '$.expires_at')) AS INTEGER) * 1000;
 CREATE INDEX uploads_by_expiry ON uploads (complete, expires_at);
 "#,
+    // 3: sessions that idle out and end with their user's password or role; memberships of
+    // deleted projects gone; when each policy version was in force; offered calls kept (their
+    // consent and time are the store's facts); uploads' own times and sizes (quotas,
+    // abandoned uploads). Sessions from before the upgrade sign in again.
+    r#"
+DELETE FROM tokens;
+ALTER TABLE tokens ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tokens ADD COLUMN last_used_at INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX tokens_by_user ON tokens (user_id);
+CREATE INDEX tokens_by_expiry ON tokens (expires_at);
+DELETE FROM memberships WHERE project_id NOT IN (SELECT id FROM projects);
+CREATE TABLE policy_periods (
+    project_id TEXT NOT NULL,
+    version TEXT NOT NULL,
+    since INTEGER NOT NULL,
+    until INTEGER
+);
+CREATE INDEX policy_periods_by_version ON policy_periods (project_id, version);
+CREATE INDEX policy_periods_open ON policy_periods (project_id, until);
+INSERT INTO policy_periods (project_id, version, since, until)
+    SELECT project_id, version, 0, CAST(strftime('%s', 'now') AS INTEGER) * 1000 FROM policy_versions;
+CREATE TABLE offered_calls (
+    id TEXT PRIMARY KEY,
+    agent_id TEXT NOT NULL,
+    project_id TEXT NOT NULL,
+    contact TEXT,
+    direction TEXT NOT NULL,
+    consent TEXT NOT NULL,
+    offered_at INTEGER NOT NULL
+);
+CREATE INDEX offered_calls_by_time ON offered_calls (offered_at);
+ALTER TABLE uploads ADD COLUMN started_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE uploads ADD COLUMN active_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE uploads ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+UPDATE uploads SET
+    bytes = (SELECT COALESCE(SUM(f.bytes), 0) FROM upload_files f WHERE f.call_id = uploads.call_id),
+    started_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000,
+    active_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000;
+CREATE INDEX uploads_by_uploader ON uploads (uploader, complete);
+CREATE INDEX uploads_by_activity ON uploads (complete, active_at);
+CREATE INDEX audit_by_action ON audit (action, id);
+CREATE INDEX audit_by_actor ON audit (actor, id);
+"#,
 ];
 
 /// Metadata in SQLite. One connection behind a mutex: SQLite serialises writers anyway,
 /// and every query here is indexed.
 pub struct SqliteDb {
     conn: Mutex<Connection>,
+    /// The data folder's space: its ballast is released when a write finds the disk full.
+    space: Option<Space>,
 }
+
+/// How stale a session's last use may be before it is written again (milliseconds).
+const TOUCH_EVERY_MS: i64 = 60_000;
 
 fn ms(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
@@ -149,12 +198,20 @@ impl SqliteDb {
     /// Opens (or creates) the database file and brings its schema up to date. Refuses a
     /// database written by a newer callrec.
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_in(path, None)
+    }
+
+    /// [`SqliteDb::open`] in a data folder whose space is watched: a write that finds the disk
+    /// full releases the folder's ballast and is tried once more.
+    pub(crate) fn open_in(path: &Path, space: Option<Space>) -> Result<Self> {
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        Self::migrate(conn)
+        let mut db = Self::migrate(conn)?;
+        db.space = space;
+        Ok(db)
     }
 
     /// An in-memory database (tests).
@@ -180,7 +237,24 @@ impl SqliteDb {
         tx.commit()?;
         Ok(Self {
             conn: Mutex::new(conn),
+            space: None,
         })
+    }
+
+    /// Runs a write that must not fail for a full disk (the audit log, sessions): when it
+    /// does, the ballast is released and the write tried once more.
+    fn write<T>(&self, f: impl Fn(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let conn = self.conn()?;
+        match f(&conn) {
+            Err(e) if is_full(&e) => {
+                if self.space.as_ref().is_some_and(Space::release) {
+                    f(&conn).map_err(|e| if is_full(&e) { full_disk() } else { e.into() })
+                } else {
+                    Err(full_disk())
+                }
+            }
+            other => Ok(other?),
+        }
     }
 
     fn conn(&self) -> Result<MutexGuard<'_, Connection>> {
@@ -219,6 +293,24 @@ impl SqliteDb {
             )?;
         }
         Ok(())
+    }
+
+    /// The ids `sql` selects, given an instant (`?1`) and a limit (`?2`).
+    fn ids(&self, sql: &str, at: OffsetDateTime, limit: u32) -> Result<Vec<Uuid>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(params![ms(at), limit], |r| r.get::<_, String>(0))?;
+        rows.map(|id| Uuid::parse_str(&id?).map_err(|_| corrupt("id")))
+            .collect()
+    }
+
+    /// The uploads whose call ids `sql` selects (see [`SqliteDb::ids`]).
+    fn uploads_selected(&self, sql: &str, at: OffsetDateTime, limit: u32) -> Result<Vec<Upload>> {
+        let mut out = Vec::new();
+        for id in self.ids(sql, at, limit)? {
+            out.extend(self.upload(&id)?);
+        }
+        Ok(out)
     }
 
     fn files_of(conn: &Connection, id: &str) -> Result<Vec<StoredFile>> {
@@ -298,12 +390,23 @@ impl Database for SqliteDb {
                 format!("a user named {:?} exists already", user.username),
             ));
         }
+        let before: Option<(String, String)> = tx
+            .query_row(
+                "SELECT password_hash, role FROM users WHERE id = ?1",
+                [&user.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
         tx.execute(
             "UPDATE users SET username = ?2, password_hash = ?3, role = ?4 WHERE id = ?1",
             params![user.id, user.username, user.password_hash, user.role.name()],
         )?;
         Self::set_memberships(&tx, user)?;
         // A changed role or password ends every session of the user.
+        if before.is_some_and(|(hash, role)| hash != user.password_hash || role != user.role.name())
+        {
+            tx.execute("DELETE FROM tokens WHERE user_id = ?1", [&user.id])?;
+        }
         tx.commit()?;
         Ok(())
     }
@@ -351,28 +454,62 @@ impl Database for SqliteDb {
             .collect()
     }
 
-    fn insert_token(&self, hash: &str, user_id: &str, expires_at: OffsetDateTime) -> Result<()> {
-        let conn = self.conn()?;
-        conn.execute(
-            "INSERT INTO tokens (hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
-            params![hash, user_id, ms(expires_at)],
-        )?;
+    fn insert_token(
+        &self,
+        hash: &str,
+        user_id: &str,
+        created_at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<()> {
+        self.write(|conn| {
+            conn.execute(
+                "INSERT INTO tokens (hash, user_id, expires_at, created_at, last_used_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+                params![hash, user_id, ms(expires_at), ms(created_at)],
+            )
+        })?;
         Ok(())
     }
 
-    fn token_user(&self, hash: &str, now: OffsetDateTime) -> Result<Option<User>> {
-        let user_id: Option<String> = self
+    fn token_user(
+        &self,
+        hash: &str,
+        now: OffsetDateTime,
+        idle_since: OffsetDateTime,
+    ) -> Result<Option<User>> {
+        let user_id: Option<(String, i64)> = self
             .conn()?
             .query_row(
-                "SELECT user_id FROM tokens WHERE hash = ?1 AND expires_at > ?2",
-                params![hash, ms(now)],
-                |r| r.get(0),
+                "SELECT user_id, last_used_at FROM tokens WHERE hash = ?1 AND expires_at > ?2 AND last_used_at > ?3",
+                params![hash, ms(now), ms(idle_since)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
+        // Use is noted at most once a minute: a busy session is not a write per request.
+        if let Some((_, last)) = &user_id
+            && ms(now) - last > TOUCH_EVERY_MS
+        {
+            self.write(|conn| {
+                conn.execute(
+                    "UPDATE tokens SET last_used_at = ?2 WHERE hash = ?1",
+                    params![hash, ms(now)],
+                )
+            })?;
+        }
         match user_id {
-            Some(id) => self.user(&id),
+            Some((id, _)) => self.user(&id),
             None => Ok(None),
         }
+    }
+
+    fn delete_token(&self, hash: &str) -> Result<bool> {
+        Ok(self.write(|conn| conn.execute("DELETE FROM tokens WHERE hash = ?1", [hash]))? > 0)
+    }
+
+    fn purge_tokens(&self, now: OffsetDateTime, idle_since: OffsetDateTime) -> Result<u64> {
+        Ok(self.conn()?.execute(
+            "DELETE FROM tokens WHERE expires_at <= ?1 OR last_used_at <= ?2",
+            params![ms(now), ms(idle_since)],
+        )? as u64)
     }
 
     fn global_settings(&self) -> Result<Option<String>> {
@@ -441,19 +578,115 @@ impl Database for SqliteDb {
         )? > 0)
     }
 
-    fn delete_project(&self, id: &str) -> Result<bool> {
-        Ok(self
-            .conn()?
-            .execute("DELETE FROM projects WHERE id = ?1", [id])?
-            > 0)
+    fn delete_project(&self, id: &str, now: OffsetDateTime) -> Result<bool> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let deleted = tx.execute("DELETE FROM projects WHERE id = ?1", [id])? > 0;
+        // Nobody belongs to (or supervises) a project that is gone, nor to one re-created
+        // later with the same id; its policy is in force no longer.
+        tx.execute("DELETE FROM memberships WHERE project_id = ?1", [id])?;
+        tx.execute(
+            "UPDATE policy_periods SET until = ?2 WHERE project_id = ?1 AND until IS NULL",
+            params![id, ms(now)],
+        )?;
+        tx.commit()?;
+        Ok(deleted)
     }
 
-    fn remember_policy(&self, version: &str, project_id: &str, policy_json: &str) -> Result<()> {
-        self.conn()?.execute(
+    fn note_policy(
+        &self,
+        version: &str,
+        project_id: &str,
+        policy_json: &str,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        tx.execute(
             "INSERT OR IGNORE INTO policy_versions (version, project_id, policy_json) VALUES (?1, ?2, ?3)",
             params![version, project_id, policy_json],
         )?;
+        let open: Option<String> = tx
+            .query_row(
+                "SELECT version FROM policy_periods WHERE project_id = ?1 AND until IS NULL",
+                [project_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if open.as_deref() != Some(version) {
+            tx.execute(
+                "UPDATE policy_periods SET until = ?2 WHERE project_id = ?1 AND until IS NULL",
+                params![project_id, ms(now)],
+            )?;
+            tx.execute(
+                "INSERT INTO policy_periods (project_id, version, since) VALUES (?1, ?2, ?3)",
+                params![project_id, version, ms(now)],
+            )?;
+        }
+        tx.commit()?;
         Ok(())
+    }
+
+    fn policy_periods(&self, project_id: &str, version: &str) -> Result<Vec<PolicyPeriod>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT since, until FROM policy_periods WHERE project_id = ?1 AND version = ?2 ORDER BY since",
+        )?;
+        let rows = stmt.query_map(params![project_id, version], |r| {
+            Ok(PolicyPeriod {
+                since: from_ms(r.get(0)?),
+                until: r.get::<_, Option<i64>>(1)?.map(from_ms),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn insert_offer(&self, offer: &Offer) -> Result<()> {
+        self.conn()?.execute(
+            "INSERT INTO offered_calls (id, agent_id, project_id, contact, direction, consent, offered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                offer.id.to_string(),
+                offer.agent_id,
+                offer.project_id,
+                offer.contact,
+                offer.direction.name(),
+                offer.consent.name(),
+                ms(offer.offered_at)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn offer(&self, id: &Uuid) -> Result<Option<Offer>> {
+        let row: Option<(String, String, Option<String>, String, String, i64)> = self
+            .conn()?
+            .query_row(
+                "SELECT agent_id, project_id, contact, direction, consent, offered_at FROM offered_calls WHERE id = ?1",
+                [id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            )
+            .optional()?;
+        row.map(|(agent_id, project_id, contact, direction, consent, at)| {
+            Ok(Offer {
+                id: *id,
+                agent_id,
+                project_id,
+                contact,
+                direction: callrec_policy::Direction::from_name(&direction)
+                    .ok_or_else(|| corrupt("offer direction"))?,
+                consent: callrec_policy::Consent::from_name(&consent)
+                    .ok_or_else(|| corrupt("offer consent"))?,
+                offered_at: from_ms(at),
+            })
+        })
+        .transpose()
+    }
+
+    fn purge_offers(&self, before: OffsetDateTime) -> Result<u64> {
+        Ok(self.conn()?.execute(
+            "DELETE FROM offered_calls WHERE offered_at < ?1",
+            [ms(before)],
+        )? as u64)
     }
 
     fn policy_version(&self, version: &str) -> Result<Option<(String, String)>> {
@@ -470,14 +703,14 @@ impl Database for SqliteDb {
     fn upload(&self, call_id: &Uuid) -> Result<Option<Upload>> {
         let conn = self.conn()?;
         let id = call_id.to_string();
-        let head: Option<(String, String, String, bool)> = conn
+        let head: Option<(String, String, String, bool, i64)> = conn
             .query_row(
-                "SELECT uploader, manifest_json, summary_json, complete FROM uploads WHERE call_id = ?1",
+                "SELECT uploader, manifest_json, summary_json, complete, started_at FROM uploads WHERE call_id = ?1",
                 [&id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )
             .optional()?;
-        let Some((uploader, manifest_json, summary_json, complete)) = head else {
+        let Some((uploader, manifest_json, summary_json, complete, started_at)) = head else {
             return Ok(None);
         };
         let mut stmt = conn.prepare_cached(
@@ -504,6 +737,7 @@ impl Database for SqliteDb {
             summary,
             files,
             complete,
+            started_at: from_ms(started_at),
         }))
     }
 
@@ -512,9 +746,10 @@ impl Database for SqliteDb {
         let tx = conn.transaction()?;
         let summary =
             serde_json::to_string(&u.summary).map_err(|e| AppError::Internal(e.to_string()))?;
+        let bytes: u64 = u.files.iter().map(|f| f.bytes).sum();
         tx.execute(
-            "INSERT INTO uploads (call_id, uploader, manifest_json, summary_json, complete, expires_at) VALUES (?1, ?2, ?3, ?4, 0, ?5)",
-            params![u.call_id.to_string(), u.uploader, u.manifest_json, summary, ms(u.summary.expires_at)],
+            "INSERT INTO uploads (call_id, uploader, manifest_json, summary_json, complete, expires_at, started_at, active_at, bytes) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?6, ?7)",
+            params![u.call_id.to_string(), u.uploader, u.manifest_json, summary, ms(u.summary.expires_at), ms(u.started_at), i64::try_from(bytes).unwrap_or(i64::MAX)],
         )?;
         for (i, f) in u.files.iter().enumerate() {
             tx.execute(
@@ -533,7 +768,9 @@ impl Database for SqliteDb {
         received: u64,
         verified: bool,
     ) -> Result<()> {
-        self.conn()?.execute(
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        tx.execute(
             "UPDATE upload_files SET received = ?3, verified = ?4 WHERE call_id = ?1 AND idx = ?2",
             params![
                 call_id.to_string(),
@@ -542,7 +779,32 @@ impl Database for SqliteDb {
                 verified
             ],
         )?;
+        tx.execute(
+            "UPDATE uploads SET active_at = ?2 WHERE call_id = ?1",
+            params![call_id.to_string(), ms(OffsetDateTime::now_utc())],
+        )?;
+        tx.commit()?;
         Ok(())
+    }
+
+    fn usage(&self, uploader: &str) -> Result<Usage> {
+        let (bytes, open): (i64, i64) = self.conn()?.query_row(
+            "SELECT COALESCE(SUM(bytes), 0), COALESCE(SUM(complete = 0), 0) FROM uploads WHERE uploader = ?1",
+            [uploader],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(Usage {
+            bytes: bytes.try_into().unwrap_or(0),
+            open_uploads: open.try_into().unwrap_or(0),
+        })
+    }
+
+    fn abandoned_uploads(&self, idle_since: OffsetDateTime, limit: u32) -> Result<Vec<Upload>> {
+        self.uploads_selected(
+            "SELECT call_id FROM uploads WHERE complete = 0 AND active_at <= ?1 ORDER BY active_at LIMIT ?2",
+            idle_since,
+            limit,
+        )
     }
 
     fn complete_upload(&self, call_id: &Uuid, rec: &Recording) -> Result<()> {
@@ -641,21 +903,14 @@ impl Database for SqliteDb {
     }
 
     fn expired(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<Recording>> {
-        let ids: Vec<String> = {
-            let conn = self.conn()?;
-            let mut stmt = conn.prepare_cached(
-                "SELECT id FROM recordings WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![ms(now), limit], |r| r.get(0))?;
-            rows.collect::<Result<_, _>>()?
-        };
+        let ids = self.ids(
+            "SELECT id FROM recordings WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2",
+            now,
+            limit,
+        )?;
         let mut out = Vec::new();
         for id in ids {
-            if let Some(r) =
-                self.recording(&Uuid::parse_str(&id).map_err(|_| corrupt("recording id"))?)?
-            {
-                out.push(r);
-            }
+            out.extend(self.recording(&id)?);
         }
         Ok(out)
     }
@@ -670,39 +925,57 @@ impl Database for SqliteDb {
     }
 
     fn expired_uploads(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<Upload>> {
-        let ids: Vec<String> = {
-            let conn = self.conn()?;
-            let mut stmt = conn.prepare_cached(
-                "SELECT call_id FROM uploads WHERE complete = 0 AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![ms(now), limit], |r| r.get(0))?;
-            rows.collect::<Result<_, _>>()?
-        };
-        let mut out = Vec::new();
-        for id in ids {
-            if let Some(u) =
-                self.upload(&Uuid::parse_str(&id).map_err(|_| corrupt("upload id"))?)?
-            {
-                out.push(u);
-            }
-        }
-        Ok(out)
+        self.uploads_selected(
+            "SELECT call_id FROM uploads WHERE complete = 0 AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2",
+            now,
+            limit,
+        )
     }
 
     fn audit(&self, e: &NewAudit<'_>) -> Result<()> {
-        self.conn()?.execute(
-            "INSERT INTO audit (at, actor, action, target, detail_json) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![ms(OffsetDateTime::now_utc()), e.actor, e.action, e.target, e.detail.to_string()],
-        )?;
+        let detail = e.detail.to_string();
+        self.write(|conn| {
+            conn.execute(
+                "INSERT INTO audit (at, actor, action, target, detail_json) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![ms(OffsetDateTime::now_utc()), e.actor, e.action, e.target, detail],
+            )
+        })?;
         Ok(())
     }
 
-    fn audit_log(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>> {
+    fn audit_log(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
+        let mut sql =
+            "SELECT id, at, actor, action, target, detail_json FROM audit WHERE 1 = 1".to_owned();
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let mut arg = |sql: &mut String, clause: &str, v: rusqlite::types::Value| {
+            args.push(v);
+            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+        };
+        if let Some(after) = q.after {
+            arg(&mut sql, " AND id > ?", after.into());
+        }
+        if let Some(before) = q.before {
+            arg(&mut sql, " AND id < ?", before.into());
+        }
+        if let Some(action) = &q.action {
+            arg(&mut sql, " AND action = ?", action.clone().into());
+        }
+        if let Some(actor) = &q.actor {
+            arg(&mut sql, " AND actor = ?", actor.clone().into());
+        }
+        if let Some(from) = q.from {
+            arg(&mut sql, " AND at >= ?", ms(from).into());
+        }
+        if let Some(to) = q.to {
+            arg(&mut sql, " AND at < ?", ms(to).into());
+        }
+        args.push(i64::from(q.limit).into());
+        // Newest first, unless reading forward from a known entry (tailing the log).
+        let order = if q.after.is_some() { "ASC" } else { "DESC" };
+        sql.push_str(&format!(" ORDER BY id {order} LIMIT ?{}", args.len()));
         let conn = self.conn()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, at, actor, action, target, detail_json FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![after, limit], |r| {
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
             Ok(AuditEntry {
                 id: r.get(0)?,
                 at: from_ms(r.get(1)?),

@@ -4,7 +4,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,11 +14,11 @@ use callrec_protocol::{IncomingCall, OfferCall, paths};
 use serde_json::json;
 use time::OffsetDateTime;
 use tokio_stream::StreamExt;
-use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::{BroadcastStream, ReceiverStream};
 
 use super::JsonBody;
-use crate::auth::Caller;
-use crate::db::NewAudit;
+use crate::auth::{Caller, PlatformCaller};
+use crate::db::{NewAudit, Offer};
 use crate::error::{AppError, Result};
 use crate::state::AppState;
 
@@ -30,10 +30,9 @@ pub(super) fn routes() -> Router<AppState> {
 
 async fn offer(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: PlatformCaller,
     JsonBody(req): JsonBody<OfferCall>,
 ) -> Result<Response> {
-    caller.admin("offer calls (the telephony platform's account does)")?;
     let calls = state.calls.clone();
     state
         .run(move |db, _| {
@@ -73,6 +72,16 @@ async fn offer(
                 consent: req.consent,
                 offered_at: OffsetDateTime::now_utc(),
             };
+            // The store's own record of the call: its upload is checked against it.
+            db.insert_offer(&Offer {
+                id: call.id,
+                agent_id: call.agent_id.clone(),
+                project_id: call.project.clone(),
+                contact: call.contact.clone(),
+                direction: call.direction,
+                consent: call.consent,
+                offered_at: call.offered_at,
+            })?;
             db.audit(&NewAudit {
                 actor: Some(&caller.0.id),
                 action: "call_offered",
@@ -91,17 +100,53 @@ async fn offer(
         .await
 }
 
+/// How often an open events stream checks that its session still stands (signed out,
+/// password changed, user deleted: the stream ends).
+const SESSION_CHECK: Duration = Duration::from_secs(15);
+
 async fn events(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
 ) -> Sse<impl tokio_stream::Stream<Item = std::result::Result<Event, Infallible>>> {
     let me = caller.0.id;
-    let stream = BroadcastStream::new(state.calls.subscribe()).filter_map(move |item| {
+    let calls = BroadcastStream::new(state.calls.subscribe()).filter_map(move |item| {
         let call = item.ok().filter(|c| c.agent_id == me)?;
-        Some(Ok(Event::default()
+        Some(Some(Ok(Event::default()
             .event("call")
             .json_data(&call)
-            .unwrap_or_default()))
+            .unwrap_or_default())))
     });
+    // The session is checked while the stream is open; its end ends the stream. The checker
+    // stops with the stream (its channel closes).
+    let (ended_tx, ended) = tokio::sync::mpsc::channel::<()>(1);
+    let hash = crate::auth::bearer(&headers).map(crate::auth::token_hash);
+    let idle = time::Duration::try_from(state.options.session_idle).unwrap_or(time::Duration::HOUR);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SESSION_CHECK);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                () = ended_tx.closed() => return,
+                _ = tick.tick() => {}
+            }
+            let hash = hash.clone().unwrap_or_default();
+            let valid = state
+                .run(move |db, _| {
+                    let now = OffsetDateTime::now_utc();
+                    db.token_user(&hash, now, now - idle)
+                })
+                .await
+                .is_ok_and(|u| u.is_some());
+            if !valid {
+                let _ = ended_tx.send(()).await;
+                return;
+            }
+        }
+    });
+    let stream = calls
+        .merge(ReceiverStream::new(ended).map(|()| None))
+        .take_while(Option::is_some)
+        .filter_map(|e| e);
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

@@ -32,14 +32,15 @@ pub(crate) fn document() -> Value {
                 "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "offset": {"type": "integer"}}}}}}
         },
         "paths": {
-            "/api/v1/login": {"post": op("Sign in: {username, password} -> {token, expires_at, user}", false)},
+            "/api/v1/login": {"post": op("Sign in: {username, password} -> {token, expires_at, user}; 401 for a wrong name or password, 429 with Retry-After after repeated failures for a name or from an address", false)},
+            "/api/v1/logout": {"post": op("End the session whose token the request carries (204)", true)},
             "/api/v1/settings": {"get": op("Global recording settings (admin)", true), "put": op("Replace the global recording settings (admin)", true)},
             "/api/v1/projects": {"get": op("Projects the caller may read", true), "post": op("Create a project (admin)", true)},
             "/api/v1/projects/{id}": {"get": op("A project", true), "put": op("Replace a project (admin)", true), "delete": op("Delete a project (admin)", true)},
             "/api/v1/projects/{id}/policy": {"get": op("A project's resolved policy with its version (ETag, If-None-Match)", true)},
             "/api/v1/users": {"get": op("Users (admin)", true), "post": op("Create a user (admin)", true)},
             "/api/v1/users/{id}": {"get": op("A user (admin)", true), "put": op("Replace a user (admin)", true), "delete": op("Delete a user (admin)", true)},
-            "/api/v1/calls": {"post": op("Offer a call to an agent (telephony platform, admin role)", true)},
+            "/api/v1/calls": {"post": op("Offer a call to an agent (the telephony platform's `platform` account, or an admin)", true)},
             "/api/v1/calls/events": {"get": op("Server-sent events: calls offered to the signed-in agent", true)},
             "/api/v1/calls/{id}": {"put": op("Start or resume a call's upload with its manifest", true)},
             "/api/v1/calls/{id}/files/{index}": {"head": op("Bytes held of a file (Upload-Offset)", true), "patch": op("Append bytes at Upload-Offset", true)},
@@ -48,7 +49,7 @@ pub(crate) fn document() -> Value {
             "/api/v1/recordings/{id}/audio": {"get": op("A recording's audio (HTTP Range)", true)},
             "/api/v1/recordings/{id}/receipts/{order_id}/{seq}/audio": {"get": op("A receipt take's audio (HTTP Range)", true)},
             "/api/v1/contacts/{contact}/calls": {"get": op("A contact's calls in the caller's projects, each marked playable or not", true)},
-            "/api/v1/audit": {"get": op("The audit log (admin)", true)},
+            "/api/v1/audit": {"get": op("The audit log (admin), newest first: before (an id: the next page), action, actor, from, to, limit; or after (an id) to read forward, oldest first", true)},
             "/api/v1/openapi.json": {"get": op("This document", false)}
         }
     })

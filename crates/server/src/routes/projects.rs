@@ -50,6 +50,23 @@ pub(crate) fn version_of(project_id: &str, policy: &Policy) -> Result<String> {
     Ok(hex::encode(&digest[..8]))
 }
 
+/// A project's policy now with its version, noted as the project's policy from `now` on if
+/// it was not already: the store knows when each version was in force (an upload may only
+/// name a version in force at its call, or shortly before for an app that was offline).
+pub(crate) fn note_current(
+    db: &dyn Database,
+    id: &str,
+    now: time::OffsetDateTime,
+) -> Result<Option<(String, Policy)>> {
+    let Some(policy) = resolved(db, id)? else {
+        return Ok(None);
+    };
+    let version = version_of(id, &policy)?;
+    let json = serde_json::to_string(&policy).map_err(|e| AppError::Internal(e.to_string()))?;
+    db.note_policy(&version, id, &json, now)?;
+    Ok(Some((version, policy)))
+}
+
 fn may_read(caller: &Caller, id: &str) -> bool {
     caller.0.role == Role::Admin || caller.0.projects.iter().any(|p| p == id)
 }
@@ -166,6 +183,7 @@ async fn create(
     state
         .run(move |db, _| {
             db.insert_project(&row)?;
+            note_current(db, &row.id, time::OffsetDateTime::now_utc())?;
             db.audit(&NewAudit {
                 actor: Some(&caller.0.id),
                 action: "project_created",
@@ -207,6 +225,7 @@ async fn update(
         .run(move |db, _| {
             let before = db.project(&row.id)?.ok_or(AppError::NotFound)?;
             db.update_project(&row)?;
+            note_current(db, &row.id, time::OffsetDateTime::now_utc())?;
             db.audit(&NewAudit {
                 actor: Some(&caller.0.id),
                 action: "project_changed",
@@ -226,7 +245,7 @@ async fn remove(
 ) -> Result<StatusCode> {
     caller.admin("delete projects")?;
     super::delete_audited(&state, caller, id, "project_deleted", |db, id| {
-        db.delete_project(id)
+        db.delete_project(id, time::OffsetDateTime::now_utc())
     })
     .await
 }
@@ -242,12 +261,8 @@ async fn policy(
     }
     let (version, policy) = state
         .run(move |db, _| {
-            let policy = resolved(db, &id)?.ok_or(AppError::NotFound)?;
-            let version = version_of(&id, &policy)?;
-            let json =
-                serde_json::to_string(&policy).map_err(|e| AppError::Internal(e.to_string()))?;
-            // Every version served is kept: uploads name the version their call obeyed.
-            db.remember_policy(&version, &id, &json)?;
+            let (version, policy) = note_current(db, &id, time::OffsetDateTime::now_utc())?
+                .ok_or(AppError::NotFound)?;
             Ok((
                 version,
                 PolicyResponse {

@@ -77,7 +77,7 @@ struct ListParams {
     cursor: Option<String>,
 }
 
-fn instant(field: &str, v: Option<&String>) -> Result<Option<OffsetDateTime>> {
+pub(crate) fn instant(field: &str, v: Option<&String>) -> Result<Option<OffsetDateTime>> {
     v.map(|s| {
         OffsetDateTime::parse(s, &Rfc3339).map_err(|_| {
             AppError::client(
@@ -135,6 +135,11 @@ async fn list(
                 Role::Supervisor => Scope::Own {
                     agent_id: caller.0.id.clone(),
                     projects: caller.0.projects.clone(),
+                },
+                // The platform hears nothing (and `Caller` keeps it out of here anyway).
+                Role::Platform => Scope::Own {
+                    agent_id: caller.0.id.clone(),
+                    projects: Vec::new(),
                 },
                 Role::Agent => {
                     let mut projects = Vec::new();

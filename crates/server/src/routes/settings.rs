@@ -48,6 +48,11 @@ async fn write(
             let json =
                 serde_json::to_string(&settings).map_err(|e| AppError::Internal(e.to_string()))?;
             db.set_global_settings(&json)?;
+            // Every project that takes a global value may obey another policy from now on.
+            let now = time::OffsetDateTime::now_utc();
+            for project in db.projects()? {
+                super::projects::note_current(db, &project.id, now)?;
+            }
             db.audit(&NewAudit {
                 actor: Some(&caller.0.id),
                 action: "settings_changed",

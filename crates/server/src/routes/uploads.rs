@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{patch, put};
 use axum::{Json, Router};
-use callrec_policy::{Policy, Role, TakeStatus, expires_at};
+use callrec_policy::{Consent, Policy, Role, TakeStatus, expires_at};
 use callrec_protocol::sidecar::Sidecar;
 use callrec_protocol::{
     FileKind, FileState, MAX_CHUNK, MAX_FILE, ManifestFile, RecordingSummary, UPLOAD_OFFSET,
@@ -18,16 +18,25 @@ use callrec_protocol::{
 };
 use serde_json::json;
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use super::JsonBody;
-use super::projects::resolved;
+use super::projects::note_current;
 use crate::auth::Caller;
 use crate::db::{
-    BlobStore, Database, NewAudit, Recording, StoredFile, Upload, UploadFile, final_key, part_key,
+    BlobStore, Database, NewAudit, Offer, Recording, StoredFile, Upload, UploadFile, final_key,
+    part_key,
 };
 use crate::error::{AppError, Result};
-use crate::state::AppState;
+use crate::space::Space;
+use crate::state::{AppState, Options};
+
+/// Files one call may have: its recording and its receipt takes.
+const MAX_FILES: usize = 101;
+
+/// How long after its offer a call may start (it rang, the agent answered).
+const OFFER_ANSWERED_WITHIN: time::Duration = time::Duration::hours(1);
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -94,32 +103,120 @@ impl Drop for Claim {
     }
 }
 
-/// The policy a call obeyed: the version its sidecar names (which must be one this store
-/// served for that project), or the project's current one for a call recorded without.
-fn policy_for(db: &dyn Database, project: &str, version: Option<&str>) -> Result<Policy> {
-    match version {
-        Some(v) => {
-            let (owner, json) = db.policy_version(v)?.ok_or_else(|| {
-                AppError::invalid(
-                    "unknown_policy_version",
-                    format!("policy version {v:?} was never served by this store"),
-                )
-            })?;
-            if owner != project {
-                return Err(AppError::invalid(
-                    "unknown_policy_version",
-                    format!("policy version {v:?} belongs to another project"),
-                ));
-            }
-            serde_json::from_str(&json).map_err(|e| AppError::Internal(e.to_string()))
-        }
-        None => resolved(db, project)?
-            .ok_or_else(|| AppError::invalid("unknown_project", format!("no project {project:?}"))),
+/// The policy a call that started at `started_at` obeyed: the version its sidecar names, which
+/// must be one the store knows for that project and in force at the call (or at most
+/// `offline` before it: an app out of reach records under its cached settings that long), or
+/// the project's current one for a call recorded without.
+fn policy_for(
+    db: &dyn Database,
+    options: &Options,
+    project: &str,
+    version: Option<&str>,
+    started_at: OffsetDateTime,
+) -> Result<Policy> {
+    let now = OffsetDateTime::now_utc();
+    // The current policy is noted first: a settings change the store has not served yet still
+    // ends the version before it.
+    let current = note_current(db, project, now)?
+        .ok_or_else(|| AppError::invalid("unknown_project", format!("no project {project:?}")))?;
+    let Some(v) = version else {
+        return Ok(current.1);
+    };
+    let (owner, json) = db.policy_version(v)?.ok_or_else(|| {
+        AppError::invalid(
+            "unknown_policy_version",
+            format!("policy version {v:?} was never served by this store"),
+        )
+    })?;
+    if owner != project {
+        return Err(AppError::invalid(
+            "unknown_policy_version",
+            format!("policy version {v:?} belongs to another project"),
+        ));
+    }
+    let skew = duration(options.clock_skew);
+    let offline = duration(options.offline_policy);
+    let periods = db.policy_periods(project, v)?;
+    let in_force = periods.iter().any(|p| {
+        p.since <= started_at + skew && p.until.is_none_or(|until| started_at <= until + offline)
+    });
+    if !in_force {
+        let ended = periods
+            .iter()
+            .filter_map(|p| p.until)
+            .max()
+            .and_then(|t| t.format(&Rfc3339).ok())
+            .unwrap_or_else(|| "later".into());
+        return Err(AppError::invalid(
+            "stale_policy_version",
+            format!(
+                "policy version {v:?} was not the project's policy when this call started ({}): it was replaced {ended}, and cached settings may be used for {} days at most",
+                started_at.format(&Rfc3339).unwrap_or_default(),
+                options.offline_policy.as_secs() / 86_400
+            ),
+        ));
+    }
+    serde_json::from_str(&json).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+fn duration(d: std::time::Duration) -> time::Duration {
+    time::Duration::try_from(d).unwrap_or(time::Duration::ZERO)
+}
+
+/// The facts the store holds about a call it offered (the telephony platform's), checked
+/// against the sidecar: the same agent and project, a start near the offer, and consent as
+/// the platform reported it (a decline stands). Returns the consent to keep.
+fn offered_facts(
+    offer: &Offer,
+    caller: &Caller,
+    project: &str,
+    started_at: OffsetDateTime,
+    claimed: Consent,
+    skew: time::Duration,
+) -> Result<Consent> {
+    if offer.agent_id != caller.0.id && caller.0.role != Role::Admin {
+        return Err(AppError::Forbidden(
+            "upload a call the platform offered to another agent",
+        ));
+    }
+    if offer.project_id != project {
+        return Err(AppError::invalid(
+            "offer_mismatch",
+            format!(
+                "this call was offered in project {:?}; the recording says {project:?}",
+                offer.project_id
+            ),
+        ));
+    }
+    if started_at < offer.offered_at - skew || started_at > offer.offered_at + OFFER_ANSWERED_WITHIN
+    {
+        return Err(AppError::invalid(
+            "started_at_mismatch",
+            format!(
+                "the recording says the call started at {}, but it was offered at {}",
+                started_at.format(&Rfc3339).unwrap_or_default(),
+                offer.offered_at.format(&Rfc3339).unwrap_or_default()
+            ),
+        ));
+    }
+    match (offer.consent, claimed) {
+        (Consent::Declined, Consent::Declined) | (_, Consent::Declined) => Ok(Consent::Declined),
+        (Consent::Declined, _) => Err(AppError::invalid(
+            "consent_mismatch",
+            "the telephony platform reported that the customer declined recording, but this recording says otherwise; it is not kept",
+        )),
+        (platform, _) => Ok(platform),
     }
 }
 
 /// Checks the manifest against its sidecar and returns the upload to create.
-fn plan(db: &dyn Database, caller: &Caller, id: Uuid, manifest: &UploadManifest) -> Result<Upload> {
+fn plan(
+    db: &dyn Database,
+    options: &Options,
+    caller: &Caller,
+    id: Uuid,
+    manifest: &UploadManifest,
+) -> Result<Upload> {
     let sidecar: Sidecar = serde_json::from_value(manifest.sidecar.clone())
         .map_err(|e| AppError::invalid("invalid_sidecar", format!("sidecar: {e}")))?;
     if sidecar.info.call_id != id {
@@ -151,7 +248,18 @@ fn plan(db: &dyn Database, caller: &Caller, id: Uuid, manifest: &UploadManifest)
                 "upload into a project you do not belong to",
             ));
         }
-        Role::Supervisor => return Err(AppError::Forbidden("upload recordings (agents do)")),
+        Role::Supervisor | Role::Platform => {
+            return Err(AppError::Forbidden("upload recordings (agents do)"));
+        }
+    }
+    if manifest.files.len() > MAX_FILES {
+        return Err(AppError::invalid(
+            "invalid_manifest",
+            format!(
+                "the manifest lists {} files; a call has at most {MAX_FILES} (its recording and its receipt takes)",
+                manifest.files.len()
+            ),
+        ));
     }
     // The files the sidecar describes, in order: the recording, then each kept take.
     let mut expected: Vec<ManifestFile> = Vec::new();
@@ -211,9 +319,33 @@ fn plan(db: &dyn Database, caller: &Caller, id: Uuid, manifest: &UploadManifest)
             ));
         }
     }
-    // Retention is the store's decision, whatever the sidecar claims.
-    let policy = policy_for(db, &project, sidecar.info.policy_version.as_deref())?;
+    // Retention is the store's decision, whatever the sidecar claims: the call cannot have
+    // started after the store saw its upload begin (beyond clock skew), nor far from the time
+    // it was offered; its policy is one in force then.
+    let now = OffsetDateTime::now_utc();
+    let skew = duration(options.clock_skew);
     let started_at = sidecar.started_at.unwrap_or(sidecar.info.origin_at);
+    if started_at > now + skew {
+        return Err(AppError::invalid(
+            "started_at_in_future",
+            format!(
+                "sidecar `started_at`: {} is later than now ({}); check this computer's clock",
+                started_at.format(&Rfc3339).unwrap_or_default(),
+                now.format(&Rfc3339).unwrap_or_default()
+            ),
+        ));
+    }
+    let consent = match db.offer(&id)? {
+        Some(offer) => offered_facts(&offer, caller, &project, started_at, sidecar.consent, skew)?,
+        None => sidecar.consent,
+    };
+    let policy = policy_for(
+        db,
+        options,
+        &project,
+        sidecar.info.policy_version.as_deref(),
+        started_at,
+    )?;
     let expires = expires_at(started_at, policy.holding_months);
     if expires <= OffsetDateTime::now_utc() {
         return Err(AppError::client(
@@ -243,10 +375,17 @@ fn plan(db: &dyn Database, caller: &Caller, id: Uuid, manifest: &UploadManifest)
         .unwrap_or(0),
         expires_at: expires,
     };
+    // What is kept of the sidecar says what the store decided, not what was claimed.
+    let mut manifest = manifest.clone();
+    manifest.sidecar["policy"] =
+        serde_json::to_value(policy).map_err(|e| AppError::Internal(e.to_string()))?;
+    manifest.sidecar["holding_months"] = json!(policy.holding_months);
+    manifest.sidecar["consent"] = json!(consent);
     Ok(Upload {
         call_id: id,
         uploader: caller.0.id.clone(),
-        manifest_json: serde_json::to_string(manifest)
+        started_at: now,
+        manifest_json: serde_json::to_string(&manifest)
             .map_err(|e| AppError::Internal(e.to_string()))?,
         summary,
         files: manifest
@@ -273,13 +412,13 @@ async fn start(
     JsonBody(manifest): JsonBody<UploadManifest>,
 ) -> Result<Response> {
     let id = call_id(&id)?;
+    let (options, space) = (state.options.clone(), state.space.clone());
     state
         .run(move |db, blobs| {
             let _claim = Claim::take(id)?;
-            let mut upload = plan(db, &caller, id, &manifest)?;
             if let Some(existing) = db.upload(&id)? {
                 let mine = existing.uploader == caller.0.id || caller.0.role == Role::Admin;
-                if !mine || existing.manifest_json != upload.manifest_json {
+                if !mine || !same_manifest(&existing, &manifest)? {
                     return Err(AppError::conflict(
                         "call_exists",
                         "this call id was uploaded with different content; a call is stored once",
@@ -287,6 +426,8 @@ async fn start(
                 }
                 return Ok((StatusCode::OK, Json(state_of(&existing))).into_response());
             }
+            let mut upload = plan(db, &options, &caller, id, &manifest)?;
+            room_for(db, &options, space.as_ref(), &caller, &upload)?;
             db.insert_upload(&upload)?;
             if upload.files.is_empty() {
                 // Nothing was recorded (outcome none or discarded): only the metadata is kept.
@@ -295,6 +436,64 @@ async fn start(
             Ok((StatusCode::CREATED, Json(state_of(&upload))).into_response())
         })
         .await
+}
+
+/// The sidecar fields the store decides (whatever the app sent, they are replaced).
+const STORE_DECIDES: [&str; 3] = ["policy", "holding_months", "consent"];
+
+/// Whether `sent` is the manifest `existing` was started with (the fields the store decides
+/// aside): a resumed upload, not another call under the same id.
+fn same_manifest(existing: &Upload, sent: &UploadManifest) -> Result<bool> {
+    let stored: UploadManifest = serde_json::from_str(&existing.manifest_json)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut sent = sent.clone();
+    for field in STORE_DECIDES {
+        sent.sidecar[field] = stored.sidecar[field].clone();
+    }
+    Ok(
+        serde_json::to_string(&sent).map_err(|e| AppError::Internal(e.to_string()))?
+            == existing.manifest_json,
+    )
+}
+
+/// Refuses an upload its uploader has no room for: too many unfinished uploads (429), over
+/// its quota, or more than the disk can take beside the database's reserve (507).
+fn room_for(
+    db: &dyn Database,
+    options: &Options,
+    space: Option<&Space>,
+    caller: &Caller,
+    upload: &Upload,
+) -> Result<()> {
+    let usage = db.usage(&caller.0.id)?;
+    if usage.open_uploads >= options.open_uploads_per_user {
+        return Err(AppError::RetryLater {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "too_many_uploads",
+            message: format!(
+                "{} uploads of yours are unfinished (at most {}); finish them first",
+                usage.open_uploads, options.open_uploads_per_user
+            ),
+            retry_after: 60,
+        });
+    }
+    let declared: u64 = upload.files.iter().map(|f| f.bytes).sum();
+    if usage.bytes.saturating_add(declared) > options.quota_per_user {
+        return Err(AppError::client(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "quota_exceeded",
+            format!(
+                "this call ({} MiB) would take your recordings in the store past your quota of {} MiB ({} MiB used); an administrator can raise it",
+                declared.div_ceil(1 << 20),
+                options.quota_per_user >> 20,
+                usage.bytes >> 20
+            ),
+        ));
+    }
+    if let Some(space) = space {
+        space.check_room(declared)?;
+    }
+    Ok(())
 }
 
 fn offset_header(value: u64) -> [(&'static str, HeaderValue); 1] {
@@ -341,6 +540,7 @@ async fn append(
                 format!("send the `{UPLOAD_OFFSET}` header: the byte offset this chunk starts at"),
             )
         })?;
+    let space = state.space.clone();
     state
         .run(move |db, blobs| {
             let _claim = Claim::take(id)?;
@@ -361,6 +561,9 @@ async fn append(
             if at + body.len() as u64 > file.bytes {
                 return Err(AppError::invalid("beyond_size", format!("the file has {} bytes; this chunk would end at {}", file.bytes, at + body.len() as u64)));
             }
+            if let Some(space) = &space {
+                space.check_room(body.len() as u64)?;
+            }
             let key = part_key(&id, index);
             let received = blobs.write_at(&key, at, &body)?;
             let mut verified = false;
@@ -377,11 +580,88 @@ async fn append(
             upload.files[index].verified = verified;
             if upload.files.iter().all(|f| f.verified) {
                 let manifest: UploadManifest = serde_json::from_str(&upload.manifest_json).map_err(|e| AppError::Internal(e.to_string()))?;
+                if let Err(e) = check_audio(blobs, &upload, &manifest.sidecar) {
+                    // Not the audio it claims to be: nothing of it is kept, and sending it
+                    // again will not help.
+                    for i in 0..upload.files.len() {
+                        blobs.delete(&part_key(&id, i))?;
+                    }
+                    db.delete_recording(&id)?;
+                    return Err(e);
+                }
                 finish(db, blobs, &mut upload, &manifest.sidecar)?;
             }
             Ok((StatusCode::OK, offset_header(received), Json(state_of(&upload))).into_response())
         })
         .await
+}
+
+/// Checks that every file of an upload is the audio its sidecar describes: a WAV header that
+/// parses (16-bit PCM, two channels, the call's rate), data filling the file exactly, and as
+/// many frames as the sidecar says. A lying header, a web page or a program is refused.
+fn check_audio(blobs: &dyn BlobStore, upload: &Upload, sidecar: &serde_json::Value) -> Result<()> {
+    let sidecar: Sidecar = serde_json::from_value(sidecar.clone())
+        .map_err(|e| AppError::invalid("invalid_sidecar", format!("sidecar: {e}")))?;
+    let mut described = Vec::new();
+    if let Some(f) = &sidecar.recording {
+        described.push(f.frames);
+    }
+    described.extend(
+        sidecar
+            .receipts
+            .iter()
+            .filter(|r| r.take.status == TakeStatus::Kept)
+            .filter_map(|r| r.file.as_ref().map(|f| f.frames)),
+    );
+    for (i, (file, frames)) in upload.files.iter().zip(described).enumerate() {
+        let head = blobs.head(&part_key(&upload.call_id, i), WAV_HEAD)?;
+        wav_matches(&head, file.bytes, sidecar.rate, frames).map_err(|why| {
+            AppError::invalid(
+                "not_audio",
+                format!("files[{i}] is not the recording its sidecar describes: {why}"),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// How much of a file's start holds its WAV header (hound's own files: 44 bytes).
+const WAV_HEAD: u64 = 64 * 1024;
+
+/// Whether `head` (the first bytes of a file of `bytes` bytes) is a 16-bit stereo PCM WAV at
+/// `rate` with `frames` frames filling the file; why not, in words.
+fn wav_matches(head: &[u8], bytes: u64, rate: u32, frames: u64) -> std::result::Result<(), String> {
+    let reader = hound::WavReader::new(std::io::Cursor::new(head))
+        .map_err(|e| format!("no WAV header ({e})"))?;
+    let spec = reader.spec();
+    if spec.sample_format != hound::SampleFormat::Int
+        || spec.bits_per_sample != 16
+        || spec.channels != 2
+    {
+        return Err(format!(
+            "{} channel(s) of {}-bit {:?} samples; recordings are 16-bit PCM stereo",
+            spec.channels, spec.bits_per_sample, spec.sample_format
+        ));
+    }
+    if spec.sample_rate != rate {
+        return Err(format!(
+            "{} Hz; the call was recorded at {rate} Hz",
+            spec.sample_rate
+        ));
+    }
+    let samples = u64::from(reader.len());
+    // hound stops reading at the start of the audio: what it read is the header.
+    let data_at = reader.into_inner().position();
+    if data_at + samples * 2 != bytes {
+        return Err(format!(
+            "its header announces {} bytes of audio after {data_at} bytes of header, the file has {bytes}",
+            samples * 2
+        ));
+    }
+    if samples / 2 != frames {
+        return Err(format!("{} frames; the sidecar says {frames}", samples / 2));
+    }
+    Ok(())
 }
 
 /// Makes a fully received upload a stored recording: files moved to their final keys, rows

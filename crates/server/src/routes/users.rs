@@ -9,7 +9,7 @@ use callrec_protocol::{UserInfo, UserRequest, paths};
 use serde_json::json;
 
 use super::JsonBody;
-use crate::auth::{Caller, hash_password};
+use crate::auth::{Caller, check_password, hash_password};
 use crate::db::{Database, NewAudit, User};
 use crate::error::{AppError, Result};
 use crate::state::AppState;
@@ -43,11 +43,14 @@ fn validate(db: &dyn Database, req: &UserRequest, creating: bool) -> Result<()> 
         ));
     }
     match &req.password {
-        Some(p) if p.chars().count() < 8 => {
-            return Err(AppError::invalid(
-                "invalid_user",
-                "field `password`: at least 8 characters",
-            ));
+        Some(p) => {
+            check_password(req.role, p).map_err(|why| {
+                AppError::invalid_field(
+                    "invalid_user",
+                    "password",
+                    format!("field `password`: {why}"),
+                )
+            })?;
         }
         None if creating => {
             return Err(AppError::invalid(
