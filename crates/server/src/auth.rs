@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
 
 use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use callrec_policy::Role;
@@ -38,15 +38,46 @@ pub fn hash_password(password: &str) -> Result<String> {
         .map_err(|e| AppError::Internal(format!("hashing: {e}")))
 }
 
-/// Whether `password` matches a stored hash.
+thread_local! {
+    /// Argon2's working memory (19 MiB with the default parameters), kept by each thread that
+    /// checks passwords and reused: allocating and freeing it per check made the allocator
+    /// keep freed blocks in every thread's arena, so memory grew with each login and stayed.
+    static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Whether `password` matches a stored hash (constant-time comparison).
 pub fn verify_password(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Ok(params), Ok(algorithm)) = (
+        argon2::Params::try_from(&parsed),
+        argon2::Algorithm::try_from(parsed.algorithm),
+    ) else {
+        return false;
+    };
+    let Ok(version) = parsed
+        .version
+        .map_or(Ok(argon2::Version::default()), argon2::Version::try_from)
+    else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let mut out = vec![0u8; expected.len()];
+    let argon = Argon2::new(algorithm, version, params.clone());
+    let hashed = BLOCKS.with_borrow_mut(|blocks| {
+        blocks.resize(params.block_count(), argon2::Block::default());
+        argon
+            .hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut blocks[..])
+            .is_ok()
+    });
+    hashed && argon2::password_hash::Output::new(&out).is_ok_and(|o| o == expected)
 }
 
 /// A hash no password matches, checked for unknown users: a wrong name then costs as much as
@@ -228,4 +259,27 @@ pub fn bootstrap_admin(state: &AppState, password: Option<String>) -> Result<Opt
     };
     state.db.insert_user(&user)?;
     Ok(generated.then_some(password))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_matches_its_own_hash_only() {
+        let hash = hash_password("correct horse").expect("hash");
+        assert!(verify_password(&hash, "correct horse"));
+        assert!(!verify_password(&hash, "correct horsE"));
+        assert!(!verify_password(&hash, ""));
+        assert!(!verify_password("not a hash", "correct horse"));
+        // A hash made with other parameters (a lighter one, as an older store may hold).
+        let params = argon2::Params::new(4096, 2, 1, None).expect("params");
+        let salt = SaltString::encode_b64(b"sixteen byte salt").expect("salt");
+        let light = Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+            .hash_password(b"light", &salt)
+            .expect("hash")
+            .to_string();
+        assert!(verify_password(&light, "light"));
+        assert!(!verify_password(&light, "heavy"));
+    }
 }

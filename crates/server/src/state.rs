@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::db::{BlobStore, Database, FsBlobs, SqliteDb};
 use crate::error::{AppError, Result};
 use crate::space::Space;
-use crate::throttle::LoginGuard;
+use crate::throttle::{LoginGuard, Passwords};
 
 /// Settings of a running store.
 #[derive(Debug, Clone)]
@@ -62,6 +62,8 @@ pub struct AppState {
     pub(crate) calls: tokio::sync::broadcast::Sender<callrec_protocol::IncomingCall>,
     /// Guards the login endpoint.
     pub(crate) logins: LoginGuard,
+    /// Where passwords are hashed and checked.
+    pub(crate) passwords: Passwords,
     /// The data folder's free space, where the store keeps its files on a local disk.
     pub(crate) space: Option<Space>,
 }
@@ -76,6 +78,7 @@ impl AppState {
             options,
             calls: tokio::sync::broadcast::channel(256).0,
             logins: LoginGuard::default(),
+            passwords: Passwords::default(),
             space: None,
         }
     }
@@ -106,5 +109,18 @@ impl AppState {
         tokio::task::spawn_blocking(move || work(db.as_ref(), blobs.as_ref()))
             .await
             .map_err(|e| AppError::Internal(format!("storage task: {e}")))?
+    }
+
+    /// Hashes a new password on the password threads.
+    pub(crate) async fn hash_password(&self, password: String) -> Result<String> {
+        self.passwords
+            .run(move || crate::auth::hash_password(&password))
+            .await
+            .ok_or_else(|| AppError::RetryLater {
+                status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                code: "busy",
+                message: "the store is busy checking passwords; try again in a moment".into(),
+                retry_after: 1,
+            })?
     }
 }

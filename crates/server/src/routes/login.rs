@@ -79,20 +79,30 @@ async fn login(
     };
     let lifetime =
         time::Duration::try_from(state.options.session_lifetime).unwrap_or(time::Duration::HOUR);
+    // A name that no user can have is not looked up (it still costs a check).
+    let plausible = req.username.len() <= MAX_USERNAME && req.password.len() <= MAX_PASSWORD;
+    let username = req.username.clone();
+    let user = if plausible {
+        state.run(move |db, _| db.user_by_name(&username)).await?
+    } else {
+        None
+    };
+    let password = req.password;
+    let user = state
+        .passwords
+        .run(move || check_login(user, &password))
+        .await
+        .ok_or(AppError::RetryLater {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "busy",
+            message: "the store is checking many sign-ins; try again in a moment".into(),
+            retry_after: 1,
+        })?;
+    drop(permit);
     let logins = state.logins.clone();
     let peer_ip = peer.0;
     state
         .run(move |db, _| {
-            // A name that no user can have is not looked up (it still costs a check).
-            let plausible =
-                req.username.len() <= MAX_USERNAME && req.password.len() <= MAX_PASSWORD;
-            let user = if plausible {
-                db.user_by_name(&req.username)?
-            } else {
-                None
-            };
-            let user = check_login(user, &req.password);
-            drop(permit);
             let Some(user) = user else {
                 logins.failed(&name, peer_ip);
                 db.audit(&NewAudit {

@@ -9,7 +9,7 @@ use callrec_protocol::{UserInfo, UserRequest, paths};
 use serde_json::json;
 
 use super::JsonBody;
-use crate::auth::{Caller, check_password, hash_password};
+use crate::auth::{Caller, check_password};
 use crate::db::{Database, NewAudit, User};
 use crate::error::{AppError, Result};
 use crate::state::AppState;
@@ -29,8 +29,8 @@ fn info(u: &User) -> UserInfo {
     }
 }
 
-/// Checks a request's fields; `password` is required when creating.
-fn validate(db: &dyn Database, req: &UserRequest, creating: bool) -> Result<()> {
+/// Checks a request's own fields; `password` is required when creating.
+fn check_fields(req: &UserRequest, creating: bool) -> Result<()> {
     let name_ok = (1..=64).contains(&req.username.len())
         && req
             .username
@@ -60,6 +60,12 @@ fn validate(db: &dyn Database, req: &UserRequest, creating: bool) -> Result<()> 
         }
         _ => {}
     }
+    Ok(())
+}
+
+/// Checks a request against the store: its projects exist.
+fn validate(db: &dyn Database, req: &UserRequest, creating: bool) -> Result<()> {
+    check_fields(req, creating)?;
     for p in &req.projects {
         if db.project(p)?.is_none() {
             return Err(AppError::invalid(
@@ -84,13 +90,17 @@ async fn create(
     JsonBody(req): JsonBody<UserRequest>,
 ) -> Result<Response> {
     caller.admin("create users")?;
+    check_fields(&req, true)?;
+    let password_hash = state
+        .hash_password(req.password.clone().unwrap_or_default())
+        .await?;
     state
         .run(move |db, _| {
             validate(db, &req, true)?;
             let user = User {
                 id: uuid::Uuid::now_v7().to_string(),
                 username: req.username.clone(),
-                password_hash: hash_password(req.password.as_deref().unwrap_or_default())?,
+                password_hash,
                 role: req.role,
                 projects: req.projects.clone(),
             };
@@ -123,14 +133,16 @@ async fn update(
     JsonBody(req): JsonBody<UserRequest>,
 ) -> Result<Json<UserInfo>> {
     caller.admin("change users")?;
+    check_fields(&req, false)?;
+    let new_hash = match &req.password {
+        Some(p) => Some(state.hash_password(p.clone()).await?),
+        None => None,
+    };
     state
         .run(move |db, _| {
             let before = db.user(&id)?.ok_or(AppError::NotFound)?;
             validate(db, &req, false)?;
-            let password_hash = match &req.password {
-                Some(p) => hash_password(p)?,
-                None => before.password_hash.clone(),
-            };
+            let password_hash = new_hash.unwrap_or_else(|| before.password_hash.clone());
             let user = User {
                 id: id.clone(),
                 username: req.username.clone(),
