@@ -1,19 +1,23 @@
 // The admin console in a real Chromium (Debian's, driven by playwright-core) against a real
-// `callrec server` on loopback: an admin sets every recording option of one project of each
-// kind through the page, and the API and the policy engine read back exactly that.
+// `callrec server` on loopback over TLS: an admin sets every recording option of one project
+// of each kind through the page, and the API and the policy engine read back exactly that.
 //
-// Needs CALLREC_BIN (the callrec binary; scripts/test sets it). CALLREC_SCREENSHOTS=DIR also
-// saves screenshots of the main pages (for docs/).
+// Needs CALLREC_BIN (the callrec binary) and CALLREC_TEST_TLS (a folder with a test CA,
+// ca.pem, and the store's cert.pem and key.pem it signed; node trusts the CA through
+// NODE_EXTRA_CA_CERTS); scripts/test sets all three. CALLREC_SCREENSHOTS=DIR also saves
+// screenshots of the main pages (for docs/).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { mkdtempSync, writeFileSync, rmSync, readFileSync } from "node:fs";
+import { X509Certificate, createHash } from "node:crypto";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
 const BIN = process.env.CALLREC_BIN;
+const TLS = process.env.CALLREC_TEST_TLS;
 const ADMIN = "admin-password-1";
 const SHOTS = process.env.CALLREC_SCREENSHOTS;
 let server, browser, base, dir;
@@ -40,18 +44,25 @@ async function token(username, password) {
 
 before(async () => {
   assert.ok(BIN, "set CALLREC_BIN to the callrec binary");
+  assert.ok(TLS, "set CALLREC_TEST_TLS to a folder made by callrec-test-ca (scripts/test does)");
   dir = mkdtempSync(join(tmpdir(), "callrec-console-"));
   const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(BIN, ["server", "--data", join(dir, "store"), "--listen", `127.0.0.1:${port}`], {
+  base = `https://localhost:${port}`;
+  server = spawn(BIN, ["server", "--data", join(dir, "store"), "--listen", `127.0.0.1:${port}`,
+    "--tls-cert", join(TLS, "cert.pem"), "--tls-key", join(TLS, "key.pem")], {
     env: { ...process.env, CALLREC_ADMIN_PASSWORD: ADMIN }, stdio: "ignore",
   });
   for (let i = 0; i < 200; i++) {
     try { await fetch(`${base}/api/v1/openapi.json`); break; } catch { await new Promise((r) => setTimeout(r, 50)); }
   }
+  // Chromium trusts exactly the store's certificate (its public key pinned), as a browser on an
+  // agent's machine trusts the company's CA: the console runs over a checked TLS link.
+  const spki = new X509Certificate(readFileSync(join(TLS, "cert.pem"))).publicKey.export({ type: "spki", format: "der" });
+  const pin = createHash("sha256").update(spki).digest("base64");
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      `--ignore-certificate-errors-spki-list=${pin}`],
   });
 });
 
@@ -233,7 +244,7 @@ test("a non-admin is refused, by the page and by the API", async () => {
 
 test("the recordings browser filters and plays, and the playback is audited", async () => {
   // A call recorded and uploaded by the real binaries, as an agent of sales-fr.
-  const run = (args, env = {}) => execFileSync(BIN, args, { env: { ...process.env, CALLREC_DATA: join(dir, "agent"), ...env } });
+  const run = (args, env = {}) => execFileSync(BIN, args, { env: { ...process.env, CALLREC_DATA: join(dir, "agent"), CALLREC_CA: join(TLS, "ca.pem"), ...env } });
   execFileSync("sox", ["-n", "-r", "16000", "-c", "1", join(dir, "tone.wav"), "synth", "3", "sine", "440"]);
   writeFileSync(join(dir, "rec.json"), JSON.stringify({ project: { id: "sales-fr", kind: "contact_center", record_mode: "both" } }));
   writeFileSync(join(dir, "rec.jsonl"), [

@@ -3,8 +3,12 @@
 // PulseAudio null sinks. A W3C WebDriver client in a few lines of fetch: every request has a
 // timeout.
 //
+// The store speaks TLS with a test CA's certificate: sign-in, uploads and playback in the
+// window all cross a checked TLS link.
+//
 // Needs: CALLREC_BIN (callrec), CALLREC_DESKTOP (callrec-desktop), CALLREC_PULSE_DIR and
-// PULSE_SERVER (scripts/pulse-up), tauri-driver on PATH, Xvfb. scripts/test provides them.
+// PULSE_SERVER (scripts/pulse-up), CALLREC_TEST_TLS (callrec-test-ca's folder) with
+// NODE_EXTRA_CA_CERTS (its ca.pem), tauri-driver on PATH, Xvfb. scripts/test provides them.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
@@ -16,6 +20,7 @@ import { join } from "node:path";
 const BIN = process.env.CALLREC_BIN;
 const DESKTOP = process.env.CALLREC_DESKTOP;
 const PULSE = process.env.CALLREC_PULSE_DIR;
+const TLS = process.env.CALLREC_TEST_TLS;
 const ADMIN = "admin-password-1";
 const SHOTS = process.env.CALLREC_SCREENSHOTS;
 let dir, server, startServer, driver, base, session, display;
@@ -84,10 +89,13 @@ function shot(name) {
 
 before(async () => {
   for (const [k, v] of Object.entries({ BIN, DESKTOP, PULSE })) assert.ok(v, `${k} must be set`);
+  assert.ok(TLS, "CALLREC_TEST_TLS must be set (scripts/test makes a test CA)");
   dir = mkdtempSync(join(tmpdir(), "callrec-desktop-"));
   const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  startServer = () => spawn(BIN, ["server", "--data", join(dir, "store"), "--listen", `127.0.0.1:${port}`], { env: { ...process.env, CALLREC_ADMIN_PASSWORD: ADMIN }, stdio: "ignore" });
+  // The store over TLS, its certificate signed by a test CA the app is given (CALLREC_CA).
+  base = `https://localhost:${port}`;
+  startServer = () => spawn(BIN, ["server", "--data", join(dir, "store"), "--listen", `127.0.0.1:${port}`,
+    "--tls-cert", join(TLS, "cert.pem"), "--tls-key", join(TLS, "key.pem")], { env: { ...process.env, CALLREC_ADMIN_PASSWORD: ADMIN }, stdio: "ignore" });
   server = startServer();
   for (let i = 0; i < 200; i++) {
     try { await fetch(`${base}/api/v1/openapi.json`); break; } catch { await new Promise((r) => setTimeout(r, 50)); }
@@ -110,6 +118,7 @@ before(async () => {
     DISPLAY: xvfbDisplay,
     HOME: join(PULSE, "home"),
     CALLREC_DATA: join(dir, "agent"),
+    CALLREC_CA: join(TLS, "ca.pem"),
     CALLREC_MIC: "callrec test microphone",
     CALLREC_CALL_AUDIO: "callrec test call audio",
     WEBKIT_DISABLE_COMPOSITING_MODE: "1",
@@ -135,6 +144,8 @@ test("an agent signs in, records a call with a voice receipt, and the upload arr
   await until(`return document.getElementById("signin")`, "the sign-in form");
   await submit("signin", { server: base, username: "alice", password: "password-123" });
   await until(`return document.getElementById("dial")`, "the dial form");
+  // Signed in over TLS: no "unencrypted link" warning.
+  assert.equal(await exec(`return document.getElementById("unencrypted-link")`), null);
   shot("ready");
   // Settings: the device pickers list the machine's inputs (here PulseAudio's test devices),
   // and a device test shows each input's level live, outside any call.

@@ -878,10 +878,13 @@ async fn the_store_speaks_tls_with_a_private_ca_and_takes_a_renewed_certificate(
     // Without the CA the certificate is not trusted.
     let untrusting = callrec_uploader::Client::with_transport(&server.url(), &Transport::default())
         .expect("client");
-    assert!(matches!(
-        untrusting.login("admin", ADMIN_PASSWORD).await,
-        Err(UploadError::Transient(_))
-    ));
+    match untrusting.login("admin", ADMIN_PASSWORD).await {
+        Err(UploadError::Refused { code, message }) => {
+            assert_eq!(code, "untrusted_certificate");
+            assert!(message.contains("CALLREC_CA"), "{message}");
+        }
+        other => panic!("an untrusted certificate is refused, got {other:?}"),
+    }
     // Plain HTTP to another machine is refused before anything is sent.
     let err = callrec_uploader::Client::new("http://store.invalid:8640").expect_err("refused");
     assert!(err.to_string().contains("unencrypted"), "{err}");

@@ -347,3 +347,66 @@ fn hundreds_of_idle_connections_from_one_address_do_not_lock_out_a_login() {
         started.elapsed()
     );
 }
+
+/// The permission bits of `path`.
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).expect("stat").permissions().mode() & 0o777
+}
+
+#[test]
+fn the_stores_and_the_agents_files_are_their_users_alone_and_the_token_is_not_in_the_database() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let port = free_port();
+    let mut server = spawn(
+        tmp.path(),
+        &["--listen", &format!("127.0.0.1:{port}")],
+        Some(ADMIN),
+        None,
+    );
+    until_listening(&mut server);
+    let _running = Running(server);
+    let data = tmp.path().join("data");
+    assert_eq!(mode(&data), 0o700, "the store's data folder");
+    assert_eq!(
+        mode(&data.join("callrec.db")),
+        0o600,
+        "the store's database"
+    );
+
+    let home = tmp.path().join("agent");
+    let out = Command::new(env!("CARGO_BIN_EXE_callrec"))
+        .args([
+            "login",
+            "--server",
+            &format!("http://127.0.0.1:{port}"),
+            "--user",
+            "admin",
+        ])
+        .env("CALLREC_DATA", &home)
+        .env("CALLREC_PASSWORD", ADMIN)
+        .output()
+        .expect("callrec login");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(mode(&home), 0o700, "the agent's data folder");
+    assert_eq!(
+        mode(&home.join("callrec.db")),
+        0o600,
+        "the agent's database"
+    );
+    let token_file = home.join("session.token");
+    assert_eq!(mode(&token_file), 0o600, "the session's token");
+    let token = std::fs::read_to_string(&token_file).expect("token");
+    assert_eq!(token.len(), 64);
+    for db in ["callrec.db", "callrec.db-wal"] {
+        let bytes = std::fs::read(home.join(db)).unwrap_or_default();
+        assert!(
+            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "{db} holds the token"
+        );
+    }
+}

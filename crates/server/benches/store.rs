@@ -34,7 +34,28 @@ fn policy() -> Policy {
     }
 }
 
-fn sidecar(id: Uuid, project: &str, bytes: u64, sha256: String) -> Sidecar {
+/// A 16-bit stereo WAV of about `bytes` bytes of audio (the store checks what it stores);
+/// its bytes and frames.
+fn wav(bytes: usize) -> (Vec<u8>, u64) {
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 16_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let frames = bytes / 4;
+    let mut out = std::io::Cursor::new(Vec::with_capacity(bytes + 64));
+    {
+        let mut w = hound::WavWriter::new(&mut out, spec).unwrap();
+        for i in 0..frames * 2 {
+            w.write_sample((i * 31 % 251) as i16 - 125).unwrap();
+        }
+        w.finalize().unwrap();
+    }
+    (out.into_inner(), frames as u64)
+}
+
+fn sidecar(id: Uuid, project: &str, bytes: u64, frames: u64, sha256: String) -> Sidecar {
     let now = OffsetDateTime::now_utc();
     Sidecar {
         format: 1,
@@ -64,8 +85,8 @@ fn sidecar(id: Uuid, project: &str, bytes: u64, sha256: String) -> Sidecar {
             file: "recording.wav".into(),
             sha256,
             bytes,
-            frames: bytes / 4,
-            duration_ms: 0,
+            frames,
+            duration_ms: frames * 1000 / 16_000,
         }),
         device_gaps: vec![],
     }
@@ -102,9 +123,7 @@ fn recording(i: usize, started: OffsetDateTime, expires: OffsetDateTime, key: St
 }
 
 async fn upload_throughput(state: &AppState, base: &str, dir: &Path) {
-    let data: Vec<u8> = (0..UPLOAD_MB * 1024 * 1024)
-        .map(|i| (i * 31 % 251) as u8)
-        .collect();
+    let (data, frames) = wav(UPLOAD_MB * 1024 * 1024);
     let sha = hex::encode(Sha256::digest(&data));
     let client = callrec_uploader::Client::new(base).unwrap();
     let token = client.login("alice", "password-123").await.unwrap().token;
@@ -116,7 +135,7 @@ async fn upload_throughput(state: &AppState, base: &str, dir: &Path) {
     let id = Uuid::now_v7();
     std::fs::write(
         call.join("recording.json"),
-        serde_json::to_string(&sidecar(id, "p0", data.len() as u64, sha.clone())).unwrap(),
+        serde_json::to_string(&sidecar(id, "p0", data.len() as u64, frames, sha.clone())).unwrap(),
     )
     .unwrap();
     let t = Instant::now();
@@ -126,7 +145,7 @@ async fn upload_throughput(state: &AppState, base: &str, dir: &Path) {
 
     // curl: the same chunks to the same server, one process reusing its connection.
     let id = Uuid::now_v7();
-    let manifest = serde_json::json!({"sidecar": sidecar(id, "p0", data.len() as u64, sha.clone()),
+    let manifest = serde_json::json!({"sidecar": sidecar(id, "p0", data.len() as u64, frames, sha.clone()),
         "files": [{"kind": "recording", "bytes": data.len(), "sha256": sha}]});
     let resp = reqwest::Client::new()
         .put(format!("{base}/api/v1/calls/{id}"))

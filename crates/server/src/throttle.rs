@@ -21,11 +21,14 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Failures of one name allowed before the backoff starts.
 const NAME_FREE_FAILURES: u32 = 5;
+/// The longest wait for a name: short, so that guessing a user's password from many addresses
+/// is slowed (to one guess a minute) without locking the user out of their own account.
+const NAME_MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// Failures from one address allowed before the backoff starts (an office behind one NAT has
 /// many agents mistyping).
 const ADDRESS_FREE_FAILURES: u32 = 30;
-/// The longest backoff.
-const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
+/// The longest wait for an address: one source that keeps guessing waits long.
+const ADDRESS_MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
 /// Failures older than this are forgotten.
 const FORGET_AFTER: Duration = Duration::from_secs(30 * 60);
 /// How many names and addresses are tracked at most, each.
@@ -44,13 +47,15 @@ struct Strikes {
 #[derive(Debug)]
 struct Ledger<K> {
     free: u32,
+    max_backoff: Duration,
     entries: HashMap<K, Strikes>,
 }
 
 impl<K: Eq + Hash + Clone> Ledger<K> {
-    fn new(free: u32) -> Self {
+    fn new(free: u32, max_backoff: Duration) -> Self {
         Self {
             free,
+            max_backoff,
             entries: HashMap::new(),
         }
     }
@@ -87,7 +92,7 @@ impl<K: Eq + Hash + Clone> Ledger<K> {
         strikes.failures += 1;
         strikes.last = now;
         if let Some(over) = strikes.failures.checked_sub(self.free) {
-            let backoff = Duration::from_secs(1u64 << over.min(20)).min(MAX_BACKOFF);
+            let backoff = Duration::from_secs(1u64 << over.min(20)).min(self.max_backoff);
             strikes.blocked_until = Some(now + backoff);
         }
     }
@@ -187,8 +192,8 @@ impl LoginGuard {
         Self {
             checks: Arc::new(Semaphore::new(concurrent.max(1))),
             ledgers: Arc::new(Mutex::new((
-                Ledger::new(NAME_FREE_FAILURES),
-                Ledger::new(ADDRESS_FREE_FAILURES),
+                Ledger::new(NAME_FREE_FAILURES, NAME_MAX_BACKOFF),
+                Ledger::new(ADDRESS_FREE_FAILURES, ADDRESS_MAX_BACKOFF),
             ))),
         }
     }
@@ -250,7 +255,7 @@ mod tests {
 
     #[test]
     fn a_name_is_blocked_after_its_free_failures_with_a_doubling_wait() {
-        let mut ledger = Ledger::new(5);
+        let mut ledger = Ledger::new(5, NAME_MAX_BACKOFF);
         let now = Instant::now();
         let key = "alice".to_owned();
         for _ in 0..5 {
@@ -265,14 +270,14 @@ mod tests {
         for _ in 0..40 {
             ledger.fail(&key, now);
         }
-        assert_eq!(ledger.blocked(&key, now), Some(MAX_BACKOFF));
+        assert_eq!(ledger.blocked(&key, now), Some(NAME_MAX_BACKOFF));
         ledger.clear(&key);
         assert_eq!(ledger.blocked(&key, now), None);
     }
 
     #[test]
     fn old_failures_are_forgotten() {
-        let mut ledger = Ledger::new(2);
+        let mut ledger = Ledger::new(2, ADDRESS_MAX_BACKOFF);
         let now = Instant::now();
         let key = 7u32;
         ledger.fail(&key, now);
@@ -288,7 +293,7 @@ mod tests {
 
     #[test]
     fn the_ledger_never_grows_past_its_bound() {
-        let mut ledger = Ledger::new(1);
+        let mut ledger = Ledger::new(1, ADDRESS_MAX_BACKOFF);
         let now = Instant::now();
         for i in 0..(MAX_TRACKED as u64 + 500) {
             ledger.fail(&i, now + Duration::from_millis(i));

@@ -48,8 +48,25 @@ impl UploadError {
 
 impl From<reqwest::Error> for UploadError {
     fn from(e: reqwest::Error) -> Self {
+        // The whole chain: "error sending request" alone does not say what to do.
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        // A certificate nobody vouches for does not get better by retrying.
+        if message.contains("certificate") {
+            return Self::Refused {
+                code: "untrusted_certificate".into(),
+                message: format!(
+                    "the store's TLS certificate is not trusted ({message}); if it is signed by your company's own CA, give that CA's PEM file in CALLREC_CA"
+                ),
+            };
+        }
         // Connection refused, reset, timeouts, a body cut short: all worth retrying.
-        Self::Transient(e.to_string())
+        Self::Transient(message)
     }
 }
 
