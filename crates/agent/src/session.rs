@@ -378,10 +378,18 @@ impl Session {
             }
         }
         let login = self.seen(client.login(username, password).await)?;
+        // The secret store answers over D-Bus (or a file is written): not on the runtime.
+        let (tokens, token) = (self.tokens.clone(), login.token.clone());
+        tokio::task::spawn_blocking(move || tokens.save(&token))
+            .await
+            .map_err(|e| AgentError::Io {
+                what: "saving the session",
+                path: self.data.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })??;
         {
             let outbox = lock(&self.outbox);
             outbox.set_setting(SERVER, client.base())?;
-            self.tokens.save(&login.token)?;
             outbox.set_setting(USER, &login.user.username)?;
             outbox.set_setting(ROLE, &login.user.role.to_string())?;
         }

@@ -385,6 +385,8 @@ fn the_stores_and_the_agents_files_are_their_users_alone_and_the_token_is_not_in
         ])
         .env("CALLREC_DATA", &home)
         .env("CALLREC_PASSWORD", ADMIN)
+        // No secret store answers here: the token goes in its own file.
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
         .output()
         .expect("callrec login");
     assert!(
@@ -409,4 +411,55 @@ fn the_stores_and_the_agents_files_are_their_users_alone_and_the_token_is_not_in
             "{db} holds the token"
         );
     }
+}
+
+#[test]
+fn where_a_secret_service_answers_the_token_is_kept_there_and_in_no_file() {
+    use callrec_e2e::sip::have;
+    if !have("dbus-run-session") || !have("gnome-keyring-daemon") || !have("secret-tool") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let port = free_port();
+    let mut server = spawn(
+        tmp.path(),
+        &["--listen", &format!("127.0.0.1:{port}")],
+        Some(ADMIN),
+        None,
+    );
+    until_listening(&mut server);
+    let _running = Running(server);
+    let home = tmp.path().join("agent");
+    // A desktop session's bus and keyring, unlocked as at a desktop login.
+    let script = r#"
+        printf "keyring-password" | gnome-keyring-daemon --unlock --components=secrets --daemonize >/dev/null || exit 3
+        "$0" login --server "$1" --user admin || exit 4
+        secret-tool lookup service callrec > "$2/from-keyring" || exit 5
+    "#;
+    let out = Command::new("dbus-run-session")
+        .args(["--", "sh", "-c", script, env!("CARGO_BIN_EXE_callrec")])
+        .arg(format!("http://127.0.0.1:{port}"))
+        .arg(tmp.path())
+        .env("HOME", tmp.path())
+        .env("XDG_RUNTIME_DIR", tmp.path())
+        .env("CALLREC_DATA", &home)
+        .env("CALLREC_PASSWORD", ADMIN)
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .output()
+        .expect("dbus-run-session");
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = std::fs::read_to_string(tmp.path().join("from-keyring")).expect("looked up");
+    assert_eq!(
+        token.trim().len(),
+        64,
+        "the session's token is in the keyring"
+    );
+    assert!(!home.join("session.token").exists(), "and in no file");
+    let db = std::fs::read(home.join("callrec.db")).expect("db");
+    assert!(!db.windows(64).any(|w| w == token.trim().as_bytes()));
 }
