@@ -107,6 +107,8 @@ test("an admin creates a contact-center project with every option and reads it b
   await page.getByLabel("Agents can listen to other agents' call recordings").check();
   await page.getByLabel("Agent can record multiple voice receipts per order").check();
   await page.getByLabel("Recording holding time (months)").fill("14");
+  // Receipts are order evidence: kept longer than the call here.
+  await page.getByLabel("Voice receipt holding time (months)").fill("24");
   await shot(page, "project-contact-center");
   await page.getByRole("button", { name: "Create" }).click();
   await page.getByText("The change applies to calls that start from now on").waitFor();
@@ -120,11 +122,13 @@ test("an admin creates a contact-center project with every option and reads it b
   assert.deepEqual(project, {
     id: "sales-fr", name: "Sales France", kind: "contact_center", record_mode: "agent_only_receipts_forbid_customer",
     start_paused: true, agents_can_listen_to_others: true, multiple_receipts_per_order: true, holding_months: 14,
+    receipt_holding_months: 24,
   });
   const { body: policy } = await api("GET", "/projects/sales-fr/policy", admin);
   assert.deepEqual(policy.policy, {
     kind: "contact_center", record_mode: "agent_only_receipts_forbid_customer", conference_mode: null,
     start_paused: true, agents_can_listen_to_others: true, multiple_receipts_per_order: true, holding_months: 14,
+    receipt_holding_months: 24,
   });
   // The policy engine resolves what the console saved exactly as the store does.
   const { body: global } = await api("GET", "/settings", admin);
@@ -143,9 +147,13 @@ test("a customer-service project gets the conference options and the global sett
   await page.getByRole("heading", { name: "Settings" }).waitFor();
   await page.locator("#customer_service\\.conference_mode").selectOption({ label: "Record both agent and customer voices but stop recording when the third-party joins" });
   await page.getByLabel("Recording holding time (months)").fill("6");
+  await page.getByLabel("Recording while the store is unreachable (days)").fill("3");
   await page.getByRole("button", { name: "Save" }).click();
   await page.getByText("The change applies to calls that start from now on").waitFor();
   await shot(page, "settings");
+  const { body: saved } = await api("GET", "/settings", await token("admin", ADMIN));
+  assert.equal(saved.offline_policy_days, 3);
+  assert.equal(saved.receipt_holding_months, null, "receipts kept as long as their call");
 
   await page.goto(`${base}/admin#/projects/new`);
   await page.getByRole("button", { name: /Customer service \(Omni\)/ }).click();
@@ -167,6 +175,7 @@ test("a customer-service project gets the conference options and the global sett
   assert.deepEqual(policy.policy, {
     kind: "customer_service", record_mode: "agent_only_allow_customer", conference_mode: "stop_on_third_party",
     start_paused: false, agents_can_listen_to_others: false, multiple_receipts_per_order: false, holding_months: 6,
+    receipt_holding_months: null,
   });
 
   // Now set the project's own value for every option and read them back.
@@ -180,6 +189,7 @@ test("a customer-service project gets the conference options and the global sett
   assert.deepEqual(after.policy, {
     kind: "customer_service", record_mode: "agent_only_allow_customer", conference_mode: "all_participants",
     start_paused: true, agents_can_listen_to_others: false, multiple_receipts_per_order: false, holding_months: 9,
+    receipt_holding_months: null,
   });
   const { body: project } = await api("GET", "/projects/support", admin);
   const { body: global } = await api("GET", "/settings", admin);

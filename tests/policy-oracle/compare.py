@@ -635,7 +635,8 @@ def _hand_cases():
               {"timeline": _tl((0, 20, T, T, F)),
                "resolved": {"kind": "contact_center", "record_mode": "both", "conference_mode": None,
                             "start_paused": F, "agents_can_listen_to_others": F,
-                            "multiple_receipts_per_order": F, "holding_months": 3}}))
+                            "multiple_receipts_per_order": F, "holding_months": 3,
+                            "receipt_holding_months": 3}}))
     C.append(("resolution through global",
               {"global": {"customer_service": {"record_mode": "none"}, "holding_months": 7},
                "project": {"kind": "customer_service", "record_mode": "global", "holding_months": None,
@@ -644,7 +645,43 @@ def _hand_cases():
               {"resolved": {"kind": "customer_service", "record_mode": "none",
                             "conference_mode": "agent_and_customer_only", "start_paused": F,
                             "agents_can_listen_to_others": F, "multiple_receipts_per_order": F,
-                            "holding_months": 7}}))
+                            "holding_months": 7, "receipt_holding_months": None}}))
+    # §1/§8 (new): a receipt's holding time: the project's, else the global one, else the call's.
+    C.append(("receipt holding time through global, then the call's",
+              {"global": {"receipt_holding_months": 24, "holding_months": 6},
+               "project": {"kind": "contact_center", "record_mode": "both"}},
+              "",
+              {"resolved": {"kind": "contact_center", "record_mode": "both", "conference_mode": None,
+                            "start_paused": F, "agents_can_listen_to_others": F,
+                            "multiple_receipts_per_order": F, "holding_months": 6,
+                            "receipt_holding_months": 24}}))
+    C.append(("receipt holding time as the call's when both are null",
+              {"global": {"receipt_holding_months": None},
+               "project": {"kind": "contact_center", "record_mode": "both", "holding_months": 12,
+                           "receipt_holding_months": None}},
+              "",
+              {"resolved": {"kind": "contact_center", "record_mode": "both", "conference_mode": None,
+                            "start_paused": F, "agents_can_listen_to_others": F,
+                            "multiple_receipts_per_order": F, "holding_months": 12,
+                            "receipt_holding_months": 12}}))
+    # §3/§6 (new): consent withdrawn.
+    C.append(("consent withdrawn mid-receipt: the take ends there, kept, its customer flag unchanged",
+              _cc(record_mode="both"),
+              _ev([ST, e(10, "receipt_start", order_id="A"), e(15, "consent_withdrawn"),
+                   e(16, "receipt_stop"), e(17, "receipt_start", order_id="B"), e(18, "customer_on"),
+                   e(19, "consent_withdrawn"), e(30, "call_ended")]),
+              {"timeline": _tl((0, 15, T, T, F), (15, 30, T, F, F)),
+               "receipts": [{"order_id": "A", "seq": 1, "from_ms": 10, "to_ms": 15, "customer": T, "status": "kept"}],
+               "refused": [{"index": 3, "t_ms": 16, "event": "receipt_stop", "reason": "no_receipt_in_progress"},
+                           {"index": 4, "t_ms": 17, "event": "receipt_start", "reason": "consent_declined"},
+                           {"index": 5, "t_ms": 18, "event": "customer_on", "reason": "consent_declined"},
+                           {"index": 6, "t_ms": 19, "event": "consent_withdrawn", "reason": "consent_declined"}]}))
+    C.append(("consent withdrawn: a fact accepted while paused and in mode none; third parties follow",
+              _cs(record_mode="both", conference_mode="all_participants"),
+              _ev([ST, e(5, "party_joined", party="p2"), e(10, "pause"), e(12, "consent_withdrawn"),
+                   e(14, "resume"), e(20, "call_ended")]),
+              {"timeline": _tl((0, 5, T, T, F), (5, 10, T, T, T), (10, 14, F, F, F), (14, 20, T, F, F)),
+               "refused": []}))
     bad = {"exit": 2}
     C += [
         ("t_ms 3.0", _cc(record_mode="both"), '{"t_ms": 3.0, "event": "pause"}\n', bad),
@@ -670,6 +707,12 @@ def _hand_cases():
         ("unknown project field", _cc(record_mode="both", foo=1), "", bad),
         ("missing record_mode", _cc(), "", bad),
         ("holding true", _cc(record_mode="both", holding_months=True), "", bad),
+        ("receipt holding on a cs project", _cs(record_mode="both", receipt_holding_months=3), "", bad),
+        ("receipt holding 121", _cc(record_mode="both", receipt_holding_months=121), "", bad),
+        ("offline days null", {"global": {"offline_policy_days": None}, **_cc(record_mode="both")}, "", bad),
+        ("offline days 91", {"global": {"offline_policy_days": 91}, **_cc(record_mode="both")}, "", bad),
+        ("offline days on a project", _cc(record_mode="both", offline_policy_days=7), "", bad),
+        ("withdrawal with a field", _cc(record_mode="both"), '{"t_ms": 3, "event": "consent_withdrawn", "by": "agent"}\n', bad),
     ]
     ok = {"exit": 0}
     C += [
@@ -677,6 +720,8 @@ def _hand_cases():
         ("cs defaults ok", _cs(record_mode="both", multiple_receipts_per_order=False,
                                agents_can_listen_to_others=False), "", ok),
         ("holding 120 / 1 ok", _cc(record_mode="both", holding_months=120), "", ok),
+        ("cs receipt holding null ok", _cs(record_mode="both", receipt_holding_months=None), "", ok),
+        ("offline days 90 ok", {"global": {"offline_policy_days": 90}, **_cc(record_mode="both")}, "", ok),
     ]
     return C
 
@@ -754,6 +799,27 @@ def self_test(args):
     return 0 if not fails else 1
 
 
+def check_examples(root):
+    """Every example's expected.json (written by the binary under test, BLESS=1) must be what
+    the independent model computes from its settings and events."""
+    import pathlib
+    fails = 0
+    dirs = sorted(d for d in pathlib.Path(root).iterdir() if (d / "expected.json").exists())
+    for d in dirs:
+        settings = (d / "settings.json").read_text()
+        events = (d / "events.jsonl").read_text()
+        expected = json.loads((d / "expected.json").read_text())
+        code, out = model.simulate(settings, events.encode())
+        problem = f"exit {code}" if code != 0 else first_diff(expected, out)
+        fails += bool(problem)
+        print(f"[{'ok' if not problem else 'FAIL'}] {d.name}" + (f": {problem}" if problem else ""))
+    if not dirs:
+        print(f"no example with an expected.json under {root}")
+        return 1
+    print(f"{len(dirs) - fails} of {len(dirs)} examples agree with the model")
+    return 1 if fails else 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", help="path to the callrec binary")
@@ -773,7 +839,10 @@ def main(argv=None):
     ap.add_argument("--max-msg-examples", type=int, default=8)
     ap.add_argument("--coverage", action="store_true", help="print coverage counters")
     ap.add_argument("--replay", help="directory with settings.json and events.jsonl to compare once")
+    ap.add_argument("--examples", help="check every DIR/*/expected.json against the model (no binary needed)")
     args = ap.parse_args(argv)
+    if args.examples:
+        return check_examples(args.examples)
     if args.self_test:
         return self_test(args)
     if not args.bin:

@@ -95,6 +95,10 @@ def gen_settings(rng: random.Random, kind: str | None = None) -> dict:
             g["customer_service"] = cs
         if rng.random() < 0.6:
             g["holding_months"] = rng.choice([1, 2, 3, 6, 12, 24, 119, 120, rng.randint(1, 120)])
+        if rng.random() < 0.4:
+            g["receipt_holding_months"] = rng.choice([None, 1, 6, 24, 120, rng.randint(1, 120)])
+        if rng.random() < 0.3:
+            g["offline_policy_days"] = rng.choice([1, 7, 30, 90, rng.randint(1, 90)])
         s["global"] = g
     kind = kind or rng.choice(KINDS)
     p: dict = {}
@@ -118,6 +122,8 @@ def gen_settings(rng: random.Random, kind: str | None = None) -> dict:
         p["multiple_receipts_per_order"] = (rng.random() < 0.5) if cc_kind else False
     if rng.random() < 0.6:
         p["holding_months"] = rng.choice([None, 1, 3, 12, 120, rng.randint(1, 120)])
+    if rng.random() < 0.4:
+        p["receipt_holding_months"] = rng.choice([None, 2, 36, rng.randint(1, 120)]) if cc_kind else None
     # random key order
     items = list(p.items())
     rng.shuffle(items)
@@ -156,6 +162,7 @@ def _random_in_call_event(rng, t, kind, parties_present, order_pool, party_pool)
         ("receipt_stop", 9 if cc_kind else 2),
         ("party_joined", 7 if cc_kind else 10),
         ("party_left", 5 if cc_kind else 7),
+        ("consent_withdrawn", 2),
         ("call_started", 1),
         ("call_ended", 0),  # placed separately
     ]
@@ -326,6 +333,11 @@ def _settings_defects(rng: random.Random, s: dict, ambiguous: bool):
             "global_not_object",
             "null_optional",
             "id_type",
+            "receipt_holding_range",
+            "cs_receipt_holding",
+            "global_receipt_holding",
+            "offline_days_range",
+            "offline_days_on_project",
         ]
     )
     if choice == "bad_json":
@@ -463,6 +475,32 @@ def _settings_defects(rng: random.Random, s: dict, ambiguous: bool):
         else:
             g.setdefault(where.split(".")[1], {})[k] = None
         return Defect("settings", choice, field=k), tags
+    if choice == "receipt_holding_range":
+        if not cc_kind:
+            choice = "cs_receipt_holding"
+        else:
+            p["receipt_holding_months"] = rng.choice([0, -1, 121, 2.5, "3", True])
+            return Defect("settings", choice, field="receipt_holding_months"), tags
+    if choice == "cs_receipt_holding":
+        if cc_kind:
+            p["kind"] = "customer_service"
+            if p["record_mode"] not in ["global"] + CS_MODES:
+                p["record_mode"] = rng.choice(["global"] + CS_MODES)
+            p.pop("conference_mode", None)
+            for kk in ("agents_can_listen_to_others", "multiple_receipts_per_order"):
+                if kk in p:
+                    p[kk] = False
+        p["receipt_holding_months"] = rng.choice([1, 3, 120])
+        return Defect("settings", choice, field="receipt_holding_months"), tags
+    if choice == "global_receipt_holding":
+        s.setdefault("global", {})["receipt_holding_months"] = rng.choice([0, 121, 3.0, "3", False])
+        return Defect("settings", choice, field="receipt_holding_months"), tags
+    if choice == "offline_days_range":
+        s.setdefault("global", {})["offline_policy_days"] = rng.choice([0, 91, None, 7.0, "7", True, -1])
+        return Defect("settings", choice, field="offline_policy_days"), tags
+    if choice == "offline_days_on_project":
+        p["offline_policy_days"] = rng.choice([7, None, 30])
+        return Defect("settings", choice, field="offline_policy_days"), tags
     if choice == "id_type":
         tags.add(AMB_ID_TYPE)
         p["id"] = rng.choice([7, True, ["sales"], {"name": "sales"}])

@@ -49,10 +49,18 @@ GLOBAL_DEFAULTS = {
     "customer_service.record_mode": "both",
     "customer_service.conference_mode": "agent_and_customer_only",
     "holding_months": 3,
+    "receipt_holding_months": None,
+    "offline_policy_days": 7,
 }
 
 TOP_KEYS = ["global", "project"]
-GLOBAL_KEYS = ["contact_center", "customer_service", "holding_months"]
+GLOBAL_KEYS = [
+    "contact_center",
+    "customer_service",
+    "holding_months",
+    "receipt_holding_months",
+    "offline_policy_days",
+]
 GLOBAL_CC_KEYS = ["record_mode"]
 GLOBAL_CS_KEYS = ["record_mode", "conference_mode"]
 PROJECT_KEYS = [
@@ -64,6 +72,7 @@ PROJECT_KEYS = [
     "agents_can_listen_to_others",
     "multiple_receipts_per_order",
     "holding_months",
+    "receipt_holding_months",
 ]
 
 EVENT_NAMES = [
@@ -76,6 +85,7 @@ EVENT_NAMES = [
     "receipt_stop",
     "party_joined",
     "party_left",
+    "consent_withdrawn",
     "call_ended",
 ]
 # required extra fields per event (all of them required; no optional extras exist)
@@ -219,6 +229,7 @@ def resolve_settings(settings) -> dict:
     g_cs_mode = GLOBAL_DEFAULTS["customer_service.record_mode"]
     g_cs_conf = GLOBAL_DEFAULTS["customer_service.conference_mode"]
     g_months = GLOBAL_DEFAULTS["holding_months"]
+    g_receipt_months = GLOBAL_DEFAULTS["receipt_holding_months"]
     if "global" in settings:
         g = settings["global"]
         if not isinstance(g, dict):
@@ -249,6 +260,19 @@ def resolve_settings(settings) -> dict:
             # §10: "global.holding_months must be an integer 1..=120" (null rejected, see A2)
             _check_months(g["holding_months"], "global.holding_months", allow_null=False)
             g_months = g["holding_months"]
+        if "receipt_holding_months" in g:
+            # §1/§8 (new): null (as the call's holding time) or 1..=120
+            _check_months(g["receipt_holding_months"], "global.receipt_holding_months", allow_null=True)
+            g_receipt_months = g["receipt_holding_months"]
+        if "offline_policy_days" in g:
+            # §8 (new): only in global, an integer 1..=90; null is an input error
+            days = g["offline_policy_days"]
+            if not _is_int(days) or not (1 <= days <= 90):
+                raise _err(
+                    SETTINGS_FILE,
+                    "",
+                    f"invalid value {json.dumps(days)} for `global.offline_policy_days`; expected an integer 1..=90",
+                )
 
     # ---- project
     if "project" not in settings:
@@ -312,6 +336,21 @@ def resolve_settings(settings) -> dict:
     if months is None:
         months = g_months
 
+    # §1/§8 (new): contact center: null or 1..=120, null takes the global value, and a null
+    # global value the call's holding time; customer service: left out or null only.
+    receipt_months = p.get("receipt_holding_months", None)
+    if cc_kind:
+        _check_months(receipt_months, "project.receipt_holding_months", allow_null=True)
+        if receipt_months is None:
+            receipt_months = g_receipt_months if g_receipt_months is not None else months
+    elif receipt_months is not None:
+        raise _err(
+            SETTINGS_FILE,
+            "",
+            f"invalid value {json.dumps(receipt_months)} for `project.receipt_holding_months`: the setting "
+            f"does not exist for customer_service projects; valid values: null",
+        )
+
     return {
         "kind": kind,
         "record_mode": record_mode,
@@ -320,6 +359,7 @@ def resolve_settings(settings) -> dict:
         "agents_can_listen_to_others": listen,
         "multiple_receipts_per_order": multi,
         "holding_months": months,
+        "receipt_holding_months": receipt_months,
     }
 
 
@@ -410,7 +450,7 @@ def run_policy(resolved: dict, events, tags: set) -> dict:
     ended = False
     start_t = None
     end_t = None
-    declined = False
+    declined = False  # consent declined at the start, or withdrawn since (§3)
     paused = False
     toggle = False  # the agent's customer toggle (what applies outside receipts)
     receipt = None  # the open take (a dict inside `takes`)
@@ -540,6 +580,17 @@ def run_policy(resolved: dict, events, tags: set) -> dict:
                 reason = "unknown_party"
             else:
                 present.discard(party)
+        elif name == "consent_withdrawn":
+            # §3/§6 (new): a fact of the call, refused only when consent is already declined
+            # or withdrawn; from its instant the call is as if consent had been declined, and a
+            # receipt in progress ends there (kept, its customer flag unchanged).
+            if declined:
+                reason = "consent_declined"
+            else:
+                declined = True
+                if receipt is not None:
+                    receipt["to_ms"] = t
+                    receipt = None
         elif name == "call_ended":
             ended = True
             end_t = t

@@ -170,6 +170,63 @@ async fn the_cached_policy_serves_when_the_store_is_down_and_no_policy_records_n
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_settings_older_than_the_offline_limit_record_nothing_and_say_since_when() {
+    let server = TestServer::start().await;
+    let admin = setup(&server).await;
+    // The admin allows three days offline.
+    let (status, _) = admin
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/settings",
+            Some(json!({"offline_policy_days": 3})),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    let (data, session) = signed_in(&server, "alice").await;
+    session.policy("sales").await.expect("fetched and cached");
+    drop(server);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The store last confirmed the settings two days ago, then four: within, then past, the
+    // limit.
+    let confirmed = |days: i64| {
+        let conn = rusqlite::Connection::open(data.path().join("callrec.db")).expect("db");
+        let at = time::OffsetDateTime::now_utc() - time::Duration::days(days);
+        conn.execute(
+            "UPDATE cached_policies SET fetched_at = ?1",
+            [at.format(&time::format_description::well_known::Rfc3339)
+                .expect("time")],
+        )
+        .expect("age the cache");
+        at
+    };
+    confirmed(2);
+    let call = session
+        .start_call(request("sales", Consent::Granted), audio())
+        .await
+        .expect("within the limit, the cache serves");
+    assert_eq!(call.policy_source, PolicySource::Cache);
+    session.end_call().expect("hang up");
+    let at = confirmed(4);
+    let err = session
+        .start_call(request("sales", Consent::Granted), audio())
+        .await
+        .expect_err("past the limit");
+    assert!(
+        matches!(err, AgentError::CachedPolicyTooOld { days: 3, .. }),
+        "{err}"
+    );
+    let said = err.to_string();
+    assert!(
+        said.contains(&at.date().to_string()) && said.contains("not recorded"),
+        "{said}"
+    );
+    assert!(
+        session.snapshot().expect("snapshot").call.is_none(),
+        "nothing is recorded"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_interrupted_by_a_crash_is_recovered_and_queued_at_start() {
     let data = tempfile::tempdir().expect("tmp");
     let dir = data

@@ -417,11 +417,7 @@ fn refused_code(e: UploadError) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_store_decides_a_calls_retention_policy_and_consent() {
-    let server = TestServer::start_with(Options {
-        offline_policy: Duration::ZERO,
-        ..Options::default()
-    })
-    .await;
+    let server = TestServer::start().await;
     let admin = server.admin().await;
     project(&admin, "sales").await;
     let alice = server.user(&admin, "alice", "agent", &["sales"]).await;
@@ -440,7 +436,8 @@ async fn the_store_decides_a_calls_retention_policy_and_consent() {
         assert_eq!(refused_code(err), "started_at_in_future", "{year}");
     }
 
-    // A policy version replaced before the call started is refused; one in force then is not.
+    // A call obeys the version in force when it started (or one replaced at most
+    // offline_policy_days before: an app offline uses its cached settings that long).
     let (_, policy) = alice
         .call(Method::GET, "/api/v1/projects/sales/policy", None)
         .await;
@@ -451,6 +448,31 @@ async fn the_store_decides_a_calls_retention_policy_and_consent() {
         .call(Method::PUT, "/api/v1/projects/sales", Some(json!({"name": "Sales", "kind": "contact_center", "record_mode": "agent_only_allow_customer", "holding_months": 1})))
         .await;
     assert_eq!(status, StatusCode::OK);
+    let in_force = edited_call(&server, "sales", Some(&v1), before_change, |s| {
+        // The sidecar's own claims are not what the store keeps.
+        s["holding_months"] = json!(120);
+        s["policy"]["record_mode"] = json!("agent_only_forbid_customer");
+    });
+    let id = upload(&alice, &in_force).await;
+    let (_, meta) = alice
+        .call(Method::GET, &format!("/api/v1/recordings/{id}"), None)
+        .await;
+    assert_eq!(meta["policy"]["record_mode"], "both", "{meta}");
+    assert_eq!(meta["policy"]["holding_months"], 3);
+    let recent = record_call(
+        server.dir.path(),
+        "sales",
+        Some(&v1),
+        OffsetDateTime::now_utc(),
+    );
+    upload(&alice, &recent).await;
+    // Once v1 was replaced more than 7 days (the default limit) before a call, it is refused.
+    let conn = rusqlite::Connection::open(server.dir.path().join("store/callrec.db")).expect("db");
+    conn.execute(
+        "UPDATE policy_periods SET until = until - 8 * 86400000 WHERE version = ?1 AND until IS NOT NULL",
+        [&v1],
+    )
+    .expect("age v1");
     let stale = record_call(
         server.dir.path(),
         "sales",
@@ -463,17 +485,6 @@ async fn the_store_decides_a_calls_retention_policy_and_consent() {
         .await
         .expect_err("refused");
     assert_eq!(refused_code(err), "stale_policy_version");
-    let in_force = edited_call(&server, "sales", Some(&v1), before_change, |s| {
-        // The sidecar's own claims are not what the store keeps.
-        s["holding_months"] = json!(120);
-        s["policy"]["record_mode"] = json!("agent_only_forbid_customer");
-    });
-    let id = upload(&alice, &in_force).await;
-    let (_, meta) = alice
-        .call(Method::GET, &format!("/api/v1/recordings/{id}"), None)
-        .await;
-    assert_eq!(meta["policy"]["record_mode"], "both", "{meta}");
-    assert_eq!(meta["policy"]["holding_months"], 3);
 
     // The platform's word on consent stands: a recording that claims consent the customer
     // declined is not kept; one that agrees is kept with the platform's consent.

@@ -13,6 +13,7 @@ const WHY: Record<SideReason, string> = {
   discarded_by_conference: "Not recorded: this project keeps no recording of conference calls.",
   paused: "Recording is paused.",
   consent_declined: "The customer declined to be recorded.",
+  consent_withdrawn: "The customer withdrew consent: not recorded for the rest of the call.",
   forbidden_by_project: "This project does not record the customer's voice.",
   switched_off: "Customer voice recording is off.",
   receipt_without_customer: "This voice receipt holds your voice only.",

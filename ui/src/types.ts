@@ -4,7 +4,7 @@
 export type Reason = string;
 export type SideReason =
   | "recorded" | "no_call" | "project_records_nothing" | "stopped_by_conference" | "discarded_by_conference"
-  | "paused" | "consent_declined" | "forbidden_by_project" | "switched_off" | "receipt_without_customer"
+  | "paused" | "consent_declined" | "consent_withdrawn" | "forbidden_by_project" | "switched_off" | "receipt_without_customer"
   | "no_third_parties" | "third_parties_not_recorded" | "follows_customer";
 export type Warning = "receipt_without_customer" | "receipt_replaces_previous";
 

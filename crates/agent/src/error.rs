@@ -17,6 +17,20 @@ pub enum AgentError {
         /// The project.
         project: String,
     },
+    /// The store cannot be reached and the settings cached for the project are older than the
+    /// offline limit (POLICY.md §8): nothing may be recorded.
+    #[error(
+        "the recording settings cached for project {project:?} were last confirmed by the store on {}, more than {days} days ago, and the store cannot be reached: this call is not recorded (the settings may have changed to record less)",
+        confirmed_at.date()
+    )]
+    CachedPolicyTooOld {
+        /// The project.
+        project: String,
+        /// When the store last confirmed them.
+        confirmed_at: time::OffsetDateTime,
+        /// The limit.
+        days: u8,
+    },
     /// Only agents take recorded calls (the store accepts recordings from agents only).
     #[error("only agents take calls here; you are signed in as a {role}")]
     NotAnAgent {
@@ -80,13 +94,15 @@ pub enum AgentError {
 }
 
 impl AgentError {
-    /// A stable machine name for the UI: `not_signed_in`, `no_policy`, `not_an_agent`, `call_in_progress`,
+    /// A stable machine name for the UI: `not_signed_in`, `no_policy`, `cached_policy_too_old`,
+    /// `not_an_agent`, `call_in_progress`,
     /// `no_call`, `invalid_rate`, `pending_for_other_server`,
     /// `recording_unavailable`, `phone`, `store`, `recorder`, `outbox`, `io`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::NotSignedIn => "not_signed_in",
             Self::NoPolicy { .. } => "no_policy",
+            Self::CachedPolicyTooOld { .. } => "cached_policy_too_old",
             Self::NotAnAgent { .. } => "not_an_agent",
             Self::CallInProgress => "call_in_progress",
             Self::NoCall => "no_call",

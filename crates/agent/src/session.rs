@@ -474,45 +474,71 @@ impl Session {
     /// be recorded without one.
     pub async fn policy(&self, project: &str) -> Result<(Policy, PolicySource)> {
         let cached = lock(&self.outbox).cached_policy(project)?;
-        let parse = |json: &str| serde_json::from_str::<Policy>(json).ok();
         let fetched = match self.client() {
             Ok(client) => self.seen(
                 client
-                    .policy(project, cached.as_ref().map(|c| c.0.as_str()))
+                    .policy(project, cached.as_ref().map(|c| c.version.as_str()))
                     .await,
             ),
-            Err(e) => {
-                return cached
-                    .and_then(|c| parse(&c.1))
-                    .map(|p| (p, PolicySource::Cache))
-                    .ok_or(e);
-            }
+            Err(e) => return self.offline_policy(project, cached, e),
         };
+        let now = OffsetDateTime::now_utc();
         match fetched {
             Ok(PolicyFetch::Changed(p)) => {
                 let json = serde_json::to_string(&p.policy).unwrap_or_default();
-                lock(&self.outbox).cache_policy(
-                    project,
-                    &p.version,
-                    &json,
-                    OffsetDateTime::now_utc(),
-                )?;
+                lock(&self.outbox).cache_policy(&callrec_outbox::CachedPolicy {
+                    project_id: project.to_owned(),
+                    version: p.version,
+                    json,
+                    confirmed_at: now,
+                    offline_days: p.offline_policy_days,
+                })?;
                 Ok((p.policy, PolicySource::Store))
             }
-            Ok(PolicyFetch::NotModified) => cached
-                .and_then(|c| parse(&c.1))
-                .map(|p| (p, PolicySource::Store))
-                .ok_or_else(|| AgentError::NoPolicy {
-                    project: project.into(),
-                }),
-            Err(e) if e.is_transient() => cached
-                .and_then(|c| parse(&c.1))
-                .map(|p| (p, PolicySource::Cache))
-                .ok_or_else(|| AgentError::NoPolicy {
-                    project: project.into(),
-                }),
+            Ok(PolicyFetch::NotModified) => {
+                // The store confirmed the cached policy: the offline days count from now.
+                lock(&self.outbox).confirm_policy(project, now)?;
+                cached
+                    .and_then(|c| serde_json::from_str::<Policy>(&c.json).ok())
+                    .map(|p| (p, PolicySource::Store))
+                    .ok_or_else(|| AgentError::NoPolicy {
+                        project: project.into(),
+                    })
+            }
+            Err(e) if e.is_transient() => self.offline_policy(project, cached, e.into()),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The cached policy, the store being out of reach: only within its offline days after
+    /// the store last confirmed it (POLICY.md §8: the admin may have changed the settings to
+    /// record less meanwhile); else nothing is recorded, and `why` or the age says why.
+    fn offline_policy(
+        &self,
+        project: &str,
+        cached: Option<callrec_outbox::CachedPolicy>,
+        why: AgentError,
+    ) -> Result<(Policy, PolicySource)> {
+        let Some(cached) = cached else {
+            return Err(match why {
+                AgentError::NotSignedIn => why,
+                _ => AgentError::NoPolicy {
+                    project: project.into(),
+                },
+            });
+        };
+        if !cached.usable_at(OffsetDateTime::now_utc()) {
+            return Err(AgentError::CachedPolicyTooOld {
+                project: project.into(),
+                confirmed_at: cached.confirmed_at,
+                days: cached.offline_days,
+            });
+        }
+        serde_json::from_str::<Policy>(&cached.json)
+            .map(|p| (p, PolicySource::Cache))
+            .map_err(|_| AgentError::NoPolicy {
+                project: project.into(),
+            })
     }
 
     /// Starts (or accepts) a call: its policy in force, its audio recorded from now on.
@@ -531,7 +557,7 @@ impl Session {
         let (policy, policy_source) = self.policy(&request.project).await?;
         let version = lock(&self.outbox)
             .cached_policy(&request.project)?
-            .map(|c| c.0);
+            .map(|c| c.version);
         let call_id = Uuid::now_v7();
         let user = lock(&self.outbox).setting(USER)?.unwrap_or_default();
         let info = CallInfo {

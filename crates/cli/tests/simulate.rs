@@ -104,7 +104,7 @@ fn settings_errors(#[case] settings: &str, #[case] words: &[&str]) {
 #[rstest]
 #[case::bad_json("{\"t_ms\": 0, \"event\": \"call_started\"", 1, &["not valid JSON"])]
 #[case::decreasing(&format!("{EVENTS}{{\"t_ms\": 999, \"event\": \"pause\"}}\n"), 3, &["`t_ms`", "999", "1000", "never decrease"])]
-#[case::unknown_event("\n{\"t_ms\": 0, \"event\": \"hold\"}", 2, &["`event`", "\"hold\"", "call_started, customer_on, customer_off, pause, resume, receipt_start, receipt_stop, party_joined, party_left, call_ended"])]
+#[case::unknown_event("\n{\"t_ms\": 0, \"event\": \"hold\"}", 2, &["`event`", "\"hold\"", "call_started, customer_on, customer_off, pause, resume, receipt_start, receipt_stop, party_joined, party_left, consent_withdrawn, call_ended"])]
 #[case::unknown_consent("{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"inbound\", \"consent\": \"maybe\"}", 1, &["`consent`", "granted, declined, not_asked"])]
 #[case::missing_direction("{\"t_ms\": 0, \"event\": \"call_started\", \"consent\": \"granted\"}", 1, &["`direction`", "missing", "inbound, outbound"])]
 #[case::missing_order_id("{\"t_ms\": 0, \"event\": \"receipt_start\"}", 1, &["`order_id`", "missing"])]

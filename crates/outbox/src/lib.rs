@@ -33,3 +33,4 @@ pub use lifecycle::EXPIRED;
 pub use outbox::Outbox;
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use sidecar::SIDECAR;
+pub use store::CachedPolicy;

@@ -42,6 +42,9 @@ const MIGRATIONS: &[&str] = &[
         key   TEXT PRIMARY KEY NOT NULL,
         value TEXT NOT NULL
     ) STRICT;",
+    // 2: how long each cached policy may be used offline (POLICY.md §8); `fetched_at` now
+    // means when the store last confirmed it.
+    "ALTER TABLE cached_policies ADD COLUMN offline_days INTEGER NOT NULL DEFAULT 7;",
 ];
 
 /// The schema version this code writes: the number of migrations.

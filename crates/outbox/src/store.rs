@@ -1,6 +1,6 @@
 //! What the app keeps between runs besides the queue: the last policy fetched for each
-//! project (recording offline needs one: no policy means nothing is recorded) and a few
-//! settings (the server's URL, the session token).
+//! project (recording offline needs one: no policy means nothing is recorded; an old one
+//! means nothing either, POLICY.md §8) and a few settings (the server's URL, the user).
 
 use rusqlite::{OptionalExtension, params};
 use time::OffsetDateTime;
@@ -9,46 +9,82 @@ use crate::error::{OutboxError, Result};
 use crate::outbox::Outbox;
 use crate::stamp;
 
+/// A project's policy as the app last received it from the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedPolicy {
+    /// The project.
+    pub project_id: String,
+    /// The policy's version (the store's ETag).
+    pub version: String,
+    /// The policy, JSON as the store sent it.
+    pub json: String,
+    /// When the store last said this policy is current.
+    pub confirmed_at: OffsetDateTime,
+    /// How many days after that it may be used offline.
+    pub offline_days: u8,
+}
+
+impl CachedPolicy {
+    /// Whether it may still be used at `now`, the store being out of reach.
+    pub fn usable_at(&self, now: OffsetDateTime) -> bool {
+        now - self.confirmed_at <= time::Duration::days(i64::from(self.offline_days))
+    }
+}
+
 impl Outbox {
-    /// Keeps `policy_json`, version `version` of `project_id`'s policy fetched at `now`,
-    /// replacing the one cached before. The JSON is stored as given.
-    pub fn cache_policy(
-        &self,
-        project_id: &str,
-        version: &str,
-        policy_json: &str,
-        now: OffsetDateTime,
-    ) -> Result<()> {
+    /// Keeps a policy fetched from the store, replacing the one cached for its project. The
+    /// JSON is stored as given.
+    pub fn cache_policy(&self, cached: &CachedPolicy) -> Result<()> {
         self.conn
             .execute(
-                "INSERT INTO cached_policies (project_id, version, json, fetched_at)
-                 VALUES (?1, ?2, ?3, ?4)
+                "INSERT INTO cached_policies (project_id, version, json, fetched_at, offline_days)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (project_id) DO UPDATE
                  SET version = excluded.version, json = excluded.json,
-                     fetched_at = excluded.fetched_at",
-                params![project_id, version, policy_json, stamp::encode("now", now)?],
+                     fetched_at = excluded.fetched_at, offline_days = excluded.offline_days",
+                params![
+                    cached.project_id,
+                    cached.version,
+                    cached.json,
+                    stamp::encode("now", cached.confirmed_at)?,
+                    cached.offline_days
+                ],
             )
             .map_err(OutboxError::sql("caching a policy", &self.db))?;
         Ok(())
     }
 
-    /// The policy last cached for `project_id`: its version, its JSON and when it was
-    /// fetched; none if it never was.
-    pub fn cached_policy(
-        &self,
-        project_id: &str,
-    ) -> Result<Option<(String, String, OffsetDateTime)>> {
-        let row: Option<(String, String, String)> = self
+    /// Notes that the store confirmed `project_id`'s cached policy is current at `now` (it
+    /// answered 304): the offline age limit counts from here.
+    pub fn confirm_policy(&self, project_id: &str, now: OffsetDateTime) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE cached_policies SET fetched_at = ?2 WHERE project_id = ?1",
+                params![project_id, stamp::encode("now", now)?],
+            )
+            .map_err(OutboxError::sql("confirming a cached policy", &self.db))?;
+        Ok(())
+    }
+
+    /// The policy last cached for `project_id`; none if it never was.
+    pub fn cached_policy(&self, project_id: &str) -> Result<Option<CachedPolicy>> {
+        let row: Option<(String, String, String, u8)> = self
             .conn
             .query_row(
-                "SELECT version, json, fetched_at FROM cached_policies WHERE project_id = ?1",
+                "SELECT version, json, fetched_at, offline_days FROM cached_policies WHERE project_id = ?1",
                 params![project_id],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
             )
             .optional()
             .map_err(OutboxError::sql("reading a cached policy", &self.db))?;
-        row.map(|(version, json, fetched_at)| {
-            Ok((version, json, stamp::decode(&self.db, &fetched_at)?))
+        row.map(|(version, json, fetched_at, offline_days)| {
+            Ok(CachedPolicy {
+                project_id: project_id.to_owned(),
+                version,
+                json,
+                confirmed_at: stamp::decode(&self.db, &fetched_at)?,
+                offline_days,
+            })
         })
         .transpose()
     }
@@ -96,34 +132,67 @@ mod tests {
         Outbox::open_in_memory().expect("in-memory outbox")
     }
 
+    fn cached(project: &str, version: &str, json: &str, at: OffsetDateTime) -> CachedPolicy {
+        CachedPolicy {
+            project_id: project.to_owned(),
+            version: version.to_owned(),
+            json: json.to_owned(),
+            confirmed_at: at,
+            offline_days: 7,
+        }
+    }
+
     #[test]
     fn a_policy_is_cached_per_project_and_replaced_by_a_newer_fetch() {
         let outbox = outbox();
         assert_eq!(outbox.cached_policy("sales-fr").expect("read"), None);
         let first = datetime!(2025-03-01 09:00 +01:00);
         outbox
-            .cache_policy("sales-fr", "v1", r#"{"record_mode":"both"}"#, first)
+            .cache_policy(&cached(
+                "sales-fr",
+                "v1",
+                r#"{"record_mode":"both"}"#,
+                first,
+            ))
             .expect("cache");
         outbox
-            .cache_policy("support-de", "v7", r#"{"record_mode":"none"}"#, first)
+            .cache_policy(&cached(
+                "support-de",
+                "v7",
+                r#"{"record_mode":"none"}"#,
+                first,
+            ))
             .expect("cache");
         let later = datetime!(2025-03-02 09:00 UTC);
-        outbox
-            .cache_policy("sales-fr", "v2", r#"{"record_mode":"agent_only"}"#, later)
-            .expect("replace");
-        assert_eq!(
-            outbox.cached_policy("sales-fr").expect("read"),
-            Some((
-                "v2".to_owned(),
-                r#"{"record_mode":"agent_only"}"#.to_owned(),
-                later
-            ))
-        );
-        let (version, _, fetched_at) = outbox
+        let newer = cached("sales-fr", "v2", r#"{"record_mode":"agent_only"}"#, later);
+        outbox.cache_policy(&newer).expect("replace");
+        assert_eq!(outbox.cached_policy("sales-fr").expect("read"), Some(newer));
+        let other = outbox
             .cached_policy("support-de")
             .expect("read")
             .expect("cached");
-        assert_eq!((version.as_str(), fetched_at), ("v7", first));
+        assert_eq!((other.version.as_str(), other.confirmed_at), ("v7", first));
+    }
+
+    #[test]
+    fn a_cached_policy_is_usable_offline_for_its_days_after_the_store_last_confirmed_it() {
+        let outbox = outbox();
+        let fetched = datetime!(2025-03-01 09:00 UTC);
+        let mut policy = cached("sales-fr", "v1", "{}", fetched);
+        policy.offline_days = 3;
+        outbox.cache_policy(&policy).expect("cache");
+        let read = |o: &Outbox| o.cached_policy("sales-fr").expect("read").expect("cached");
+        assert!(read(&outbox).usable_at(fetched + time::Duration::days(3)));
+        assert!(
+            !read(&outbox).usable_at(fetched + time::Duration::days(3) + time::Duration::SECOND)
+        );
+        // The store says it is still current (304): the days count from there.
+        let confirmed = fetched + time::Duration::days(2);
+        outbox
+            .confirm_policy("sales-fr", confirmed)
+            .expect("confirm");
+        assert_eq!(read(&outbox).confirmed_at, confirmed);
+        assert!(read(&outbox).usable_at(fetched + time::Duration::days(5)));
     }
 
     #[test]

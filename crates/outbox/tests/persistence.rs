@@ -23,9 +23,14 @@ fn the_queue_survives_closing_and_reopening() {
     m.queued(1, Some(expires), T0);
     m.in_state(2, State::Failed);
     m.in_state(3, State::Deleted);
-    m.outbox
-        .cache_policy("sales-fr", "v3", r#"{"record_mode":"both"}"#, T0)
-        .expect("cache");
+    let policy = callrec_outbox::CachedPolicy {
+        project_id: "sales-fr".into(),
+        version: "v3".into(),
+        json: r#"{"record_mode":"both"}"#.into(),
+        confirmed_at: T0,
+        offline_days: 7,
+    };
+    m.outbox.cache_policy(&policy).expect("cache");
     m.outbox
         .set_setting("server_url", "https://rec.example")
         .expect("set");
@@ -36,7 +41,7 @@ fn the_queue_survives_closing_and_reopening() {
     assert_eq!(m.outbox.pending_count().expect("count"), 1);
     assert_eq!(
         m.outbox.cached_policy("sales-fr").expect("read"),
-        Some(("v3".into(), r#"{"record_mode":"both"}"#.into(), T0))
+        Some(policy)
     );
     assert_eq!(
         m.outbox.setting("server_url").expect("read").as_deref(),
@@ -169,7 +174,10 @@ fn a_frozen_version_1_database_opens_with_its_queue_intact() {
     assert_eq!(due, [id(1), id(2)]);
     assert_eq!(outbox.pending_count().expect("count"), 2);
     assert_eq!(
-        outbox.cached_policy("sales-fr").expect("read").map(|p| p.0),
+        outbox
+            .cached_policy("sales-fr")
+            .expect("read")
+            .map(|p| p.version),
         Some("v3".to_owned())
     );
     assert_eq!(

@@ -159,6 +159,8 @@ pub struct Call {
     pub(crate) phase: Phase,
     direction: Option<Direction>,
     consent: Consent,
+    /// The customer withdrew consent during the call (POLICY.md §3).
+    withdrawn: bool,
     paused: bool,
     /// The customer setting outside receipts: the agent's toggle, or the mode's fixed value.
     customer_toggle: bool,
@@ -186,6 +188,7 @@ impl Call {
             phase: Phase::NotStarted,
             direction: None,
             consent: Consent::NotAsked,
+            withdrawn: false,
             paused: false,
             customer_toggle: false,
             receipt: None,
@@ -264,11 +267,12 @@ impl Call {
         };
         let fail_if = |cond: bool, reason: Reason| if cond { Err(reason) } else { Ok(()) };
         let in_receipt = self.receipt.is_some();
+        let refused_consent = self.customer_refused();
         match event {
             E::CallStarted { .. } | E::CallEnded => Ok(()),
             E::CustomerOn | E::CustomerOff => {
                 recording_halted()?;
-                fail_if(self.consent == Consent::Declined, Reason::ConsentDeclined)?;
+                fail_if(refused_consent, Reason::ConsentDeclined)?;
                 fail_if(mode == RecordMode::Both, Reason::CustomerAlwaysRecorded)?;
                 fail_if(
                     !mode.agent_may_toggle_customer(),
@@ -296,7 +300,7 @@ impl Call {
                     self.policy.kind != ProjectKind::ContactCenter,
                     Reason::ReceiptsUnavailable,
                 )?;
-                fail_if(self.consent == Consent::Declined, Reason::ConsentDeclined)?;
+                fail_if(refused_consent, Reason::ConsentDeclined)?;
                 fail_if(in_receipt, Reason::ReceiptInProgress)?;
                 fail_if(self.paused, Reason::RecordingPaused)
             }
@@ -305,7 +309,20 @@ impl Call {
                 fail_if(self.parties.contains(party), Reason::PartyAlreadyPresent)
             }
             E::PartyLeft { party } => fail_if(!self.parties.contains(party), Reason::UnknownParty),
+            // A fact of the call: accepted paused, stopped, discarded or in mode `none`.
+            E::ConsentWithdrawn => fail_if(refused_consent, Reason::ConsentDeclined),
         }
+    }
+
+    /// Whether the customer refuses to be recorded: consent declined at the start, or
+    /// withdrawn since.
+    pub fn customer_refused(&self) -> bool {
+        self.consent == Consent::Declined || self.withdrawn
+    }
+
+    /// Whether the customer withdrew consent during the call.
+    pub fn consent_withdrawn(&self) -> bool {
+        self.withdrawn
     }
 
     /// Changes the state for an event [`Self::check`] accepted.
@@ -363,6 +380,11 @@ impl Call {
                 }
             }
             Event::PartyLeft { party } => self.parties.retain(|p| p != party),
+            Event::ConsentWithdrawn => {
+                self.withdrawn = true;
+                // A receipt in progress ends here and is kept, its customer flag as it was.
+                applied.take_stopped = self.close_receipt(at);
+            }
             Event::CallEnded => {
                 self.phase = Phase::Ended;
                 self.ended_ms = Some(at);
@@ -387,7 +409,7 @@ impl Call {
         {
             return Sides::NONE;
         }
-        let customer = self.consent != Consent::Declined
+        let customer = !self.customer_refused()
             && match self.receipt {
                 Some(i) => self.takes[i].customer,
                 None => self.customer_toggle,

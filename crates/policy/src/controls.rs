@@ -99,6 +99,8 @@ pub enum SideReason {
     Paused,
     /// The customer declined to be recorded.
     ConsentDeclined,
+    /// The customer withdrew consent during the call.
+    ConsentWithdrawn,
     /// The project never records the customer outside voice receipts.
     ForbiddenByProject,
     /// The agent has customer recording switched off.
@@ -199,7 +201,9 @@ impl Call {
         let agent = common.unwrap_or(SideReason::Recorded);
         let customer = common.unwrap_or_else(|| {
             let mode = self.policy().record_mode;
-            if self.consent() == Consent::Declined {
+            if self.consent_withdrawn() {
+                SideReason::ConsentWithdrawn
+            } else if self.consent() == Consent::Declined {
                 SideReason::ConsentDeclined
             } else if sides.customer {
                 SideReason::Recorded

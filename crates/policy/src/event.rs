@@ -75,6 +75,8 @@ named_enum! {
         PartyJoined => "party_joined",
         /// See [`Event::PartyLeft`].
         PartyLeft => "party_left",
+        /// See [`Event::ConsentWithdrawn`].
+        ConsentWithdrawn => "consent_withdrawn",
         /// See [`Event::CallEnded`].
         CallEnded => "call_ended",
     }
@@ -116,6 +118,9 @@ pub enum Event {
         /// The party's id.
         party: String,
     },
+    /// The customer withdraws their consent to be recorded (POLICY.md §3): from this instant
+    /// the call is as if consent had been declined.
+    ConsentWithdrawn,
     /// The call is over.
     CallEnded,
 }
@@ -133,6 +138,7 @@ impl Event {
             Self::ReceiptStop => EventName::ReceiptStop,
             Self::PartyJoined { .. } => EventName::PartyJoined,
             Self::PartyLeft { .. } => EventName::PartyLeft,
+            Self::ConsentWithdrawn => EventName::ConsentWithdrawn,
             Self::CallEnded => EventName::CallEnded,
         }
     }
@@ -195,6 +201,7 @@ fn read_event(o: &Object<'_>, extra: &[&str]) -> Result<Event, InputError> {
         EventName::PartyLeft => Event::PartyLeft {
             party: text("party")?,
         },
+        EventName::ConsentWithdrawn => Event::ConsentWithdrawn,
         EventName::CallEnded => Event::CallEnded,
     })
 }

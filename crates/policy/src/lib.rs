@@ -34,7 +34,7 @@ pub use outcome::{Interval, Outcome, ReceiptTake, Verdict};
 pub use reason::Reason;
 pub use retention::{add_months, expires_at};
 pub use settings::{
-    Choice, ConferenceMode, GlobalSettings, HoldingMonths, Policy, ProjectKind, ProjectSettings,
-    RecordMode, SettingsFile,
+    Choice, ConferenceMode, GlobalSettings, HoldingMonths, OfflineDays, Policy, ProjectKind,
+    ProjectSettings, RecordMode, SettingsFile,
 };
 pub use simulate::{EventsError, Simulation, parse_events, simulate};

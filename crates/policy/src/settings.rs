@@ -156,6 +156,47 @@ impl HoldingMonths {
     }
 }
 
+/// How long an agent's app may record under settings cached while the store cannot be
+/// reached, counted from when they were last confirmed: 1 to 90 days (POLICY.md §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "u64", into = "u8")]
+pub struct OfflineDays(u8);
+
+impl TryFrom<u64> for OfflineDays {
+    type Error = String;
+    fn try_from(days: u64) -> Result<Self, String> {
+        Self::new(days).ok_or_else(|| {
+            format!("offline_policy_days must be an integer from 1 to 90, got {days}")
+        })
+    }
+}
+
+impl From<OfflineDays> for u8 {
+    fn from(d: OfflineDays) -> u8 {
+        d.0
+    }
+}
+
+impl OfflineDays {
+    /// The largest allowed value.
+    pub const MAX: u8 = 90;
+    /// The default.
+    pub const DEFAULT: Self = Self(7);
+
+    /// `days` if it is within 1..=90.
+    pub fn new(days: u64) -> Option<Self> {
+        u8::try_from(days)
+            .ok()
+            .filter(|d| (1..=Self::MAX).contains(d))
+            .map(Self)
+    }
+
+    /// The number of days.
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
 /// The global contact-center defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ContactCenterDefaults {
@@ -182,6 +223,10 @@ pub struct GlobalSettings {
     pub customer_service: CustomerServiceDefaults,
     /// How long recordings are kept when a project does not say.
     pub holding_months: HoldingMonths,
+    /// How long voice receipts are kept when a project does not say; `None`: as their call.
+    pub receipt_holding_months: Option<HoldingMonths>,
+    /// How long an app may record under cached settings while the store is out of reach.
+    pub offline_policy_days: OfflineDays,
 }
 
 impl Default for GlobalSettings {
@@ -195,6 +240,8 @@ impl Default for GlobalSettings {
                 conference_mode: ConferenceMode::AgentAndCustomerOnly,
             },
             holding_months: HoldingMonths::DEFAULT,
+            receipt_holding_months: None,
+            offline_policy_days: OfflineDays::DEFAULT,
         }
     }
 }
@@ -220,6 +267,8 @@ pub struct ProjectSettings {
     pub multiple_receipts_per_order: bool,
     /// Months to keep recordings; `None` takes the global value.
     pub holding_months: Option<HoldingMonths>,
+    /// Months to keep voice receipts (contact center only); `None` takes the global value.
+    pub receipt_holding_months: Option<HoldingMonths>,
 }
 
 /// A settings document as `callrec simulate` reads it: the global settings and one project.
@@ -250,6 +299,18 @@ pub struct Policy {
     pub multiple_receipts_per_order: bool,
     /// Months to keep recordings.
     pub holding_months: HoldingMonths,
+    /// Months to keep each voice receipt take (POLICY.md §8); `None` for customer-service
+    /// projects (no receipts). A policy written before receipts had their own holding time
+    /// reads as `None`: they are kept as long as their call.
+    #[serde(default)]
+    pub receipt_holding_months: Option<HoldingMonths>,
+}
+
+impl Policy {
+    /// How long this policy keeps a voice receipt: its own holding time, else its call's.
+    pub fn receipt_months(&self) -> HoldingMonths {
+        self.receipt_holding_months.unwrap_or(self.holding_months)
+    }
 }
 
 impl ProjectSettings {
@@ -268,6 +329,14 @@ impl ProjectSettings {
                 ),
             ),
         };
+        let holding_months = self.holding_months.unwrap_or(global.holding_months);
+        // Receipts exist on contact-center projects only; theirs falls back to the global
+        // value, and where that is null too, to the call's own holding time.
+        let receipt_holding_months = (self.kind == ProjectKind::ContactCenter).then(|| {
+            self.receipt_holding_months
+                .or(global.receipt_holding_months)
+                .unwrap_or(holding_months)
+        });
         Policy {
             kind: self.kind,
             record_mode,
@@ -275,7 +344,8 @@ impl ProjectSettings {
             start_paused: self.start_paused,
             agents_can_listen_to_others: self.agents_can_listen_to_others,
             multiple_receipts_per_order: self.multiple_receipts_per_order,
-            holding_months: self.holding_months.unwrap_or(global.holding_months),
+            holding_months,
+            receipt_holding_months,
         }
     }
 
@@ -318,6 +388,13 @@ impl ProjectSettings {
         let multiple_receipts_per_order =
             contact_center_only(&o, kind, "multiple_receipts_per_order")?;
         let holding_months = optional_months(&o, "holding_months")?;
+        let receipt_holding_months = optional_months(&o, "receipt_holding_months")?;
+        if receipt_holding_months.is_some() && kind == ProjectKind::CustomerService {
+            return Err(o.error(
+                "receipt_holding_months",
+                "does not exist for customer_service projects (they have no voice receipts); leave it out or set it to null",
+            ));
+        }
         Ok(Self {
             id,
             kind,
@@ -327,6 +404,7 @@ impl ProjectSettings {
             agents_can_listen_to_others,
             multiple_receipts_per_order,
             holding_months,
+            receipt_holding_months,
         })
     }
 }
@@ -340,6 +418,7 @@ const PROJECT_FIELDS: &[&str] = &[
     "agents_can_listen_to_others",
     "multiple_receipts_per_order",
     "holding_months",
+    "receipt_holding_months",
 ];
 
 /// Reads `"global"` or one of `allowed`; `whose` says whose values they are in the message.
@@ -417,7 +496,13 @@ impl GlobalSettings {
         use RecordMode as M;
         let o = Object::new(value, path)?;
         o.deny_unknown(
-            &["contact_center", "customer_service", "holding_months"],
+            &[
+                "contact_center",
+                "customer_service",
+                "holding_months",
+                "receipt_holding_months",
+                "offline_policy_days",
+            ],
             "global settings",
         )?;
         let mut g = Self::default();
@@ -448,6 +533,17 @@ impl GlobalSettings {
         }
         if o.has("holding_months") {
             g.holding_months = months(&o, "holding_months")?.unwrap_or(HoldingMonths::DEFAULT);
+        }
+        g.receipt_holding_months = optional_months(&o, "receipt_holding_months")?;
+        if o.has("offline_policy_days") {
+            g.offline_policy_days = o
+                .integer(
+                    "offline_policy_days",
+                    1..=u64::from(OfflineDays::MAX),
+                    "an integer from 1 to 90",
+                )?
+                .and_then(OfflineDays::new)
+                .unwrap_or(OfflineDays::DEFAULT);
         }
         Ok(g)
     }

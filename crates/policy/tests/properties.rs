@@ -27,6 +27,7 @@ fn policy() -> impl Strategy<Value = Policy> {
             agents_can_listen_to_others: listen,
             multiple_receipts_per_order: multiple,
             holding_months: HoldingMonths::DEFAULT,
+            receipt_holding_months: Some(HoldingMonths::DEFAULT),
         },
     );
     let cs = (cs_mode, conf, any::<bool>()).prop_map(|(record_mode, conf, start_paused)| Policy {
@@ -37,6 +38,7 @@ fn policy() -> impl Strategy<Value = Policy> {
         agents_can_listen_to_others: false,
         multiple_receipts_per_order: false,
         holding_months: HoldingMonths::DEFAULT,
+        receipt_holding_months: None,
     });
     prop_oneof![cc, cs]
 }
@@ -57,6 +59,7 @@ fn event() -> impl Strategy<Value = Event> {
         3 => Just(Event::ReceiptStop),
         2 => party.clone().prop_map(|party| Event::PartyJoined { party }),
         2 => party.prop_map(|party| Event::PartyLeft { party }),
+        1 => Just(Event::ConsentWithdrawn),
         1 => Just(Event::CallEnded),
     ]
 }
@@ -135,7 +138,7 @@ proptest! {
             } else {
                 prop_assert!(sides.agent, "the agent is recorded whenever recording runs");
             }
-            if consent == Consent::Declined {
+            if consent == Consent::Declined || call.consent_withdrawn() {
                 prop_assert!(!sides.customer && !sides.third_parties);
             }
             let receipt = call.receipt_in_progress().is_some();
@@ -156,14 +159,25 @@ proptest! {
         let mut call = Call::new(policy);
         let mut started = None;
         let mut consent = Consent::NotAsked;
+        let mut withdrawn_at = None;
         for (t, e) in &events {
-            if let (Ok(_), Event::CallStarted { consent: c, .. }) = (call.apply(*t, e), e) {
-                started = Some(*t);
-                consent = *c;
+            match (call.apply(*t, e), e) {
+                (Ok(_), Event::CallStarted { consent: c, .. }) => {
+                    started = Some(*t);
+                    consent = *c;
+                }
+                (Ok(_), Event::ConsentWithdrawn) => withdrawn_at = Some(*t),
+                _ => {}
             }
         }
         let outcome = call.outcome();
         let tl = &outcome.timeline;
+        // From a withdrawal on, the customer and third parties are never in the timeline.
+        if let Some(at) = withdrawn_at {
+            for i in tl.iter().filter(|i| i.to_ms > at) {
+                prop_assert!(!i.customer && !i.third_parties, "{:?} after withdrawal at {}", i, at);
+            }
+        }
         match (started, call.end_ms()) {
             (Some(start), Some(end)) if end > start => {
                 // Contiguous, merged, covering the call exactly.

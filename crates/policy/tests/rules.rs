@@ -504,3 +504,95 @@ fn reason_names_and_messages_are_complete() {
         assert_eq!(Reason::from_name(r.name()), Some(*r));
     }
 }
+
+// §3 (new): consent withdrawn during the call.
+#[test]
+fn a_withdrawal_stops_the_customer_for_the_rest_of_the_call_and_refuses_what_would_record_them() {
+    let call = run(
+        cc(M::AgentOnlyReceiptsAllowCustomer),
+        "0 start granted; 100 on; 400 withdraw; 500 on; 600 receipt A; 700 withdraw; 1000 end",
+    );
+    assert_eq!(
+        timeline(&call.outcome()),
+        tl(&[(0, 100, "A--"), (100, 400, "AC-"), (400, 1000, "A--")])
+    );
+    assert_eq!(
+        reasons(&call),
+        ["consent_declined", "consent_declined", "consent_declined"],
+        "the toggle, a new receipt and a second withdrawal"
+    );
+    assert!(call.consent_withdrawn());
+}
+
+#[test]
+fn a_withdrawal_during_a_receipt_ends_the_take_there_kept_with_its_customer_flag() {
+    let call = run(
+        cc(M::Both),
+        "0 start granted; 100 receipt A; 300 withdraw; 350 stop; 1000 end",
+    );
+    let outcome = call.outcome();
+    assert_eq!(outcome.receipts.len(), 1);
+    let take = &outcome.receipts[0];
+    assert_eq!((take.from_ms, take.to_ms), (100, 300));
+    assert!(take.customer, "the customer flag as it was");
+    assert_eq!(take.status, TakeStatus::Kept);
+    assert_eq!(reasons(&call), ["no_receipt_in_progress"]);
+    assert_eq!(
+        timeline(&outcome),
+        tl(&[(0, 300, "AC-"), (300, 1000, "A--")])
+    );
+    // At the very start of a take: kept at zero length.
+    let call = run(cc(M::Both), "0 start; 100 receipt A; 100 withdraw; 200 end");
+    let take = &call.outcome().receipts[0];
+    assert_eq!(
+        (take.from_ms, take.to_ms, take.status),
+        (100, 100, TakeStatus::Kept)
+    );
+}
+
+#[rstest]
+#[case::paused(
+    cs(M::Both, Conf::AllParticipants),
+    "0 start; 100 pause; 200 withdraw; 1000 end"
+)]
+#[case::mode_none(cs(M::None, Conf::AllParticipants), "0 start; 200 withdraw; 1000 end")]
+#[case::stopped(
+    cs(M::Both, Conf::StopOnThirdParty),
+    "0 start; 100 join p1; 200 withdraw; 1000 end"
+)]
+#[case::discarded(
+    cs(M::Both, Conf::None),
+    "0 start; 100 join p1; 200 withdraw; 1000 end"
+)]
+fn a_withdrawal_is_a_fact_accepted_in_any_state_of_the_call(
+    #[case] policy: Policy,
+    #[case] script: &str,
+) {
+    let call = run(policy, script);
+    assert!(reasons(&call).is_empty(), "{:?}", reasons(&call));
+    assert!(call.consent_withdrawn());
+}
+
+#[rstest]
+#[case::before_the_call("0 withdraw; 10 start; 20 end", "call_not_started")]
+#[case::after_the_call("0 start; 10 end; 20 withdraw", "call_over")]
+#[case::declined_at_the_start("0 start declined; 10 withdraw; 20 end", "consent_declined")]
+fn a_withdrawal_is_refused_outside_the_call_or_when_consent_was_never_given(
+    #[case] script: &str,
+    #[case] reason: &str,
+) {
+    let call = run(cc(M::Both), script);
+    assert_eq!(reasons(&call), [reason]);
+}
+
+#[test]
+fn third_parties_follow_the_customer_out_when_consent_is_withdrawn() {
+    let call = run(
+        cs(M::Both, Conf::AllParticipants),
+        "0 start granted; 100 join p1; 300 withdraw; 1000 end",
+    );
+    assert_eq!(
+        timeline(&call.outcome()),
+        tl(&[(0, 100, "AC-"), (100, 300, "ACT"), (300, 1000, "A--")])
+    );
+}

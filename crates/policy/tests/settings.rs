@@ -26,7 +26,7 @@ fn the_policy_md_example_resolves() {
     let policy = resolve(json!({
         "global": {"contact_center": {"record_mode": "both"},
                    "customer_service": {"record_mode": "both", "conference_mode": "all_participants"},
-                   "holding_months": 3},
+                   "holding_months": 3, "receipt_holding_months": null, "offline_policy_days": 7},
         "project": {"id": "sales-fr", "kind": "contact_center", "record_mode": "global",
                     "start_paused": false, "agents_can_listen_to_others": false,
                     "multiple_receipts_per_order": false, "holding_months": null}}));
@@ -34,8 +34,98 @@ fn the_policy_md_example_resolves() {
         serde_json::to_value(policy).expect("serializes"),
         json!({"kind": "contact_center", "record_mode": "both", "conference_mode": null,
                "start_paused": false, "agents_can_listen_to_others": false,
-               "multiple_receipts_per_order": false, "holding_months": 3})
+               "multiple_receipts_per_order": false, "holding_months": 3,
+               "receipt_holding_months": 3})
     );
+}
+
+#[test]
+fn receipts_holding_time_falls_back_to_the_global_one_then_to_the_calls() {
+    let months = |global: Value, project: Value| {
+        let mut p = json!({"kind": "contact_center", "record_mode": "both", "holding_months": 6});
+        if let (Value::Object(p), Value::Object(extra)) = (&mut p, project) {
+            p.extend(extra);
+        }
+        resolve(json!({"global": global, "project": p}))
+            .receipt_holding_months
+            .map(HoldingMonths::get)
+    };
+    assert_eq!(
+        months(json!({}), json!({})),
+        Some(6),
+        "as the call by default"
+    );
+    assert_eq!(
+        months(json!({"receipt_holding_months": 24}), json!({})),
+        Some(24)
+    );
+    assert_eq!(
+        months(
+            json!({"receipt_holding_months": 24}),
+            json!({"receipt_holding_months": 2})
+        ),
+        Some(2),
+        "shorter than the call's is allowed"
+    );
+    assert_eq!(
+        months(
+            json!({"receipt_holding_months": 24}),
+            json!({"receipt_holding_months": null})
+        ),
+        Some(24)
+    );
+    // Customer-service projects have no receipts: null, whatever the global value.
+    let cs = resolve(json!({"global": {"receipt_holding_months": 24},
+                            "project": {"kind": "customer_service", "record_mode": "both", "receipt_holding_months": null}}));
+    assert_eq!(cs.receipt_holding_months, None);
+}
+
+#[rstest]
+#[case::receipts_on_customer_service(
+    json!({"project": {"kind": "customer_service", "record_mode": "both", "receipt_holding_months": 12}}),
+    "project.receipt_holding_months",
+    "does not exist for customer_service projects"
+)]
+#[case::receipts_out_of_range(
+    json!({"project": {"kind": "contact_center", "record_mode": "both", "receipt_holding_months": 121}}),
+    "project.receipt_holding_months",
+    "null or an integer from 1 to 120"
+)]
+#[case::global_receipts_zero(
+    json!({"global": {"receipt_holding_months": 0}, "project": {"kind": "contact_center", "record_mode": "both"}}),
+    "global.receipt_holding_months",
+    "null or an integer from 1 to 120"
+)]
+#[case::offline_days_null(
+    json!({"global": {"offline_policy_days": null}, "project": {"kind": "contact_center", "record_mode": "both"}}),
+    "global.offline_policy_days",
+    "an integer from 1 to 90"
+)]
+#[case::offline_days_too_many(
+    json!({"global": {"offline_policy_days": 91}, "project": {"kind": "contact_center", "record_mode": "both"}}),
+    "global.offline_policy_days",
+    "an integer from 1 to 90"
+)]
+#[case::offline_days_on_a_project(
+    json!({"project": {"kind": "contact_center", "record_mode": "both", "offline_policy_days": 7}}),
+    "project.offline_policy_days",
+    "unknown field"
+)]
+fn the_new_settings_are_validated(#[case] input: Value, #[case] field: &str, #[case] says: &str) {
+    let (at, message) = refuse(input);
+    assert_eq!(at, field, "{message}");
+    assert!(message.contains(says), "{message}");
+}
+
+#[test]
+fn offline_policy_days_is_read_from_the_global_settings() {
+    let file = parse(json!({"global": {"offline_policy_days": 30},
+                            "project": {"kind": "contact_center", "record_mode": "both"}}))
+    .expect("valid");
+    assert_eq!(file.global.offline_policy_days.get(), 30);
+    let default = parse(json!({"project": {"kind": "contact_center", "record_mode": "both"}}))
+        .expect("valid");
+    assert_eq!(default.global.offline_policy_days.get(), 7);
 }
 
 #[test]

@@ -228,6 +228,15 @@ pub struct PolicyResponse {
     pub version: String,
     /// The policy.
     pub policy: Policy,
+    /// How many days the app may record under this policy, cached, once the store cannot be
+    /// reached (POLICY.md §8: the global `offline_policy_days`), counted from the last time
+    /// the store confirmed it.
+    #[serde(default = "default_offline_days")]
+    pub offline_policy_days: u8,
+}
+
+fn default_offline_days() -> u8 {
+    callrec_policy::OfflineDays::DEFAULT.get()
 }
 
 /// The global settings as the API carries them (POLICY.md §9's `global` object).

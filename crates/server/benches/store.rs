@@ -31,6 +31,7 @@ fn policy() -> Policy {
         agents_can_listen_to_others: true,
         multiple_receipts_per_order: false,
         holding_months: HoldingMonths::DEFAULT,
+        receipt_holding_months: Some(HoldingMonths::DEFAULT),
     }
 }
 

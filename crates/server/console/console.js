@@ -187,7 +187,9 @@ async function renderProjectForm(project, kind) {
   const global = (await api("GET", "/settings")).data;
   if (stale(seq)) return;
   const g = kind === "contact_center" ? global.contact_center : global.customer_service;
-  const p = project ?? { name: "", id: "", record_mode: "global", conference_mode: "global", start_paused: false, agents_can_listen_to_others: false, multiple_receipts_per_order: false, holding_months: null };
+  const p = project ?? { name: "", id: "", record_mode: "global", conference_mode: "global", start_paused: false, agents_can_listen_to_others: false, multiple_receipts_per_order: false, holding_months: null, receipt_holding_months: null };
+  const receiptGlobal = global.receipt_holding_months === null
+    ? "the call's holding time" : `${global.receipt_holding_months} months`;
   const modes = ["global", ...MODES_BY_KIND[kind]];
   const modeTable = { ...RECORD_MODES, global: [`Use the global project setting (currently: ${label(RECORD_MODES, g.record_mode)})`, RECORD_MODES.global[1]] };
   const confTable = { ...CONFERENCE_MODES, global: [`Use the global project setting (currently: ${label(CONFERENCE_MODES, global.customer_service.conference_mode)})`, CONFERENCE_MODES.global[1]] };
@@ -206,6 +208,10 @@ async function renderProjectForm(project, kind) {
           <input type="number" id="holding_months" name="holding_months" min="1" max="120" step="1" value="${p.holding_months ?? ""}" placeholder="${esc(global.holding_months)} (global setting)">
           <p class="help">Leave empty to use the global setting, currently ${esc(global.holding_months)} months. From 1 to 120.</p>
           <p class="error" data-error-for="holding_months" role="alert"></p></div>
+        ${kind === "contact_center" ? `<div class="field"><label for="receipt_holding_months">Voice receipt holding time (months)</label>
+          <input type="number" id="receipt_holding_months" name="receipt_holding_months" min="1" max="120" step="1" value="${p.receipt_holding_months ?? ""}" placeholder="global setting">
+          <p class="help">Voice receipts are evidence of an order and may be kept longer (or shorter) than the call. Leave empty to use the global setting, currently ${esc(receiptGlobal)}. From 1 to 120.</p>
+          <p class="error" data-error-for="receipt_holding_months" role="alert"></p></div>` : ""}
       </fieldset>
       <p class="help">${esc("A change applies to calls that start after it is saved.")}</p>
       <p class="error" data-error-for="" role="alert"></p>
@@ -225,6 +231,8 @@ async function renderProjectForm(project, kind) {
     if (kind === "contact_center") {
       body.agents_can_listen_to_others = checked("agents_can_listen_to_others");
       body.multiple_receipts_per_order = checked("multiple_receipts_per_order");
+      const receiptMonths = value("receipt_holding_months").trim();
+      body.receipt_holding_months = receiptMonths === "" ? null : Number(receiptMonths);
     }
     if (!project && value("id")) body.id = value("id");
     const r = project ? await api("PUT", `/projects/${encodeURIComponent(project.id)}`, body) : await api("POST", "/projects", body);
@@ -261,6 +269,14 @@ async function renderSettings(notice) {
         <input type="number" id="holding_months" name="holding_months" min="1" max="120" step="1" value="${esc(g.holding_months)}">
         <p class="help">How long recordings are kept unless a project overrides it (default three months). From 1 to 120.</p>
         <p class="error" data-error-for="holding_months" role="alert"></p></div>
+      <div class="field"><label for="receipt_holding_months">Voice receipt holding time (months)</label>
+        <input type="number" id="receipt_holding_months" name="receipt_holding_months" min="1" max="120" step="1" value="${g.receipt_holding_months ?? ""}" placeholder="Use the call's holding time">
+        <p class="help">How long voice receipts (contact-center projects) are kept unless a project overrides it. Leave empty to use the call's holding time. From 1 to 120.</p>
+        <p class="error" data-error-for="receipt_holding_months" role="alert"></p></div>
+      <div class="field"><label for="offline_policy_days">Recording while the store is unreachable (days)</label>
+        <input type="number" id="offline_policy_days" name="offline_policy_days" min="1" max="90" step="1" value="${esc(g.offline_policy_days)}">
+        <p class="help">When an agent's app cannot reach this store, it records under the settings it last received, for at most this many days after the store last confirmed them; after that it records nothing and tells the agent why (default 7). From 1 to 90.</p>
+        <p class="error" data-error-for="offline_policy_days" role="alert"></p></div>
       <p class="error" data-error-for="" role="alert"></p>
       <div class="actions"><button type="submit">Save</button></div>
     </form>`;
@@ -269,9 +285,13 @@ async function renderSettings(notice) {
     ev.preventDefault();
     const v = (n) => form.elements[n].value;
     const months = v("holding_months").trim();
+    const receiptMonths = v("receipt_holding_months").trim();
+    const days = v("offline_policy_days").trim();
     const body = { contact_center: { record_mode: v("contact_center.record_mode") },
       customer_service: { record_mode: v("customer_service.record_mode"), conference_mode: v("customer_service.conference_mode") },
-      holding_months: months === "" ? null : Number(months) };
+      holding_months: months === "" ? null : Number(months),
+      receipt_holding_months: receiptMonths === "" ? null : Number(receiptMonths),
+      offline_policy_days: days === "" ? null : Number(days) };
     const r = await api("PUT", "/settings", body);
     if (!r.ok) { showErrors(form, r.data?.error); return; }
     go("#/settings", EFFECT);

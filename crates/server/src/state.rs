@@ -30,9 +30,6 @@ pub struct Options {
     pub ballast_bytes: u64,
     /// How far a recording's start may lie after the times the store saw (clocks differ).
     pub clock_skew: Duration,
-    /// How long after a policy version stopped being current a call may still obey it (an
-    /// app offline records under its cached settings that long; POLICY.md §8).
-    pub offline_policy: Duration,
 }
 
 impl Default for Options {
@@ -47,7 +44,6 @@ impl Default for Options {
             reserve_bytes: 256 << 20,
             ballast_bytes: 64 << 20,
             clock_skew: Duration::from_secs(5 * 60),
-            offline_policy: Duration::from_secs(7 * 86_400),
         }
     }
 }

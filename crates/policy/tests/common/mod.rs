@@ -16,6 +16,7 @@ pub fn cc(mode: RecordMode) -> Policy {
         agents_can_listen_to_others: false,
         multiple_receipts_per_order: false,
         holding_months: HoldingMonths::DEFAULT,
+        receipt_holding_months: Some(HoldingMonths::DEFAULT),
     }
 }
 
@@ -24,12 +25,13 @@ pub fn cs(mode: RecordMode, conference: ConferenceMode) -> Policy {
     Policy {
         kind: ProjectKind::CustomerService,
         conference_mode: Some(conference),
+        receipt_holding_months: None,
         ..cc(mode)
     }
 }
 
 /// One event from a script word list: `start [consent]`, `on`, `off`, `pause`, `resume`,
-/// `receipt ORDER`, `stop`, `join P`, `leave P`, `end`.
+/// `receipt ORDER`, `stop`, `join P`, `leave P`, `withdraw`, `end`.
 pub fn event(words: &[&str]) -> Event {
     match words {
         ["start"] => event(&["start", "not_asked"]),
@@ -55,6 +57,7 @@ pub fn event(words: &[&str]) -> Event {
         ["leave", p] => Event::PartyLeft {
             party: (*p).to_owned(),
         },
+        ["withdraw"] => Event::ConsentWithdrawn,
         ["end"] => Event::CallEnded,
         other => panic!("bad script words {other:?}"),
     }

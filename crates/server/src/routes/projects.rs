@@ -42,11 +42,11 @@ pub(crate) fn resolved(db: &dyn Database, id: &str) -> Result<Option<Policy>> {
     Ok(Some(settings_of(&row)?.resolve(&global(db)?)))
 }
 
-/// The version of a project's policy: a digest of what its calls obey, so it changes
-/// exactly when that does.
-pub(crate) fn version_of(project_id: &str, policy: &Policy) -> Result<String> {
+/// The version of a project's policy: a digest of what its calls obey and of how long the
+/// app may obey it offline, so it changes exactly when either does.
+pub(crate) fn version_of(project_id: &str, policy: &Policy, offline_days: u8) -> Result<String> {
     let json = serde_json::to_string(policy).map_err(|e| AppError::Internal(e.to_string()))?;
-    let digest = Sha256::digest(format!("{project_id}\n{json}").as_bytes());
+    let digest = Sha256::digest(format!("{project_id}\n{json}\n{offline_days}").as_bytes());
     Ok(hex::encode(&digest[..8]))
 }
 
@@ -61,7 +61,7 @@ pub(crate) fn note_current(
     let Some(policy) = resolved(db, id)? else {
         return Ok(None);
     };
-    let version = version_of(id, &policy)?;
+    let version = version_of(id, &policy, global(db)?.offline_policy_days.get())?;
     let json = serde_json::to_string(&policy).map_err(|e| AppError::Internal(e.to_string()))?;
     db.note_policy(&version, id, &json, now)?;
     Ok(Some((version, policy)))
@@ -269,6 +269,7 @@ async fn policy(
                     project_id: id,
                     version: String::new(),
                     policy,
+                    offline_policy_days: global(db)?.offline_policy_days.get(),
                 },
             ))
         })

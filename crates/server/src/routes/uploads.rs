@@ -104,9 +104,9 @@ impl Drop for Claim {
 }
 
 /// The policy a call that started at `started_at` obeyed: the version its sidecar names, which
-/// must be one the store knows for that project and in force at the call (or at most
-/// `offline` before it: an app out of reach records under its cached settings that long), or
-/// the project's current one for a call recorded without.
+/// must be one the store knows for that project and in force at the call (or replaced at most
+/// `offline_policy_days` before it: an app out of reach records under its cached settings
+/// that long), or the project's current one for a call recorded without.
 fn policy_for(
     db: &dyn Database,
     options: &Options,
@@ -135,7 +135,8 @@ fn policy_for(
         ));
     }
     let skew = duration(options.clock_skew);
-    let offline = duration(options.offline_policy);
+    let offline_days = super::settings::global(db)?.offline_policy_days.get();
+    let offline = time::Duration::days(i64::from(offline_days));
     let periods = db.policy_periods(project, v)?;
     let in_force = periods.iter().any(|p| {
         p.since <= started_at + skew && p.until.is_none_or(|until| started_at <= until + offline)
@@ -152,7 +153,7 @@ fn policy_for(
             format!(
                 "policy version {v:?} was not the project's policy when this call started ({}): it was replaced {ended}, and cached settings may be used for {} days at most",
                 started_at.format(&Rfc3339).unwrap_or_default(),
-                options.offline_policy.as_secs() / 86_400
+                offline_days
             ),
         ));
     }
