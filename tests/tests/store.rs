@@ -496,8 +496,8 @@ async fn retention_deletes_expired_recordings_everywhere() {
         .await
         .expect("sweep");
     assert_eq!(
-        deleted, 2,
-        "the expired recording and the expired half-upload"
+        deleted, 3,
+        "the expired recording, its voice receipt (kept as long as its call here) and the expired half-upload"
     );
     assert!(!part.exists(), "the half-uploaded audio is deleted too");
     assert!(

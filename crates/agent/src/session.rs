@@ -815,6 +815,7 @@ impl Session {
         let now = OffsetDateTime::now_utc();
         report.expired += u32::try_from(lock(&self.outbox).sweep_expired(now)?.len()).unwrap_or(0);
         let client = self.client()?;
+        report.expired += self.drop_what_the_store_deleted(&client).await?;
         let horizon = if all {
             now + time::Duration::days(36_500)
         } else {
@@ -858,6 +859,38 @@ impl Session {
         }
         report.pending = lock(&self.outbox).pending_count()?;
         Ok(report)
+    }
+
+    /// Asks the store about every call still on this machine and deletes those it erased on
+    /// request or whose holding time was shortened past them; returns how many went. Offline,
+    /// nothing goes (the store is asked again at the next pass).
+    async fn drop_what_the_store_deleted(&self, client: &Client) -> Result<u32> {
+        let entries = lock(&self.outbox).list()?;
+        let calls: Vec<callrec_protocol::LocalCall> = entries
+            .iter()
+            .filter(|e| e.state != State::Deleted && e.state != State::Uploaded)
+            .filter_map(|e| {
+                let text = std::fs::read_to_string(e.dir.join(callrec_recorder::SIDECAR)).ok()?;
+                let sidecar: Sidecar = serde_json::from_str(&text).ok()?;
+                Some(callrec_protocol::LocalCall {
+                    id: e.call_id,
+                    project_id: sidecar.info.project_id?,
+                    contact: sidecar.info.contact,
+                    started_at: sidecar.started_at.unwrap_or(sidecar.info.origin_at),
+                })
+            })
+            .collect();
+        let doomed = match self.seen(client.calls_to_delete(calls).await) {
+            Ok(doomed) => doomed,
+            Err(UploadError::Transient(_)) => return Ok(0),
+            Err(e) => return Err(e.into()),
+        };
+        let outbox = lock(&self.outbox);
+        for id in &doomed {
+            outbox.expired(*id)?;
+            tracing::info!(call = %id, "deleted on the store's word (erased on request, or expired)");
+        }
+        Ok(u32::try_from(doomed.len()).unwrap_or(u32::MAX))
     }
 
     /// Puts one recording back in line now (a failed one, once what the store refused is

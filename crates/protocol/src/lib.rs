@@ -60,6 +60,14 @@ pub mod paths {
     pub const CALLS: &str = "/api/v1/calls";
     /// `GET` (server-sent events): calls offered to the signed-in agent.
     pub const CALL_EVENTS: &str = "/api/v1/calls/events";
+    /// `POST`: which of the calls on an agent's machine must go (erased, expired).
+    pub const CALL_STATUS: &str = "/api/v1/calls/status";
+    /// `GET`, `POST`: legal holds (admin).
+    pub const HOLDS: &str = "/api/v1/holds";
+    /// `POST`: deletion on request (admin).
+    pub const ERASURES: &str = "/api/v1/erasures";
+    /// `GET`: voice receipts the caller may hear, by order id.
+    pub const RECEIPTS: &str = "/api/v1/receipts";
 
     /// `GET`, `PUT`, `DELETE`: one project.
     pub fn project(id: &str) -> String {
@@ -337,6 +345,130 @@ pub struct HistoryEntry {
     pub agent: String,
     /// Whether the caller may listen to it (POLICY.md section 8).
     pub playable: bool,
+}
+
+/// A voice receipt take as the store keeps it: an artifact of its own, with its own expiry
+/// (POLICY.md §8), found by order id and played on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptInfo {
+    /// The receipt's id.
+    pub id: Uuid,
+    /// The call it was recorded in.
+    pub call_id: Uuid,
+    /// The call's project.
+    pub project_id: String,
+    /// The agent who recorded it (user id).
+    pub agent_id: String,
+    /// The agent's user name.
+    pub agent: String,
+    /// The contact, where known.
+    pub contact: Option<String>,
+    /// The order it confirms.
+    pub order_id: String,
+    /// Its number among the order's takes in the call, from 1.
+    pub seq: u32,
+    /// Whether the customer's voice is in it.
+    pub customer: bool,
+    /// When the call started.
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    /// Where in the call it lies (ms from the call's start).
+    pub from_ms: u64,
+    /// Its end.
+    pub to_ms: u64,
+    /// When it is deleted.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// Whether the caller may listen to it.
+    pub playable: bool,
+}
+
+/// A legal hold (POLICY.md §8): a recording, or every recording of a contact (present and
+/// future), kept past its expiry and refused to deletion on request until lifted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hold {
+    /// The hold's id.
+    pub id: Uuid,
+    /// What it holds.
+    #[serde(flatten)]
+    pub target: Subject,
+    /// Why (a case reference, a dispute).
+    pub reason: String,
+    /// Who placed it (user id).
+    pub placed_by: String,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub placed_at: OffsetDateTime,
+    /// When it was lifted, if it was.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub lifted_at: Option<OffsetDateTime>,
+}
+
+/// What a hold or an erasure is about: one recording (a call, with its receipts), or every
+/// recording of a contact.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Subject {
+    /// One call's recording and its receipts.
+    Recording(Uuid),
+    /// Every recording of a contact.
+    Contact(String),
+}
+
+/// `POST /holds`, `POST /erasures`: a subject and the reason, which the log keeps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectRequest {
+    /// What.
+    #[serde(flatten)]
+    pub subject: Subject,
+    /// Why (required, non-empty).
+    pub reason: String,
+}
+
+/// An erasure on request (POLICY.md §8), as agents' apps read it to delete their copies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Erasure {
+    /// What was erased.
+    #[serde(flatten)]
+    pub subject: Subject,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub erased_at: OffsetDateTime,
+    /// The calls deleted from the store.
+    pub call_ids: Vec<Uuid>,
+    /// Calls kept because a legal hold covers them.
+    pub held: Vec<Uuid>,
+}
+
+/// One call still on an agent's machine, as the app asks the store about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalCall {
+    /// The call.
+    pub id: Uuid,
+    /// Its project.
+    pub project_id: String,
+    /// Its contact.
+    pub contact: Option<String>,
+    /// When it started.
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+}
+
+/// `POST /calls/status`: the calls on an agent's machine not yet in the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallStatusRequest {
+    /// The calls.
+    pub calls: Vec<LocalCall>,
+}
+
+/// The store's answer: the calls the app must delete now, erased on request or past an
+/// expiry a shortened holding time brought forward.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallStatusResponse {
+    /// Delete these local copies.
+    pub delete: Vec<Uuid>,
 }
 
 /// `GET /recordings`.

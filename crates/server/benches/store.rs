@@ -223,6 +223,7 @@ async fn listing_latency(state: &AppState, base: &str) {
                     now + Duration::from_secs(86_400 * 60),
                     format!("x/{i}"),
                 ),
+                &[],
             )
             .unwrap();
         }
@@ -311,6 +312,7 @@ async fn sweeper(state: &AppState, dir: &Path) {
                     now - Duration::from_secs(60),
                     key,
                 ),
+                &[],
             )
             .unwrap();
         }

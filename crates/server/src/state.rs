@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::db::{BlobStore, Database, FsBlobs, SqliteDb};
 use crate::error::{AppError, Result};
 use crate::space::Space;
-use crate::throttle::{LoginGuard, Passwords};
+use crate::throttle::{Listens, LoginGuard, Passwords};
 
 /// Settings of a running store.
 #[derive(Debug, Clone)]
@@ -60,6 +60,8 @@ pub struct AppState {
     pub(crate) logins: LoginGuard,
     /// Where passwords are hashed and checked.
     pub(crate) passwords: Passwords,
+    /// Recent audio accesses, to fold a player's range requests into one log entry.
+    pub(crate) listens: Listens,
     /// The data folder's free space, where the store keeps its files on a local disk.
     pub(crate) space: Option<Space>,
 }
@@ -75,6 +77,7 @@ impl AppState {
             calls: tokio::sync::broadcast::channel(256).0,
             logins: LoginGuard::default(),
             passwords: Passwords::default(),
+            listens: Listens::default(),
             space: None,
         }
     }

@@ -1,5 +1,5 @@
-//! Retention: recordings past their expiry are deleted, audio and rows, and the audit log
-//! says so.
+//! Retention: recordings and receipts past their expiry are deleted, audio and rows, unless a
+//! legal hold covers them, and the audit log says so.
 
 use serde_json::json;
 use time::OffsetDateTime;
@@ -30,6 +30,20 @@ pub async fn sweep_once(state: &AppState, now: OffsetDateTime) -> Result<usize> 
                         detail: json!({"project": rec.summary.project_id, "expires_at": rec.summary.expires_at}),
                     })?;
                 }
+                // Receipts have their own expiry (often longer than their call's).
+                let receipts = db.expired_receipts(now, BATCH)?;
+                for receipt in &receipts {
+                    blobs.delete(&receipt.key)?;
+                    db.delete_receipt(&receipt.id)?;
+                    db.audit(&NewAudit {
+                        actor: None,
+                        action: "retention_deleted",
+                        target: Some(&receipt.call_id.to_string()),
+                        detail: json!({"project": receipt.project_id, "receipt": receipt.id,
+                                       "order_id": receipt.order_id, "seq": receipt.seq,
+                                       "expires_at": receipt.expires_at}),
+                    })?;
+                }
                 // Half-uploaded calls past their expiry: their parts are recordings too.
                 let unfinished = db.expired_uploads(now, BATCH)?;
                 for upload in &unfinished {
@@ -44,7 +58,7 @@ pub async fn sweep_once(state: &AppState, now: OffsetDateTime) -> Result<usize> 
                         detail: json!({"project": upload.summary.project_id, "unfinished_upload": true}),
                     })?;
                 }
-                Ok(expired.len() + unfinished.len())
+                Ok(expired.len() + receipts.len() + unfinished.len())
             })
             .await?;
         total += deleted;

@@ -304,3 +304,38 @@ mod tests {
         assert!(ledger.entries.contains_key(&last));
     }
 }
+
+/// How long a player's follow-up requests of one file are folded into one log entry.
+const LISTEN_FOLD: Duration = Duration::from_secs(5 * 60);
+/// How many listens are remembered at most for folding.
+const MAX_LISTENS: usize = 10_000;
+
+/// Recent audio accesses, to fold a player's follow-up range requests into one audit entry
+/// per user, file and few minutes (POLICY.md §8). Bounded: the oldest go first.
+#[derive(Debug, Clone, Default)]
+pub struct Listens(Arc<Mutex<HashMap<String, Instant>>>);
+
+impl Listens {
+    /// Whether `what` (a user, a recording and its file) was not accessed in the last few
+    /// minutes: the access is then logged. Notes the access either way.
+    pub fn first_in_a_while(&self, what: String) -> bool {
+        let now = Instant::now();
+        let mut seen = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.len() >= MAX_LISTENS {
+            seen.retain(|_, at| now.duration_since(*at) < LISTEN_FOLD);
+            if seen.len() >= MAX_LISTENS {
+                seen.clear();
+            }
+        }
+        let first = seen
+            .get(&what)
+            .is_none_or(|at| now.duration_since(*at) >= LISTEN_FOLD);
+        if first {
+            seen.insert(what, now);
+        }
+        first
+    }
+}

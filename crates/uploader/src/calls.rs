@@ -1,11 +1,26 @@
 //! Calls offered to the agent, received as server-sent events.
 
-use callrec_protocol::{IncomingCall, paths};
+use callrec_protocol::{CallStatusRequest, CallStatusResponse, IncomingCall, LocalCall, paths};
 
 use crate::client::{Client, ok};
 use crate::error::{Result, UploadError};
 
 impl Client {
+    /// Which of `calls` (on this machine, not yet in the store) must be deleted now: erased on
+    /// request, or expired under a holding time shortened since they were recorded.
+    pub async fn calls_to_delete(&self, calls: Vec<LocalCall>) -> Result<Vec<uuid::Uuid>> {
+        if calls.is_empty() {
+            return Ok(Vec::new());
+        }
+        let resp = self
+            .authed(self.http.post(self.url(paths::CALL_STATUS)))
+            .json(&CallStatusRequest { calls })
+            .send()
+            .await?;
+        let answer: CallStatusResponse = ok(resp).await?.json().await?;
+        Ok(answer.delete)
+    }
+
     /// Listens for calls offered to the signed-in agent and hands each to `on_call`, until the
     /// connection ends (then the caller reconnects, after a delay). Ends early when `on_call`
     /// returns `false`.

@@ -93,6 +93,11 @@ impl BlobStore for FsBlobs {
         Ok(head)
     }
 
+    fn copy_to(&self, key: &str, out: &mut dyn std::io::Write) -> Result<u64> {
+        let mut file = File::open(self.path(key)?)?;
+        Ok(std::io::copy(&mut file, out)?)
+    }
+
     fn delete(&self, key: &str) -> Result<()> {
         match std::fs::remove_file(self.path(key)?) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),

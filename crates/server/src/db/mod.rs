@@ -2,6 +2,7 @@
 //! default is SQLite plus files under the data folder; a Postgres + S3-compatible pair can
 //! implement the same traits without touching the handlers.
 
+mod artifacts;
 mod blobs;
 mod sqlite;
 
@@ -221,8 +222,127 @@ pub struct NewAudit<'a> {
     pub detail: serde_json::Value,
 }
 
+/// A voice receipt take kept as an artifact of its own (POLICY.md §8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// Its id.
+    pub id: Uuid,
+    /// The call it was recorded in.
+    pub call_id: Uuid,
+    /// The call's project.
+    pub project_id: String,
+    /// The agent who recorded it.
+    pub agent_id: String,
+    /// The contact.
+    pub contact: Option<String>,
+    /// The order.
+    pub order_id: String,
+    /// The take's number for its order in the call.
+    pub seq: u32,
+    /// Whether the customer is in it.
+    pub customer: bool,
+    /// When the call started.
+    pub started_at: OffsetDateTime,
+    /// Start within the call (ms).
+    pub from_ms: u64,
+    /// End within the call (ms).
+    pub to_ms: u64,
+    /// When it is deleted.
+    pub expires_at: OffsetDateTime,
+    /// Blob key.
+    pub key: String,
+    /// Size.
+    pub bytes: u64,
+}
+
+/// A receipts query: what the caller may see, filtered, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptQuery {
+    /// What the caller may see.
+    pub scope: Scope,
+    /// Only this order.
+    pub order_id: Option<String>,
+    /// Only this contact.
+    pub contact: Option<String>,
+    /// Only this project.
+    pub project: Option<String>,
+    /// Page size.
+    pub limit: u32,
+    /// Continue after this (started_at ms, id).
+    pub after: Option<(i64, Uuid)>,
+}
+
+/// A call's or a receipt's dates, for re-dating when a holding time shortens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dated {
+    /// The artifact.
+    pub id: Uuid,
+    /// When its call started.
+    pub started_at: OffsetDateTime,
+    /// When it expires now.
+    pub expires_at: OffsetDateTime,
+}
+
+/// Receipts, legal holds, erasures and re-dating: what the store keeps beside recordings for
+/// retention duties (POLICY.md §8). Methods block.
+pub trait Artifacts {
+    /// A receipt.
+    fn receipt(&self, id: &Uuid) -> Result<Option<Receipt>>;
+    /// The receipt of take `seq` of `order_id` in a call.
+    fn receipt_of_take(&self, call: &Uuid, order_id: &str, seq: u32) -> Result<Option<Receipt>>;
+    /// A page of receipts, newest call first.
+    fn list_receipts(&self, query: &ReceiptQuery) -> Result<Vec<Receipt>>;
+    /// A call's receipts.
+    fn receipts_of_call(&self, call: &Uuid) -> Result<Vec<Receipt>>;
+    /// Receipts expired at `now` and not held, up to `limit`.
+    fn expired_receipts(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<Receipt>>;
+    /// Deletes a receipt's row.
+    fn delete_receipt(&self, id: &Uuid) -> Result<()>;
+
+    /// Places a hold.
+    fn insert_hold(&self, hold: &callrec_protocol::Hold) -> Result<()>;
+    /// Lifts an active hold; the hold as it was, `None` if there is no such active hold.
+    fn lift_hold(
+        &self,
+        id: &Uuid,
+        by: &str,
+        reason: &str,
+        at: OffsetDateTime,
+    ) -> Result<Option<callrec_protocol::Hold>>;
+    /// Holds, the active ones only or all.
+    fn holds(&self, active_only: bool) -> Result<Vec<callrec_protocol::Hold>>;
+    /// Whether an active hold covers a call (by its id or its contact).
+    fn held(&self, call: &Uuid, contact: Option<&str>) -> Result<bool>;
+
+    /// The calls (recordings) of a contact.
+    fn calls_of_contact(&self, contact: &str) -> Result<Vec<Uuid>>;
+    /// The unfinished uploads of a contact's calls.
+    fn open_uploads_of_contact(&self, contact: &str) -> Result<Vec<Uuid>>;
+    /// Whether an erasure covers a call: by its id, or by its contact for a call that started
+    /// before the contact's recordings were erased.
+    fn erased(
+        &self,
+        call: &Uuid,
+        contact: Option<&str>,
+        started_at: OffsetDateTime,
+    ) -> Result<bool>;
+    /// The calls that have receipts of a contact (some may outlive their recording).
+    fn receipt_calls_of_contact(&self, contact: &str) -> Result<Vec<Uuid>>;
+    /// Keeps an erasure for agents' apps to read.
+    fn insert_erasure(&self, erasure: &callrec_protocol::Erasure) -> Result<()>;
+    /// Erasures made at or after `since`, oldest first.
+    fn erasures_since(&self, since: OffsetDateTime) -> Result<Vec<callrec_protocol::Erasure>>;
+
+    /// The dates of a project's recordings.
+    fn recording_dates(&self, project: &str) -> Result<Vec<Dated>>;
+    /// The dates of a project's receipts.
+    fn receipt_dates(&self, project: &str) -> Result<Vec<Dated>>;
+    /// New expiries for recordings (`receipts: false`) or receipts.
+    fn set_expiries(&self, receipts: bool, expiries: &[(Uuid, OffsetDateTime)]) -> Result<()>;
+}
+
 /// Metadata storage. Methods block: handlers call them on the blocking pool.
-pub trait Database: Send + Sync + 'static {
+pub trait Database: Artifacts + Send + Sync + 'static {
     /// How many users exist (deleted ones excluded).
     fn user_count(&self) -> Result<u64>;
     /// Adds a user; a taken name is a conflict.
@@ -313,14 +433,19 @@ pub trait Database: Send + Sync + 'static {
     fn usage(&self, uploader: &str) -> Result<Usage>;
     /// Unfinished uploads with no chunk since `idle_since`, up to `limit`.
     fn abandoned_uploads(&self, idle_since: OffsetDateTime, limit: u32) -> Result<Vec<Upload>>;
-    /// Makes a fully verified upload a stored recording, atomically.
-    fn complete_upload(&self, call_id: &Uuid, recording: &Recording) -> Result<()>;
+    /// Makes a fully verified upload a stored recording and its receipts, atomically.
+    fn complete_upload(
+        &self,
+        call_id: &Uuid,
+        recording: &Recording,
+        receipts: &[Receipt],
+    ) -> Result<()>;
 
     /// A stored recording.
     fn recording(&self, id: &Uuid) -> Result<Option<Recording>>;
     /// A page of recordings, newest first.
     fn list(&self, query: &ListQuery) -> Result<Vec<RecordingSummary>>;
-    /// Recordings expired at `now`, up to `limit`.
+    /// Recordings expired at `now` and not held, up to `limit`.
     fn expired(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<Recording>>;
     /// Deletes a recording's rows (and its upload's); also an unfinished upload's.
     fn delete_recording(&self, id: &Uuid) -> Result<()>;
@@ -350,6 +475,8 @@ pub trait BlobStore: Send + Sync + 'static {
     fn open_range(&self, key: &str, start: u64, len: u64) -> Result<BlobReader>;
     /// The first `len` bytes of a blob (fewer if it is shorter).
     fn head(&self, key: &str, len: u64) -> Result<Vec<u8>>;
+    /// Copies a whole blob into `out`, a buffer at a time; returns its length.
+    fn copy_to(&self, key: &str, out: &mut dyn std::io::Write) -> Result<u64>;
     /// Deletes a blob (absent is fine).
     fn delete(&self, key: &str) -> Result<()>;
 }

@@ -10,8 +10,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{
-    AuditQuery, Database, ListQuery, NewAudit, Offer, PolicyPeriod, ProjectRow, Recording, Scope,
-    StoredFile, Upload, UploadFile, Usage, User,
+    AuditQuery, Database, ListQuery, NewAudit, Offer, PolicyPeriod, ProjectRow, Receipt, Recording,
+    Scope, StoredFile, Upload, UploadFile, Usage, User,
 };
 use crate::error::{AppError, Result};
 use crate::space::{Space, full_disk, is_full};
@@ -153,6 +153,70 @@ CREATE INDEX uploads_by_activity ON uploads (complete, active_at);
 CREATE INDEX audit_by_action ON audit (action, id);
 CREATE INDEX audit_by_actor ON audit (actor, id);
 "#,
+    // 4: voice receipts as artifacts of their own, each with its own expiry; legal holds;
+    // erasures on request (POLICY.md §8). Receipts stored before keep their call's expiry.
+    r#"
+CREATE TABLE receipts (
+    id TEXT PRIMARY KEY,
+    call_id TEXT NOT NULL,
+    project_id TEXT NOT NULL,
+    agent_id TEXT NOT NULL,
+    contact TEXT,
+    order_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    customer INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    from_ms INTEGER NOT NULL,
+    to_ms INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    blob_key TEXT NOT NULL,
+    bytes INTEGER NOT NULL
+);
+CREATE INDEX receipts_by_order ON receipts (order_id, started_at DESC, id DESC);
+CREATE INDEX receipts_by_call ON receipts (call_id);
+CREATE INDEX receipts_by_contact ON receipts (contact, started_at DESC, id DESC);
+CREATE INDEX receipts_by_project ON receipts (project_id, started_at DESC, id DESC);
+CREATE INDEX receipts_by_time ON receipts (started_at DESC, id DESC);
+CREATE INDEX receipts_by_expiry ON receipts (expires_at);
+INSERT INTO receipts (id, call_id, project_id, agent_id, contact, order_id, seq, customer,
+                      started_at, from_ms, to_ms, expires_at, blob_key, bytes)
+SELECT lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-7' ||
+           substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', abs(random()) % 4 + 1, 1) ||
+           substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))),
+       r.id, r.project_id, r.agent_id, r.contact, f.order_id, f.seq,
+       COALESCE((SELECT json_extract(t.value, '$.customer') FROM json_each(r.sidecar_json, '$.receipts') t
+                 WHERE json_extract(t.value, '$.order_id') = f.order_id AND json_extract(t.value, '$.seq') = f.seq), 0),
+       r.started_at,
+       COALESCE((SELECT json_extract(t.value, '$.from_ms') FROM json_each(r.sidecar_json, '$.receipts') t
+                 WHERE json_extract(t.value, '$.order_id') = f.order_id AND json_extract(t.value, '$.seq') = f.seq), 0),
+       COALESCE((SELECT json_extract(t.value, '$.to_ms') FROM json_each(r.sidecar_json, '$.receipts') t
+                 WHERE json_extract(t.value, '$.order_id') = f.order_id AND json_extract(t.value, '$.seq') = f.seq), 0),
+       r.expires_at, f.blob_key, f.bytes
+FROM recording_files f JOIN recordings r ON r.id = f.recording_id
+WHERE f.kind = 'receipt';
+DELETE FROM recording_files WHERE kind = 'receipt';
+CREATE TABLE holds (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('recording', 'contact')),
+    target TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    placed_by TEXT NOT NULL,
+    placed_at INTEGER NOT NULL,
+    lifted_by TEXT,
+    lifted_at INTEGER,
+    lift_reason TEXT
+);
+CREATE INDEX holds_active ON holds (kind, target) WHERE lifted_at IS NULL;
+CREATE TABLE erasures (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    target TEXT NOT NULL,
+    erased_at INTEGER NOT NULL,
+    call_ids_json TEXT NOT NULL,
+    held_json TEXT NOT NULL
+);
+CREATE INDEX erasures_by_time ON erasures (erased_at);
+"#,
 ];
 
 /// Metadata in SQLite. One connection behind a mutex: SQLite serialises writers anyway,
@@ -166,11 +230,89 @@ pub struct SqliteDb {
 /// How stale a session's last use may be before it is written again (milliseconds).
 const TOUCH_EVERY_MS: i64 = 60_000;
 
-fn ms(t: OffsetDateTime) -> i64 {
+/// A SELECT grown one condition at a time, its arguments numbered as they are added.
+pub(super) struct Query {
+    sql: String,
+    args: Vec<rusqlite::types::Value>,
+}
+
+impl Query {
+    /// `select` (without WHERE) and no condition yet.
+    pub(super) fn new(select: &str) -> Self {
+        Self {
+            sql: format!("{select} WHERE 1 = 1"),
+            args: Vec::new(),
+        }
+    }
+
+    fn arg(&mut self, v: impl Into<rusqlite::types::Value>) -> usize {
+        self.args.push(v.into());
+        self.args.len()
+    }
+
+    /// `AND clause`, its one `?` bound to `v`.
+    pub(super) fn and(&mut self, clause: &str, v: impl Into<rusqlite::types::Value>) {
+        let n = self.arg(v);
+        self.sql
+            .push_str(&format!(" AND {}", clause.replace('?', &format!("?{n}"))));
+    }
+
+    /// `AND column = v` when there is a `v`.
+    pub(super) fn and_if(&mut self, column: &str, v: Option<String>) {
+        if let Some(v) = v {
+            self.and(&format!("{column} = ?"), v);
+        }
+    }
+
+    /// What a caller may see: everything, or its own (`agent_id`) and its projects'.
+    pub(super) fn scope(&mut self, scope: &Scope) {
+        if let Scope::Own { agent_id, projects } = scope {
+            let mut any = format!("agent_id = ?{}", self.arg(agent_id.clone()));
+            for p in projects {
+                any.push_str(&format!(" OR project_id = ?{}", self.arg(p.clone())));
+            }
+            self.sql.push_str(&format!(" AND ({any})"));
+        }
+    }
+
+    /// The statement, ordered by `order`, at most `limit` rows.
+    pub(super) fn finish(
+        mut self,
+        order: &str,
+        limit: u32,
+    ) -> (String, Vec<rusqlite::types::Value>) {
+        let n = self.arg(i64::from(limit));
+        (format!("{} {order} LIMIT ?{n}", self.sql), self.args)
+    }
+
+    /// Newest call first (`started_at`, then `id`), continuing after a page's last row.
+    pub(super) fn newest_first(
+        mut self,
+        after: Option<(i64, Uuid)>,
+        limit: u32,
+    ) -> (String, Vec<rusqlite::types::Value>) {
+        if let Some((t, id)) = after {
+            let (a, b) = (self.arg(t), self.arg(id.to_string()));
+            self.sql.push_str(&format!(
+                " AND (started_at < ?{a} OR (started_at = ?{a} AND id < ?{b}))"
+            ));
+        }
+        self.finish("ORDER BY started_at DESC, id DESC", limit)
+    }
+}
+
+/// An SQL condition true when an active legal hold covers the call `id` (or its `contact`).
+pub(super) fn held_clause(id: &str, contact: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM holds h WHERE h.lifted_at IS NULL AND ((h.kind = 'recording' AND h.target = {id}) OR (h.kind = 'contact' AND h.target = {contact})))"
+    )
+}
+
+pub(super) fn ms(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
-fn from_ms(v: i64) -> OffsetDateTime {
+pub(super) fn from_ms(v: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(v) * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
@@ -190,7 +332,7 @@ fn kind_from(name: &str) -> FileKind {
     }
 }
 
-fn corrupt(what: &str) -> AppError {
+pub(super) fn corrupt(what: &str) -> AppError {
     AppError::Internal(format!("corrupt row: {what}"))
 }
 
@@ -257,7 +399,7 @@ impl SqliteDb {
         }
     }
 
-    fn conn(&self) -> Result<MutexGuard<'_, Connection>> {
+    pub(super) fn conn(&self) -> Result<MutexGuard<'_, Connection>> {
         self.conn
             .lock()
             .map_err(|_| AppError::Internal("database lock poisoned".into()))
@@ -296,7 +438,7 @@ impl SqliteDb {
     }
 
     /// The ids `sql` selects, given an instant (`?1`) and a limit (`?2`).
-    fn ids(&self, sql: &str, at: OffsetDateTime, limit: u32) -> Result<Vec<Uuid>> {
+    pub(super) fn ids(&self, sql: &str, at: OffsetDateTime, limit: u32) -> Result<Vec<Uuid>> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(sql)?;
         let rows = stmt.query_map(params![ms(at), limit], |r| r.get::<_, String>(0))?;
@@ -807,9 +949,12 @@ impl Database for SqliteDb {
         )
     }
 
-    fn complete_upload(&self, call_id: &Uuid, rec: &Recording) -> Result<()> {
+    fn complete_upload(&self, call_id: &Uuid, rec: &Recording, receipts: &[Receipt]) -> Result<()> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
+        for r in receipts {
+            super::artifacts::insert_receipt(&tx, r)?;
+        }
         let s = &rec.summary;
         tx.execute(
             &format!("INSERT OR IGNORE INTO recordings ({SUMMARY_COLUMNS}, sidecar_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
@@ -854,48 +999,18 @@ impl Database for SqliteDb {
     }
 
     fn list(&self, q: &ListQuery) -> Result<Vec<RecordingSummary>> {
-        let mut sql = format!("SELECT {SUMMARY_COLUMNS} FROM recordings WHERE 1 = 1");
-        let mut args: Vec<rusqlite::types::Value> = Vec::new();
-        let mut arg = |sql: &mut String, clause: &str, v: rusqlite::types::Value| {
-            args.push(v);
-            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
-        };
-        if let Scope::Own { agent_id, projects } = &q.scope {
-            sql.push_str(" AND (");
-            arg(&mut sql, "agent_id = ?", agent_id.clone().into());
-            for p in projects {
-                arg(&mut sql, " OR project_id = ?", p.clone().into());
-            }
-            sql.push(')');
-        }
-        if let Some(p) = &q.project {
-            arg(&mut sql, " AND project_id = ?", p.clone().into());
-        }
-        if let Some(a) = &q.agent {
-            arg(&mut sql, " AND agent_id = ?", a.clone().into());
-        }
-        if let Some(c) = &q.contact {
-            arg(&mut sql, " AND contact = ?", c.clone().into());
-        }
+        let mut query = Query::new(&format!("SELECT {SUMMARY_COLUMNS} FROM recordings"));
+        query.scope(&q.scope);
+        query.and_if("project_id", q.project.clone());
+        query.and_if("agent_id", q.agent.clone());
+        query.and_if("contact", q.contact.clone());
         if let Some(from) = q.from {
-            arg(&mut sql, " AND started_at >= ?", ms(from).into());
+            query.and("started_at >= ?", ms(from));
         }
         if let Some(to) = q.to {
-            arg(&mut sql, " AND started_at < ?", ms(to).into());
+            query.and("started_at < ?", ms(to));
         }
-        if let Some((t, id)) = &q.after {
-            args.push((*t).into());
-            args.push(id.to_string().into());
-            let (a, b) = (args.len() - 1, args.len());
-            sql.push_str(&format!(
-                " AND (started_at < ?{a} OR (started_at = ?{a} AND id < ?{b}))"
-            ));
-        }
-        args.push(i64::from(q.limit).into());
-        sql.push_str(&format!(
-            " ORDER BY started_at DESC, id DESC LIMIT ?{}",
-            args.len()
-        ));
+        let (sql, args) = query.newest_first(q.after, q.limit);
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(rusqlite::params_from_iter(args), summary)?;
@@ -904,7 +1019,10 @@ impl Database for SqliteDb {
 
     fn expired(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<Recording>> {
         let ids = self.ids(
-            "SELECT id FROM recordings WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2",
+            &format!(
+                "SELECT id FROM recordings r WHERE expires_at <= ?1 AND NOT {HELD} ORDER BY expires_at LIMIT ?2",
+                HELD = held_clause("r.id", "r.contact")
+            ),
             now,
             limit,
         )?;
@@ -944,35 +1062,24 @@ impl Database for SqliteDb {
     }
 
     fn audit_log(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
-        let mut sql =
-            "SELECT id, at, actor, action, target, detail_json FROM audit WHERE 1 = 1".to_owned();
-        let mut args: Vec<rusqlite::types::Value> = Vec::new();
-        let mut arg = |sql: &mut String, clause: &str, v: rusqlite::types::Value| {
-            args.push(v);
-            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
-        };
+        let mut query = Query::new("SELECT id, at, actor, action, target, detail_json FROM audit");
         if let Some(after) = q.after {
-            arg(&mut sql, " AND id > ?", after.into());
+            query.and("id > ?", after);
         }
         if let Some(before) = q.before {
-            arg(&mut sql, " AND id < ?", before.into());
+            query.and("id < ?", before);
         }
-        if let Some(action) = &q.action {
-            arg(&mut sql, " AND action = ?", action.clone().into());
-        }
-        if let Some(actor) = &q.actor {
-            arg(&mut sql, " AND actor = ?", actor.clone().into());
-        }
+        query.and_if("action", q.action.clone());
+        query.and_if("actor", q.actor.clone());
         if let Some(from) = q.from {
-            arg(&mut sql, " AND at >= ?", ms(from).into());
+            query.and("at >= ?", ms(from));
         }
         if let Some(to) = q.to {
-            arg(&mut sql, " AND at < ?", ms(to).into());
+            query.and("at < ?", ms(to));
         }
-        args.push(i64::from(q.limit).into());
         // Newest first, unless reading forward from a known entry (tailing the log).
         let order = if q.after.is_some() { "ASC" } else { "DESC" };
-        sql.push_str(&format!(" ORDER BY id {order} LIMIT ?{}", args.len()));
+        let (sql, args) = query.finish(&format!("ORDER BY id {order}"), q.limit);
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {

@@ -6,7 +6,9 @@ mod console;
 mod login;
 mod openapi;
 mod projects;
+mod receipts;
 mod recordings;
+mod retention;
 mod settings;
 mod uploads;
 mod users;
@@ -29,6 +31,8 @@ pub fn router(state: AppState) -> Router {
         .merge(projects::routes())
         .merge(users::routes())
         .merge(recordings::routes())
+        .merge(receipts::routes())
+        .merge(retention::routes())
         .merge(audit::routes())
         .merge(calls::routes())
         .merge(openapi::routes())

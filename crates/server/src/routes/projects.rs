@@ -226,6 +226,16 @@ async fn update(
             let before = db.project(&row.id)?.ok_or(AppError::NotFound)?;
             db.update_project(&row)?;
             note_current(db, &row.id, time::OffsetDateTime::now_utc())?;
+            // A shorter holding time reaches the project's recordings already made.
+            let shortened = super::retention::redate(db, std::slice::from_ref(&row.id))?;
+            if shortened > 0 {
+                db.audit(&NewAudit {
+                    actor: Some(&caller.0.id),
+                    action: "holding_time_shortened",
+                    target: Some(&row.id),
+                    detail: json!({"recordings_and_receipts": shortened}),
+                })?;
+            }
             db.audit(&NewAudit {
                 actor: Some(&caller.0.id),
                 action: "project_changed",

@@ -38,19 +38,57 @@ fn others_allowed(db: &dyn Database, project: &str) -> Result<bool> {
     Ok(resolved(db, project)?.is_some_and(|p| p.agents_can_listen_to_others))
 }
 
-/// Whether `caller` may hear `rec`, by the project's current settings and the caller's
-/// current memberships.
+/// Whether `caller` may hear `rec`.
 fn allowed(db: &dyn Database, caller: &Caller, rec: &Recording) -> Result<bool> {
+    may_hear(db, caller, &rec.summary.agent_id, &rec.summary.project_id)
+}
+
+/// Which recordings (and receipts) `caller` may hear, as a listing's scope.
+pub(super) fn scope_of(db: &dyn Database, caller: &Caller) -> Result<Scope> {
+    Ok(match caller.0.role {
+        Role::Admin => Scope::All,
+        Role::Supervisor => Scope::Own {
+            agent_id: caller.0.id.clone(),
+            projects: caller.0.projects.clone(),
+        },
+        // The platform hears nothing (and `Caller` keeps it out of here anyway).
+        Role::Platform => Scope::Own {
+            agent_id: caller.0.id.clone(),
+            projects: Vec::new(),
+        },
+        Role::Agent => {
+            let mut projects = Vec::new();
+            for p in &caller.0.projects {
+                if others_allowed(db, p)? {
+                    projects.push(p.clone());
+                }
+            }
+            Scope::Own {
+                agent_id: caller.0.id.clone(),
+                projects,
+            }
+        }
+    })
+}
+
+/// Whether `caller` may hear what `agent_id` recorded in `project_id`, by the project's
+/// current settings and the caller's current memberships (POLICY.md §8).
+pub(super) fn may_hear(
+    db: &dyn Database,
+    caller: &Caller,
+    agent_id: &str,
+    project_id: &str,
+) -> Result<bool> {
     let listener = Listener {
         user_id: &caller.0.id,
         role: caller.0.role,
         projects: &caller.0.projects,
     };
     let owner = RecordingOwner {
-        agent_id: &rec.summary.agent_id,
-        project_id: &rec.summary.project_id,
+        agent_id,
+        project_id,
     };
-    let others = caller.0.role == Role::Agent && others_allowed(db, &rec.summary.project_id)?;
+    let others = caller.0.role == Role::Agent && others_allowed(db, project_id)?;
     Ok(may_listen(&listener, &owner, others))
 }
 
@@ -96,12 +134,10 @@ fn ms(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
-async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-    QueryParams(q): QueryParams<ListParams>,
-) -> Result<Json<RecordingList>> {
-    let limit = q.limit.unwrap_or(50);
+/// A listing's page size (1 to 500, 50 by default) and where it continues (the `cursor` a
+/// previous page gave: its last call's start and id).
+pub(super) fn page(limit: Option<u32>, cursor: Option<&str>) -> Result<(u32, Option<(i64, Uuid)>)> {
+    let limit = limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(AppError::client(
             StatusCode::BAD_REQUEST,
@@ -109,9 +145,7 @@ async fn list(
             "`limit`: 1 to 500",
         ));
     }
-    let after = q
-        .cursor
-        .as_deref()
+    let after = cursor
         .map(|c| {
             c.split_once('_')
                 .and_then(|(t, id)| Some((t.parse::<i64>().ok()?, Uuid::parse_str(id).ok()?)))
@@ -124,36 +158,35 @@ async fn list(
                 })
         })
         .transpose()?;
+    Ok((limit, after))
+}
+
+/// The cursor of the page after `items` (a full page of `limit`), from its last item's call
+/// start and id.
+pub(super) fn next_cursor<T>(
+    items: &[T],
+    limit: u32,
+    key: impl Fn(&T) -> (OffsetDateTime, Uuid),
+) -> Option<String> {
+    (items.len() == limit as usize)
+        .then(|| items.last().map(&key))
+        .flatten()
+        .map(|(t, id)| format!("{}_{id}", ms(t)))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(q): QueryParams<ListParams>,
+) -> Result<Json<RecordingList>> {
+    let (limit, after) = page(q.limit, q.cursor.as_deref())?;
     let (from, to) = (
         instant("from", q.from.as_ref())?,
         instant("to", q.to.as_ref())?,
     );
     state
         .run(move |db, _| {
-            let scope = match caller.0.role {
-                Role::Admin => Scope::All,
-                Role::Supervisor => Scope::Own {
-                    agent_id: caller.0.id.clone(),
-                    projects: caller.0.projects.clone(),
-                },
-                // The platform hears nothing (and `Caller` keeps it out of here anyway).
-                Role::Platform => Scope::Own {
-                    agent_id: caller.0.id.clone(),
-                    projects: Vec::new(),
-                },
-                Role::Agent => {
-                    let mut projects = Vec::new();
-                    for p in &caller.0.projects {
-                        if others_allowed(db, p)? {
-                            projects.push(p.clone());
-                        }
-                    }
-                    Scope::Own {
-                        agent_id: caller.0.id.clone(),
-                        projects,
-                    }
-                }
-            };
+            let scope = scope_of(db, &caller)?;
             // `agent` is a user name (what people type) or a user id (what links carry).
             let agent = match q.agent {
                 Some(a) => Some(db.user_by_name(&a)?.map_or(a, |u| u.id)),
@@ -171,13 +204,7 @@ async fn list(
             };
             let now = OffsetDateTime::now_utc();
             let summaries = db.list(&query)?;
-            let next_cursor = (summaries.len() == limit as usize)
-                .then(|| {
-                    summaries
-                        .last()
-                        .map(|r| format!("{}_{}", ms(r.started_at), r.id))
-                })
-                .flatten();
+            let next_cursor = next_cursor(&summaries, limit, |r| (r.started_at, r.id));
             // The list's scope is exactly what the caller may hear (POLICY.md 8), so every
             // call with audio is playable.
             let mut names = std::collections::HashMap::new();
@@ -278,24 +305,117 @@ async fn audio(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    serve_file(state, caller, id, headers, |f| {
-        f.kind == FileKind::Recording
-    })
-    .await
+    let actor = caller.0.id.clone();
+    let (file, rec_id) = state
+        .run(move |db, _| {
+            let rec = visible(db, &caller, &id)?;
+            let file = rec
+                .files
+                .into_iter()
+                .find(|f| f.kind == FileKind::Recording)
+                .ok_or(AppError::NotFound)?;
+            Ok((file, rec.summary.id))
+        })
+        .await?;
+    let access = Access {
+        actor,
+        target: rec_id.to_string(),
+        detail: json!({"kind": FileKind::Recording}),
+    };
+    stream(&state, &headers, &file.key, file.bytes, access).await
 }
 
+/// A receipt take's audio by its call, order and number (also `GET /receipts/{id}/audio`).
 async fn receipt_audio(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, order_id, seq)): Path<(String, String, u32)>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    serve_file(state, caller, id, headers, move |f| {
-        f.kind == FileKind::Receipt
-            && f.order_id.as_deref() == Some(order_id.as_str())
-            && f.seq == Some(seq)
-    })
-    .await
+    let call = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
+    let actor = caller.0.id.clone();
+    let receipt = state
+        .run(move |db, _| {
+            let receipt = db
+                .receipt_of_take(&call, &order_id, seq)?
+                .ok_or(AppError::NotFound)?;
+            super::receipts::visible_receipt(db, &caller, receipt)
+        })
+        .await?;
+    super::receipts::play_as(&state, &headers, receipt, actor).await
+}
+
+/// Who accessed which audio, for the log.
+pub(super) struct Access {
+    /// The user.
+    pub actor: String,
+    /// The call.
+    pub target: String,
+    /// Which of its files.
+    pub detail: Value,
+}
+
+/// Streams `len` bytes of blob `key` with HTTP Range, and logs the access: every access,
+/// whatever range it asks for (a request from the middle of the file is no way around the
+/// log); a player's follow-up ranges of the same file within a few minutes are folded into
+/// the entry of the first.
+pub(super) async fn stream(
+    state: &AppState,
+    headers: &HeaderMap,
+    key: &str,
+    len: u64,
+    access: Access,
+) -> Result<Response> {
+    let r = range(headers, len);
+    let what = format!("{}\n{}\n{}", access.actor, access.target, access.detail);
+    if state.listens.first_in_a_while(what) {
+        let mut detail = access.detail;
+        detail["range"] = json!(r.ok().flatten().map(|(a, b)| format!("{a}-{b}")));
+        state
+            .run(move |db, _| {
+                db.audit(&NewAudit {
+                    actor: Some(&access.actor),
+                    action: "playback",
+                    target: Some(&access.target),
+                    detail,
+                })
+            })
+            .await?;
+    }
+    let (status, start, end) = match r {
+        Err(()) => {
+            let mut resp = AppError::client(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "range_not_satisfiable",
+                format!("the file has {len} bytes"),
+            )
+            .into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                resp.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return Ok(resp);
+        }
+        Ok(None) => (StatusCode::OK, 0, len.saturating_sub(1)),
+        Ok(Some((s, e))) => (StatusCode::PARTIAL_CONTENT, s, e),
+    };
+    let count = if len == 0 { 0 } else { end - start + 1 };
+    let key = key.to_owned();
+    let reader = state
+        .run(move |_, blobs| blobs.open_range(&key, start, count))
+        .await?;
+    let stream = tokio_util::io::ReaderStream::new(reader);
+    let mut resp = Response::new(Body::from_stream(stream));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("audio/wav"));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(count));
+    if status == StatusCode::PARTIAL_CONTENT
+        && let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{len}"))
+    {
+        h.insert(header::CONTENT_RANGE, v);
+    }
+    Ok(resp)
 }
 
 /// A byte range of a file of `len` bytes: `None` for the whole file, `Err` if unsatisfiable.
@@ -323,71 +443,4 @@ fn range(headers: &HeaderMap, len: u64) -> std::result::Result<Option<(u64, u64)
         return Err(());
     }
     Ok(Some((start, end)))
-}
-
-async fn serve_file(
-    state: AppState,
-    caller: Caller,
-    id: String,
-    headers: HeaderMap,
-    pick: impl Fn(&crate::db::StoredFile) -> bool + Send + 'static,
-) -> Result<Response> {
-    let (file, rec_id) = state
-        .run(move |db, _| {
-            let rec = visible(db, &caller, &id)?;
-            let file = rec
-                .files
-                .iter()
-                .find(|f| pick(f))
-                .cloned()
-                .ok_or(AppError::NotFound)?;
-            let r = range(&headers, file.bytes);
-            // A playback is a request from the start (players then fetch further ranges).
-            if matches!(r, Ok(None) | Ok(Some((0, _)))) {
-                db.audit(&NewAudit {
-                    actor: Some(&caller.0.id),
-                    action: "playback",
-                    target: Some(&rec.summary.id.to_string()),
-                    detail: json!({"kind": file.kind, "order_id": file.order_id, "seq": file.seq}),
-                })?;
-            }
-            Ok(((file, r), rec.summary.id))
-        })
-        .await?;
-    let ((file, r), _) = (file, rec_id);
-    let len = file.bytes;
-    let (status, start, end) = match r {
-        Err(()) => {
-            let mut resp = AppError::client(
-                StatusCode::RANGE_NOT_SATISFIABLE,
-                "range_not_satisfiable",
-                format!("the file has {len} bytes"),
-            )
-            .into_response();
-            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
-                resp.headers_mut().insert(header::CONTENT_RANGE, v);
-            }
-            return Ok(resp);
-        }
-        Ok(None) => (StatusCode::OK, 0, len.saturating_sub(1)),
-        Ok(Some((s, e))) => (StatusCode::PARTIAL_CONTENT, s, e),
-    };
-    let count = if len == 0 { 0 } else { end - start + 1 };
-    let key = file.key.clone();
-    let reader = state
-        .run(move |_, blobs| blobs.open_range(&key, start, count))
-        .await?;
-    let stream = tokio_util::io::ReaderStream::new(reader);
-    let mut resp = Response::new(Body::from_stream(stream));
-    *resp.status_mut() = status;
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("audio/wav"));
-    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(count));
-    if status == StatusCode::PARTIAL_CONTENT
-        && let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{len}"))
-    {
-        h.insert(header::CONTENT_RANGE, v);
-    }
-    Ok(resp)
 }

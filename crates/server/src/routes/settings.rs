@@ -50,8 +50,20 @@ async fn write(
             db.set_global_settings(&json)?;
             // Every project that takes a global value may obey another policy from now on.
             let now = time::OffsetDateTime::now_utc();
-            for project in db.projects()? {
-                super::projects::note_current(db, &project.id, now)?;
+            let projects: Vec<String> = db.projects()?.into_iter().map(|p| p.id).collect();
+            for project in &projects {
+                super::projects::note_current(db, project, now)?;
+            }
+            // A shorter global holding time reaches recordings already made in the projects
+            // that use it.
+            let shortened = super::retention::redate(db, &projects)?;
+            if shortened > 0 {
+                db.audit(&NewAudit {
+                    actor: Some(&caller.0.id),
+                    action: "holding_time_shortened",
+                    target: None,
+                    detail: json!({"recordings_and_receipts": shortened}),
+                })?;
             }
             db.audit(&NewAudit {
                 actor: Some(&caller.0.id),

@@ -25,8 +25,8 @@ use super::JsonBody;
 use super::projects::note_current;
 use crate::auth::Caller;
 use crate::db::{
-    BlobStore, Database, NewAudit, Offer, Recording, StoredFile, Upload, UploadFile, final_key,
-    part_key,
+    BlobStore, Database, NewAudit, Offer, Receipt, Recording, StoredFile, Upload, UploadFile,
+    final_key, part_key,
 };
 use crate::error::{AppError, Result};
 use crate::space::Space;
@@ -336,6 +336,14 @@ fn plan(
             ),
         ));
     }
+    // A call erased on request is not taken back from an agent's machine.
+    if db.erased(&id, sidecar.info.contact.as_deref(), started_at)? {
+        return Err(AppError::client(
+            StatusCode::GONE,
+            "erased",
+            "this call was deleted on request (a data subject's erasure); delete it",
+        ));
+    }
     let consent = match db.offer(&id)? {
         Some(offer) => offered_facts(&offer, caller, &project, started_at, sidecar.consent, skew)?,
         None => sidecar.consent,
@@ -348,11 +356,19 @@ fn plan(
         started_at,
     )?;
     let expires = expires_at(started_at, policy.holding_months);
-    if expires <= OffsetDateTime::now_utc() {
+    // Receipts may be kept longer than their call: the call is refused only once every part
+    // of it has expired.
+    let receipts_expire = expires_at(started_at, policy.receipt_months());
+    let last = if expected.len() > usize::from(sidecar.recording.is_some()) {
+        expires.max(receipts_expire)
+    } else {
+        expires
+    };
+    if last <= OffsetDateTime::now_utc() {
         return Err(AppError::client(
             StatusCode::GONE,
             "expired",
-            format!("this call expired at {expires}; delete it"),
+            format!("this call expired at {last}; delete it"),
         ));
     }
     let duration_ms = match (sidecar.started_at, sidecar.ended_at) {
@@ -674,17 +690,50 @@ fn finish(
     sidecar: &serde_json::Value,
 ) -> Result<()> {
     let id = upload.call_id;
+    let parsed: Sidecar = serde_json::from_value(sidecar.clone())
+        .map_err(|e| AppError::invalid("invalid_sidecar", format!("sidecar: {e}")))?;
+    let started_at = upload.summary.started_at;
+    // Each kept take is an artifact of its own, kept for the receipts' holding time.
+    let receipt_expiry = expires_at(started_at, parsed.policy.receipt_months());
     let mut files = Vec::new();
+    let mut receipts = Vec::new();
     for (i, f) in upload.files.iter().enumerate() {
         let key = final_key(&id, i);
         blobs.rename(&part_key(&id, i), &key)?;
-        files.push(StoredFile {
-            kind: f.kind,
-            order_id: f.order_id.clone(),
-            seq: f.seq,
-            key,
-            bytes: f.bytes,
-        });
+        match f.kind {
+            FileKind::Recording => files.push(StoredFile {
+                kind: f.kind,
+                order_id: f.order_id.clone(),
+                seq: f.seq,
+                key,
+                bytes: f.bytes,
+            }),
+            FileKind::Receipt => {
+                let order_id = f.order_id.clone().unwrap_or_default();
+                let seq = f.seq.unwrap_or(1);
+                let take = parsed
+                    .receipts
+                    .iter()
+                    .find(|r| r.take.order_id == order_id && r.take.seq == seq)
+                    .map(|r| &r.take);
+                receipts.push(Receipt {
+                    id: Uuid::now_v7(),
+                    call_id: id,
+                    project_id: upload.summary.project_id.clone(),
+                    agent_id: upload.uploader.clone(),
+                    contact: upload.summary.contact.clone(),
+                    order_id,
+                    seq,
+                    customer: take.is_some_and(|t| t.customer),
+                    started_at,
+                    from_ms: take.map_or(0, |t| t.from_ms),
+                    to_ms: take.map_or(0, |t| t.to_ms),
+                    expires_at: receipt_expiry,
+                    key,
+                    bytes: f.bytes,
+                });
+            }
+        }
     }
     let mut sidecar = sidecar.clone();
     sidecar["agent"] = json!(upload.uploader);
@@ -700,7 +749,7 @@ fn finish(
         sidecar_json: sidecar.to_string(),
         files,
     };
-    db.complete_upload(&id, &recording)?;
+    db.complete_upload(&id, &recording, &receipts)?;
     db.audit(&NewAudit {
         actor: Some(&upload.uploader),
         action: "recording_stored",
