@@ -27,6 +27,7 @@ fn audio() -> Audio {
 
 fn request(project: &str, consent: Consent) -> CallRequest {
     CallRequest {
+        offer: None,
         project: project.into(),
         contact: Some("contact-9".into()),
         direction: Direction::Outbound,
@@ -639,4 +640,218 @@ async fn on_a_shared_desk_each_call_is_uploaded_as_the_agent_who_recorded_it() {
         .await;
     assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
     assert_eq!(list["items"][0]["agent"], "alice");
+}
+
+/// One channel of a 16-bit stereo WAV.
+fn channel(path: &std::path::Path, which: usize) -> Vec<i16> {
+    let mut reader = hound::WavReader::open(path).expect("wav");
+    reader
+        .samples::<i16>()
+        .map(|s| s.expect("sample"))
+        .skip(which)
+        .step_by(2)
+        .collect()
+}
+
+/// Whether `x` holds a sound (any sample louder than a whisper) or only silence.
+fn loud(x: &[i16]) -> bool {
+    x.iter().any(|s| s.unsigned_abs() > 1000)
+}
+
+/// A customer-service call recorded from inputs that carry every remote voice mixed (as a
+/// call-audio device does): the platform offers it, then reports a third party joining and
+/// the end. The recording follows the project's conference mode from the instant the party
+/// was reported, and ends when the platform says the call did.
+#[rstest::rstest]
+#[case::all_participants("all_participants", true, true)]
+#[case::agent_and_customer_only("agent_and_customer_only", true, false)]
+#[case::stop_on_third_party("stop_on_third_party", false, false)]
+#[case::none("none", false, false)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_party_reported_by_the_platform_follows_the_conference_mode_and_its_end_ends_the_call(
+    #[case] mode: &str,
+    #[case] agent_after: bool,
+    #[case] remote_after: bool,
+) {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let project = json!({"id": "support", "name": "Support", "kind": "customer_service",
+                         "record_mode": "both", "conference_mode": mode});
+    let (status, _) = admin
+        .call(Method::POST, "/api/v1/projects", Some(project))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    server.user(&admin, "alice", "agent", &["support"]).await;
+    let pbx = server.user(&admin, "pbx", "platform", &[]).await;
+    let (data, session) = signed_in(&server, "alice").await;
+    let session = std::sync::Arc::new(session);
+    let (ring, mut rings) = tokio::sync::mpsc::unbounded_channel();
+    let watcher = {
+        let session = session.clone();
+        tokio::spawn(async move { session.watch_calls(|c| ring.send(c).is_ok()).await })
+    };
+    let offer = json!({"agent": "alice", "contact": "c-7", "project": "support", "direction": "inbound", "consent": "granted"});
+    let call = loop {
+        let (_, body) = pbx
+            .call(Method::POST, "/api/v1/calls", Some(offer.clone()))
+            .await;
+        if body["delivered"].as_u64() == Some(1) {
+            break rings.recv().await.expect("rings");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let view = session.accept_call(&call, audio()).await.expect("accept");
+    assert_eq!(view.call_id, call.id, "recorded under the offer's id");
+    let fact = |body: serde_json::Value| {
+        let pbx = &pbx;
+        async move {
+            let (status, answer) = pbx
+                .call(
+                    Method::POST,
+                    &format!("/api/v1/calls/{}/events", call.id),
+                    Some(body),
+                )
+                .await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+            assert_eq!(answer["delivered"], 1);
+        }
+    };
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    fact(json!({"event": "party_joined", "party": "supervisor"})).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    fact(json!({"event": "call_ended"})).await;
+    let start = Instant::now();
+    while session.snapshot().expect("snapshot").call.is_some() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the platform's end ended the call"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    watcher.abort();
+
+    let dir = data.path().join("recordings").join(call.id.to_string());
+    // The recording is complete once its last frames are written.
+    while !dir.join("recording.json").exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the recording completes"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let sidecar: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("recording.json")).expect("sidecar"),
+    )
+    .expect("json");
+    // The timeline says what the audio holds: where the mode changes anything, it changes at
+    // the join; with agent_and_customer_only the mixed remote side is silenced there, and a
+    // note says why.
+    let joined = sidecar["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .find_map(|i| {
+            (i["from_ms"].as_u64() > Some(0))
+                .then(|| i["from_ms"].as_u64())
+                .flatten()
+        });
+    if mode == "agent_and_customer_only" {
+        let note = &sidecar["notes"][0];
+        assert_eq!(
+            note["reason"], "mixed_with_unrecorded_third_party",
+            "{sidecar}"
+        );
+        assert_eq!(note["from_ms"].as_u64(), joined);
+    }
+    let ended = sidecar["ended_at"].as_str().expect("ended");
+    assert!(!ended.is_empty());
+    if mode == "none" {
+        assert_eq!(sidecar["outcome"], "discarded");
+        assert!(
+            !dir.join("recording.wav").exists(),
+            "nothing kept of a conference"
+        );
+        return;
+    }
+    let wav = dir.join("recording.wav");
+    let (agent, remote) = (channel(&wav, 0), channel(&wav, 1));
+    let seconds = agent.len() as f64 / 16_000.0;
+    assert!(
+        (2.5..4.5).contains(&seconds),
+        "the call ended when the platform said: {seconds} s"
+    );
+    let join = (joined.expect("an instant the party joined") as usize) * 16;
+    // Before the join, both sides; from 20 ms after it, what the mode allows.
+    assert!(loud(&agent[..join - 320]) && loud(&remote[..join - 320]));
+    let after = join + 320;
+    assert_eq!(
+        loud(&agent[after..]),
+        agent_after,
+        "agent after the join ({mode})"
+    );
+    assert_eq!(
+        loud(&remote[after..]),
+        remote_after,
+        "remote after the join ({mode})"
+    );
+    if !remote_after {
+        assert!(remote[after..].iter().all(|&s| s == 0), "exact silence");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consent_withdrawn_during_a_receipt_ends_it_and_silences_the_customer_from_that_instant() {
+    let server = TestServer::start().await;
+    setup(&server).await;
+    let (data, session) = signed_in(&server, "alice").await;
+    let view = session
+        .start_call(request("sales", Consent::Granted), audio())
+        .await
+        .expect("call");
+    session
+        .intent(Intent::ReceiptStart {
+            order_id: "ORD-1".into(),
+        })
+        .expect("intent")
+        .expect("accepted");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    session.withdraw_consent().expect("io").expect("accepted");
+    let refused = session
+        .intent(Intent::ReceiptStart {
+            order_id: "ORD-2".into(),
+        })
+        .expect("intent")
+        .expect_err("refused");
+    assert_eq!(refused.reason, Reason::ConsentDeclined);
+    let snapshot = session.snapshot().expect("snapshot");
+    let call = snapshot.call.expect("call");
+    assert_eq!(call.status.customer.reason, SideReason::ConsentWithdrawn);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    session.end_call().expect("hang up");
+    let dir = data
+        .path()
+        .join("recordings")
+        .join(view.call_id.to_string());
+    let sidecar: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("recording.json")).expect("sidecar"),
+    )
+    .expect("json");
+    let take = &sidecar["receipts"][0];
+    assert_eq!(take["status"], "kept");
+    assert_eq!(take["customer"], true);
+    let (from, to) = (
+        take["from_ms"].as_u64().expect("from"),
+        take["to_ms"].as_u64().expect("to"),
+    );
+    assert!(to > from, "the take ends at the withdrawal");
+    let remote = channel(&dir.join("recording.wav"), 1);
+    let at = to as usize * 16;
+    assert!(
+        loud(&remote[at - 4_000..at - 320]),
+        "the customer before the withdrawal"
+    );
+    assert!(
+        remote[at + 16..].iter().all(|&s| s == 0),
+        "nothing of the customer after it"
+    );
 }

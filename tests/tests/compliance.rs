@@ -44,6 +44,7 @@ async fn local_call(session: &callrec_agent::Session, contact: &str) -> uuid::Uu
     let view = session
         .start_call(
             callrec_agent::CallRequest {
+                offer: None,
                 project: "sales".into(),
                 contact: Some(contact.into()),
                 direction: callrec_policy::Direction::Outbound,

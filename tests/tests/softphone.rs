@@ -52,6 +52,7 @@ async fn agent_with_phone(server: &TestServer) -> (tempfile::TempDir, Arc<Sessio
 
 fn request(direction: Direction, consent: Consent) -> CallRequest {
     CallRequest {
+        offer: None,
         project: "care".into(),
         contact: None,
         direction,

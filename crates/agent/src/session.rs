@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use callrec_audio::{AtRate, Source, live_input};
 use callrec_outbox::{Outbox, State};
 use callrec_policy::{Consent, Direction, Event, Named, Policy, Refusal, Role};
-use callrec_protocol::{IncomingCall, UserInfo};
+use callrec_protocol::{CallFact, CallFactEvent, IncomingCall, Pushed, UserInfo};
 use callrec_recorder::{CallInfo, LiveCall, LiveState, Sidecar, recover};
 use callrec_uploader::{Client, PolicyFetch, UploadError, retry_delay};
 use serde::Serialize;
@@ -62,6 +62,10 @@ pub struct Legs {
 /// A call the agent starts or accepts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct CallRequest {
+    /// The platform's offer it answers, if any: the call is recorded under the offer's id, so
+    /// the store can check it against the offer and the platform's facts reach it.
+    #[serde(default)]
+    pub offer: Option<Uuid>,
     /// The project the call belongs to.
     pub project: String,
     /// The contact (customer) id or number.
@@ -558,7 +562,7 @@ impl Session {
         let version = lock(&self.outbox)
             .cached_policy(&request.project)?
             .map(|c| c.version);
-        let call_id = Uuid::now_v7();
+        let call_id = request.offer.unwrap_or_else(Uuid::now_v7);
         let user = lock(&self.outbox).setting(USER)?.unwrap_or_default();
         let info = CallInfo {
             call_id,
@@ -650,12 +654,22 @@ impl Session {
 
     /// Listens for calls the telephony platform offers this agent; each is handed to
     /// `on_call` (the window rings). Returns when the connection ends or `on_call` says stop.
-    pub async fn watch_calls(&self, on_call: impl FnMut(IncomingCall) -> bool) -> Result<()> {
+    ///
+    /// Facts of the agent's calls reported by the platform (a party joined or left, consent
+    /// withdrawn, the call ended) are applied to the call in progress the instant they arrive.
+    pub async fn watch_calls(&self, mut on_call: impl FnMut(IncomingCall) -> bool) -> Result<()> {
         let client = self.client()?;
         let on_open = || {
             lock(&self.store).set(StoreState::Online, None, OffsetDateTime::now_utc());
         };
-        let result = client.watch_calls_with(on_open, on_call).await;
+        let on_pushed = |pushed: Pushed| match pushed {
+            Pushed::Offer(call) => on_call(call),
+            Pushed::Fact(fact) => {
+                self.apply_fact(&fact);
+                true
+            }
+        };
+        let result = client.watch_calls_with(on_open, on_pushed).await;
         // The stream only ends when the connection does: until it is back, the store is
         // out of reach.
         let result = result.and(Err(UploadError::Transient(
@@ -667,9 +681,46 @@ impl Session {
         }
     }
 
-    /// Accepts an offered call: recorded under its project's policy, with its consent.
+    /// Applies a fact the platform reported to the call in progress, if it is that call: a
+    /// party joining or leaving (the conference rules of POLICY.md §4), a withdrawn consent,
+    /// the end (the recording is completed, even if the agent forgot to hang up).
+    pub fn apply_fact(&self, fact: &CallFactEvent) {
+        let current = lock(&self.call).as_ref().map(|c| c.call_id);
+        if current != Some(fact.call_id) {
+            tracing::info!(call = %fact.call_id, "a fact of a call not in progress here; ignored");
+            return;
+        }
+        let applied = match &fact.fact {
+            CallFact::PartyJoined { party } => self.party(party, true).map(|_| ()),
+            CallFact::PartyLeft { party } => self.party(party, false).map(|_| ()),
+            CallFact::ConsentWithdrawn => self.withdraw_consent().map(|_| ()),
+            // Completing the recording waits for its last frames.
+            CallFact::CallEnded => tokio::task::block_in_place(|| self.end_call()).map(|_| ()),
+        };
+        match applied {
+            Ok(()) => {
+                tracing::info!(call = %fact.call_id, fact = ?fact.fact, "the platform's fact applied")
+            }
+            Err(e) => {
+                tracing::warn!(call = %fact.call_id, error = %e, "the platform's fact could not be applied")
+            }
+        }
+    }
+
+    /// The customer withdrew consent (the agent or the platform says so): from now on the call
+    /// is as if consent had been declined (POLICY.md §3). A refusal (already declined) is an
+    /// answer, not an error.
+    pub fn withdraw_consent(&self) -> Result<std::result::Result<(), Refusal>> {
+        let slot = lock(&self.call);
+        let call = slot.as_ref().ok_or(AgentError::NoCall)?;
+        Ok(call.live.event(Event::ConsentWithdrawn)?.map(|_| ()))
+    }
+
+    /// Accepts an offered call: recorded under its project's policy, with its consent, as the
+    /// offer's call (the platform's later facts name it).
     pub async fn accept_call(&self, call: &IncomingCall, audio: Audio) -> Result<CallView> {
         let request = CallRequest {
+            offer: Some(call.id),
             project: call.project.clone(),
             contact: call.contact.clone(),
             direction: call.direction,

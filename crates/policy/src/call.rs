@@ -169,6 +169,10 @@ pub struct Call {
     halt: Option<Halt>,
     /// Third parties present now, in order of arrival.
     parties: Vec<String>,
+    /// Whether any third party is present, from each instant it changed.
+    presence: Vec<(u64, bool)>,
+    /// When consent was withdrawn, if it was.
+    withdrawn_at: Option<u64>,
     pub(crate) takes: Vec<Take>,
     /// `(instant, sides from then on)`, one entry per accepted event since `call_started`.
     pub(crate) changes: Vec<(u64, Sides)>,
@@ -194,6 +198,8 @@ impl Call {
             receipt: None,
             halt: None,
             parties: Vec::new(),
+            presence: Vec::new(),
+            withdrawn_at: None,
             takes: Vec::new(),
             changes: Vec::new(),
             refused: Vec::new(),
@@ -325,6 +331,16 @@ impl Call {
         self.withdrawn
     }
 
+    /// When the customer withdrew consent, if they did.
+    pub fn withdrawn_at(&self) -> Option<u64> {
+        self.withdrawn_at
+    }
+
+    /// Whether any third party was in the call, from each instant that changed (in order).
+    pub fn party_presence(&self) -> &[(u64, bool)] {
+        &self.presence
+    }
+
     /// Changes the state for an event [`Self::check`] accepted.
     fn accept(&mut self, at: u64, event: &Event) -> Applied {
         let mut applied = Applied::default();
@@ -370,6 +386,7 @@ impl Call {
             Event::ReceiptStop => applied.take_stopped = self.close_receipt(at),
             Event::PartyJoined { party } => {
                 self.parties.push(party.clone());
+                self.presence.push((at, true));
                 if self.halt.is_none() && self.policy.record_mode != RecordMode::None {
                     self.halt = match self.policy.conference_mode {
                         Some(ConferenceMode::StopOnThirdParty) => Some(Halt::Stopped),
@@ -379,9 +396,13 @@ impl Call {
                     applied.discarded = self.halt == Some(Halt::Discarded);
                 }
             }
-            Event::PartyLeft { party } => self.parties.retain(|p| p != party),
+            Event::PartyLeft { party } => {
+                self.parties.retain(|p| p != party);
+                self.presence.push((at, !self.parties.is_empty()));
+            }
             Event::ConsentWithdrawn => {
                 self.withdrawn = true;
+                self.withdrawn_at = Some(at);
                 // A receipt in progress ends here and is kept, its customer flag as it was.
                 applied.take_stopped = self.close_receipt(at);
             }

@@ -543,6 +543,70 @@ pub struct IncomingCall {
     pub offered_at: OffsetDateTime,
 }
 
+/// What happened in a call, as the telephony platform reports it (`POST /calls/{id}/events`):
+/// facts the agent's app applies to the recording the instant it hears of them, so §4's
+/// conference rules and a withdrawn consent hold on calls recorded from devices, and a call
+/// the agent forgot to hang up ends.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CallFact {
+    /// A third party joined.
+    PartyJoined {
+        /// The party's id (any label, unique in the call).
+        party: String,
+    },
+    /// A third party left.
+    PartyLeft {
+        /// The party's id.
+        party: String,
+    },
+    /// The customer withdrew consent to be recorded.
+    ConsentWithdrawn,
+    /// The call is over.
+    CallEnded,
+}
+
+/// A call fact pushed to the agent's app (one server-sent event `call_event`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallFactEvent {
+    /// The call (the offer's id; a call accepted from an offer is recorded under it).
+    pub call_id: Uuid,
+    /// The agent whose call it is.
+    pub agent_id: String,
+    /// What happened.
+    pub fact: CallFact,
+    /// When the store received it.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// What an agent's app receives on `GET /calls/events`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pushed {
+    /// A call offered to the agent (event `call`).
+    Offer(IncomingCall),
+    /// A fact of a call of the agent's (event `call_event`).
+    Fact(CallFactEvent),
+}
+
+impl Pushed {
+    /// The agent it is for.
+    pub fn agent_id(&self) -> &str {
+        match self {
+            Self::Offer(c) => &c.agent_id,
+            Self::Fact(f) => &f.agent_id,
+        }
+    }
+
+    /// The server-sent event's name.
+    pub fn event_name(&self) -> &'static str {
+        match self {
+            Self::Offer(_) => "call",
+            Self::Fact(_) => "call_event",
+        }
+    }
+}
+
 /// An audit entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {

@@ -66,6 +66,23 @@ pub struct DeviceGap {
     pub error: Option<String>,
 }
 
+/// Why a side's audio is silent (or altered) over a stretch the policy alone would not explain
+/// (POLICY.md §7 says who may be recorded; this says what the audio holds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    /// `agent`, `customer` or `third_parties`.
+    pub side: String,
+    /// From (on the events' clock).
+    pub from_ms: u64,
+    /// To.
+    pub to_ms: u64,
+    /// Why: `mixed_with_unrecorded_third_party` (a call-audio device carries every remote
+    /// voice mixed: while a third party who may not be recorded is in the call, the whole
+    /// remote side is silence), `consent_withdrawn`, `muted`, `held`,
+    /// `keypad_tones_masked`.
+    pub reason: String,
+}
+
 /// `recording.json`: everything the central store needs to keep, list and expire a call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sidecar {
@@ -110,4 +127,8 @@ pub struct Sidecar {
     /// Where a device was lost during the call (empty: never).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub device_gaps: Vec<DeviceGap>,
+    /// Stretches where a side's audio holds less than the timeline's policy would (why it is
+    /// silent there); the timeline itself already says what each side's audio holds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<Note>,
 }

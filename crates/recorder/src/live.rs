@@ -180,7 +180,8 @@ impl LiveCall {
         remotes: Vec<(Remote, Box<dyn Source>)>,
         drop_earlier: bool,
     ) -> Result<Self> {
-        let recorder = Recorder::create(dir, policy, info, rate)?;
+        let mixed = remotes.iter().any(|(r, _)| *r == Remote::Mixed);
+        let recorder = Recorder::create_with(dir, policy, info, rate, mixed)?;
         let health = [
             agent.health(),
             remotes.first().and_then(|(_, s)| s.health()),

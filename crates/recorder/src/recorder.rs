@@ -123,6 +123,18 @@ impl Recorder {
     /// Starts recording a call into `dir` (created if missing) at `rate` frames a second.
     /// Refuses a folder that already holds a recording or a call in progress.
     pub fn create(dir: &Path, policy: Policy, info: CallInfo, rate: u32) -> Result<Self> {
+        Self::create_with(dir, policy, info, rate, false)
+    }
+
+    /// [`Recorder::create`] for a call whose remote side is one mixed input (`mixed_remote`:
+    /// a call-audio device), so `recording.json`'s timeline says when that input was silenced.
+    pub fn create_with(
+        dir: &Path,
+        policy: Policy,
+        info: CallInfo,
+        rate: u32,
+        mixed_remote: bool,
+    ) -> Result<Self> {
         for name in [SIDECAR, JOURNAL, RECORDING] {
             let path = dir.join(name);
             if path.exists() || part_path(&path).exists() {
@@ -135,6 +147,7 @@ impl Recorder {
             info,
             policy,
             rate,
+            mixed_remote,
         };
         let journal = Journal::create(&dir.join(JOURNAL), &header)?;
         Ok(Self {

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use callrec_policy::{Outcome, Policy, TimedEvent, expires_at};
-pub use callrec_protocol::sidecar::{CallInfo, DeviceGap, FileEntry, ReceiptEntry, Sidecar};
+pub use callrec_protocol::sidecar::{CallInfo, DeviceGap, FileEntry, Note, ReceiptEntry, Sidecar};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -30,6 +30,10 @@ pub(crate) struct JournalHeader {
     pub info: CallInfo,
     pub policy: Policy,
     pub rate: u32,
+    /// The remote side comes from one input carrying every remote voice mixed (a call-audio
+    /// device): while a third party who may not be recorded is present it is all silence.
+    #[serde(default)]
+    pub mixed_remote: bool,
 }
 
 /// One event in the journal, with its index.
@@ -148,6 +152,19 @@ pub(crate) fn build(
         refused,
         outcome,
     } = call.outcome();
+    let (timeline, mut notes) = if header.mixed_remote {
+        mixed_truth(timeline, call.party_presence())
+    } else {
+        (timeline, Vec::new())
+    };
+    if let (Some(at), Some(end)) = (call.withdrawn_at(), call.end_ms()) {
+        notes.push(Note {
+            side: "customer".into(),
+            from_ms: at,
+            to_ms: end,
+            reason: "consent_withdrawn".into(),
+        });
+    }
     let at = |ms: u64| {
         header.info.origin_at + time::Duration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX))
     };
@@ -178,7 +195,64 @@ pub(crate) fn build(
         outcome,
         recording,
         device_gaps,
+        notes,
     }
+}
+
+/// What a mixed remote input really holds: while a third party is present whom the policy
+/// does not record, the recorder silences the whole remote side (it cannot keep the customer
+/// alone), so there the timeline's customer is off, and a note says why.
+fn mixed_truth(
+    timeline: Vec<callrec_policy::Interval>,
+    presence: &[(u64, bool)],
+) -> (Vec<callrec_policy::Interval>, Vec<Note>) {
+    let present_at = |t: u64| {
+        presence
+            .iter()
+            .take_while(|(at, _)| *at <= t)
+            .last()
+            .is_some_and(|(_, p)| *p)
+    };
+    let mut out: Vec<callrec_policy::Interval> = Vec::new();
+    let mut notes: Vec<Note> = Vec::new();
+    for interval in timeline {
+        // Split at every change of presence inside the interval.
+        let mut cuts: Vec<u64> = presence
+            .iter()
+            .map(|(t, _)| *t)
+            .filter(|t| *t > interval.from_ms && *t < interval.to_ms)
+            .collect();
+        cuts.push(interval.to_ms);
+        let mut from = interval.from_ms;
+        for to in cuts {
+            let mut piece = callrec_policy::Interval {
+                from_ms: from,
+                to_ms: to,
+                ..interval
+            };
+            if piece.customer && !piece.third_parties && present_at(from) {
+                piece.customer = false;
+                match notes.last_mut() {
+                    Some(n) if n.to_ms == from => n.to_ms = to,
+                    _ => notes.push(Note {
+                        side: "customer".into(),
+                        from_ms: from,
+                        to_ms: to,
+                        reason: "mixed_with_unrecorded_third_party".into(),
+                    }),
+                }
+            }
+            match out.last_mut() {
+                Some(last) if last.to_ms == from && last.sides() == piece.sides() => {
+                    last.to_ms = to;
+                }
+                _ if to > from => out.push(piece),
+                _ => {}
+            }
+            from = to;
+        }
+    }
+    (out, notes)
 }
 
 #[cfg(test)]

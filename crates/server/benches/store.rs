@@ -90,6 +90,7 @@ fn sidecar(id: Uuid, project: &str, bytes: u64, frames: u64, sha256: String) -> 
             duration_ms: frames * 1000 / 16_000,
         }),
         device_gaps: vec![],
+        notes: vec![],
     }
 }
 

@@ -54,8 +54,9 @@ pub struct AppState {
     pub(crate) db: Arc<dyn Database>,
     pub(crate) blobs: Arc<dyn BlobStore>,
     pub(crate) options: Options,
-    /// Calls offered to agents, fanned out to their apps' event streams.
-    pub(crate) calls: tokio::sync::broadcast::Sender<callrec_protocol::IncomingCall>,
+    /// Calls offered to agents and facts of their calls, fanned out to their apps' event
+    /// streams.
+    pub(crate) calls: tokio::sync::broadcast::Sender<callrec_protocol::Pushed>,
     /// Guards the login endpoint.
     pub(crate) logins: LoginGuard,
     /// Where passwords are hashed and checked.

@@ -1,6 +1,6 @@
 //! Calls offered to the agent, received as server-sent events.
 
-use callrec_protocol::{CallStatusRequest, CallStatusResponse, IncomingCall, LocalCall, paths};
+use callrec_protocol::{CallStatusRequest, CallStatusResponse, LocalCall, Pushed, paths};
 
 use crate::client::{Client, ok};
 use crate::error::{Result, UploadError};
@@ -21,19 +21,19 @@ impl Client {
         Ok(answer.delete)
     }
 
-    /// Listens for calls offered to the signed-in agent and hands each to `on_call`, until the
-    /// connection ends (then the caller reconnects, after a delay). Ends early when `on_call`
-    /// returns `false`.
-    pub async fn watch_calls(&self, on_call: impl FnMut(IncomingCall) -> bool) -> Result<()> {
-        self.watch_calls_with(|| {}, on_call).await
+    /// Listens for calls offered to the signed-in agent, and facts of its calls, and hands each
+    /// to `on_pushed`, until the connection ends (then the caller reconnects, after a delay).
+    /// Ends early when `on_pushed` returns `false`.
+    pub async fn watch_calls(&self, on_pushed: impl FnMut(Pushed) -> bool) -> Result<()> {
+        self.watch_calls_with(|| {}, on_pushed).await
     }
 
     /// [`Client::watch_calls`], calling `on_open` once the store has accepted the connection
-    /// (from then on, offered calls arrive as they are made).
+    /// (from then on, what happens arrives as it happens).
     pub async fn watch_calls_with(
         &self,
         on_open: impl FnOnce(),
-        mut on_call: impl FnMut(IncomingCall) -> bool,
+        mut on_pushed: impl FnMut(Pushed) -> bool,
     ) -> Result<()> {
         let resp = self
             .authed(self.http.get(self.url(paths::CALL_EVENTS)))
@@ -49,21 +49,28 @@ impl Client {
             // Events end with a blank line; keep any partial one for the next chunk.
             while let Some(end) = pending.find("\n\n") {
                 let block: String = pending.drain(..end + 2).collect();
-                let data: String = block
-                    .lines()
-                    .filter_map(|l| l.strip_prefix("data:"))
-                    .map(str::trim_start)
-                    .collect::<Vec<_>>()
-                    .join("\n");
+                let field = |name: &str| -> String {
+                    block
+                        .lines()
+                        .filter_map(|l| l.strip_prefix(name))
+                        .map(str::trim_start)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                };
+                let data = field("data:");
                 if data.is_empty() {
                     continue; // a keep-alive comment
                 }
-                let call: IncomingCall =
-                    serde_json::from_str(&data).map_err(|e| UploadError::Refused {
-                        code: "invalid_event".into(),
-                        message: e.to_string(),
-                    })?;
-                if !on_call(call) {
+                let invalid = |e: serde_json::Error| UploadError::Refused {
+                    code: "invalid_event".into(),
+                    message: e.to_string(),
+                };
+                let pushed = match field("event:").as_str() {
+                    "call_event" => Pushed::Fact(serde_json::from_str(&data).map_err(invalid)?),
+                    // `call`, and what an older store sent without a name.
+                    _ => Pushed::Offer(serde_json::from_str(&data).map_err(invalid)?),
+                };
+                if !on_pushed(pushed) {
                     return Ok(());
                 }
             }

@@ -3,14 +3,14 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use callrec_policy::Role;
-use callrec_protocol::{IncomingCall, OfferCall, paths};
+use callrec_protocol::{CallFact, CallFactEvent, IncomingCall, OfferCall, Pushed, paths};
 use serde_json::json;
 use time::OffsetDateTime;
 use tokio_stream::StreamExt;
@@ -26,6 +26,52 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route(paths::CALLS, post(offer))
         .route(paths::CALL_EVENTS, get(events))
+        .route("/api/v1/calls/{id}/events", post(fact))
+}
+
+/// The telephony platform reports what happens in a call it offered: the agent's app hears of
+/// it at once and applies it to the recording (POLICY.md §4 on calls recorded from devices; a
+/// withdrawn consent; the end of a call the agent forgot to hang up).
+async fn fact(
+    State(state): State<AppState>,
+    caller: PlatformCaller,
+    Path(id): Path<String>,
+    JsonBody(fact): JsonBody<CallFact>,
+) -> Result<Response> {
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
+    if let CallFact::PartyJoined { party } | CallFact::PartyLeft { party } = &fact
+        && (party.trim().is_empty() || party.len() > 128)
+    {
+        return Err(AppError::invalid_field(
+            "invalid_party",
+            "party",
+            "field `party`: a non-empty label of at most 128 bytes",
+        ));
+    }
+    let calls = state.calls.clone();
+    state
+        .run(move |db, _| {
+            let offer = db.offer(&id)?.ok_or(AppError::NotFound)?;
+            let event = CallFactEvent {
+                call_id: id,
+                agent_id: offer.agent_id.clone(),
+                fact,
+                at: OffsetDateTime::now_utc(),
+            };
+            db.audit(&NewAudit {
+                actor: Some(&caller.0.id),
+                action: "call_fact",
+                target: Some(&id.to_string()),
+                detail: json!(event.fact),
+            })?;
+            let delivered = calls.send(Pushed::Fact(event.clone())).unwrap_or(0);
+            Ok((
+                StatusCode::ACCEPTED,
+                Json(json!({"event": event, "delivered": delivered})),
+            )
+                .into_response())
+        })
+        .await
 }
 
 async fn offer(
@@ -90,7 +136,7 @@ async fn offer(
             })?;
             // No listener (the agent's app is closed) is not an error: the platform is told
             // how many apps received it.
-            let delivered = calls.send(call.clone()).unwrap_or(0);
+            let delivered = calls.send(Pushed::Offer(call.clone())).unwrap_or(0);
             Ok((
                 StatusCode::ACCEPTED,
                 Json(json!({"call": call, "delivered": delivered})),
@@ -111,11 +157,13 @@ async fn events(
 ) -> Sse<impl tokio_stream::Stream<Item = std::result::Result<Event, Infallible>>> {
     let me = caller.0.id;
     let calls = BroadcastStream::new(state.calls.subscribe()).filter_map(move |item| {
-        let call = item.ok().filter(|c| c.agent_id == me)?;
-        Some(Some(Ok(Event::default()
-            .event("call")
-            .json_data(&call)
-            .unwrap_or_default())))
+        let pushed = item.ok().filter(|p| p.agent_id() == me)?;
+        let event = Event::default().event(pushed.event_name());
+        let event = match &pushed {
+            Pushed::Offer(call) => event.json_data(call),
+            Pushed::Fact(fact) => event.json_data(fact),
+        };
+        Some(Some(Ok(event.unwrap_or_default())))
     });
     // The session is checked while the stream is open; its end ends the stream. The checker
     // stops with the stream (its channel closes).
