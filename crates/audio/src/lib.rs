@@ -10,6 +10,9 @@
 //! - [`Steady`]: a live input that keeps time when its device is lost (silence in its
 //!   place, reopened every second), with an [`InputHealth`] the window shows.
 //! - [`Meter`] (RMS and peak levels for the UI) and [`Limiter`] (sums that never clip hard).
+//! - [`KeypadMasked`]: a source whose DTMF keypad tones (a card number typed on a tone
+//!   phone) are replaced by exact silence, the silenced stretches reported through
+//!   [`MaskedStretches`]; [`mask_buffer`] does the same to a whole buffer.
 //!
 //! This crate knows nothing of policies, calls or files other than WAV inputs. Every public
 //! function says whether it is real-time safe; only the cpal callback inside
@@ -18,6 +21,7 @@
 mod capture;
 mod drift;
 mod error;
+mod keypad;
 mod limiter;
 mod meter;
 mod playback;
@@ -32,6 +36,10 @@ pub use capture::{
 };
 pub use drift::{Aligned, Clock, ManualClock, MonotonicClock};
 pub use error::{AudioError, Result};
+pub use keypad::{
+    GUARD as KEYPAD_GUARD, KeypadMasked, KeypadMasker, LOOKAHEAD as KEYPAD_LOOKAHEAD,
+    MaskedStretches, mask_buffer,
+};
 pub use limiter::Limiter;
 pub use meter::{Level, Meter};
 pub use playback::{Playback, PlaybackHealth, list_output_devices};
