@@ -70,7 +70,8 @@ pub struct DeviceGap {
 /// (POLICY.md §7 says who may be recorded; this says what the audio holds).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Note {
-    /// `agent`, `customer` or `third_parties`.
+    /// `agent`, `customer`, `remote` (a call-audio input carrying every remote voice) or
+    /// `party ID`.
     pub side: String,
     /// From (on the events' clock).
     pub from_ms: u64,

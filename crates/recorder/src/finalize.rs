@@ -60,6 +60,7 @@ pub(crate) fn finalize(
     call: &Call,
     recovered: bool,
     device_gaps: Vec<DeviceGap>,
+    notes: Vec<crate::sidecar::Note>,
 ) -> Result<Sidecar> {
     let rate = header.rate;
     let kept = call.outcome().outcome == Verdict::Kept;
@@ -69,7 +70,15 @@ pub(crate) fn finalize(
         let rel = format!("{RECEIPTS}/{}", receipt_file_name(&take.order_id, take.seq));
         receipts.push(settle(dir, &rel, take.status == TakeStatus::Kept, rate)?);
     }
-    let sidecar = build(header, call, recovered, recording, receipts, device_gaps);
+    let sidecar = build(
+        header,
+        call,
+        recovered,
+        recording,
+        receipts,
+        device_gaps,
+        notes,
+    );
     let path = dir.join(SIDECAR);
     let part = part_path(&path);
     let json = serde_json::to_vec_pretty(&sidecar).map_err(|e| RecorderError::Journal {
@@ -125,5 +134,5 @@ pub fn recover(dir: &Path) -> Result<Option<Sidecar>> {
         let _ = call.apply(last_event.max(audio_end), &Event::CallEnded);
     }
     // Device gaps are noted in memory only: a crash loses the notes, not the audio.
-    finalize(dir, &header, &call, true, Vec::new()).map(Some)
+    finalize(dir, &header, &call, true, Vec::new(), Vec::new()).map(Some)
 }

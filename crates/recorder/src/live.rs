@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use callrec_audio::{InputHealth, Level, Meter, Read, Source};
+use callrec_audio::{InputHealth, KeypadMasked, Level, MaskedStretches, Meter, Read, Source};
 use callrec_policy::{Applied, Controls, Event, Phase, Policy, Refusal, SidesStatus, TimedEvent};
 
 use crate::error::{RecorderError, Result};
@@ -30,30 +30,52 @@ struct Fifo {
     before_start: u64,
     /// Samples still to drop: a source added after its first frame was written.
     skip: u64,
+    /// The call's frame of the source's first sample (a source that joins later).
+    first: u64,
+    /// Where the source's keypad tones were silenced (POLICY.md §8), on its own sample clock.
+    masked: MaskedStretches,
 }
 
 impl Fifo {
-    fn new(source: Box<dyn Source>) -> Self {
-        Self {
-            source,
+    /// `source` with its keypad tones masked before anything of it is written.
+    fn new(source: Box<dyn Source>) -> Result<Self> {
+        let masked = KeypadMasked::new(source)?;
+        Ok(Self {
+            masked: masked.stretches(),
+            source: Box::new(masked),
             buf: Vec::new(),
             scratch: vec![0.0; 4096],
             before_start: 0,
             skip: 0,
-        }
+            first: 0,
+        })
     }
 
     /// A source whose first sample is frame `first`, joining a writer at frame `position`:
     /// silence stands in before its first sample, and what it has for frames already written
     /// is dropped.
-    fn joining(source: Box<dyn Source>, first: u64, position: u64) -> Self {
-        let mut fifo = Self::new(source);
+    fn joining(source: Box<dyn Source>, first: u64, position: u64) -> Result<Self> {
+        let mut fifo = Self::new(source)?;
+        fifo.first = first;
         fifo.skip = position.saturating_sub(first);
         fifo.buf.resize(
             usize::try_from(first.saturating_sub(position)).unwrap_or(0),
             0.0,
         );
-        fifo
+        Ok(fifo)
+    }
+
+    /// The stretches masked in this input, as the call's frames `[from, to)` up to `end`.
+    fn masked_frames(&self, end: u64) -> Vec<(u64, u64)> {
+        self.masked
+            .all()
+            .into_iter()
+            .map(|(from, to)| {
+                let frame = |n: u64| (self.first + n).saturating_sub(self.before_start).min(end);
+                (frame(from), frame(to))
+            })
+            .filter(|(from, to)| to > from)
+            .collect()
     }
 
     /// Moves whatever the source has ready into the queue.
@@ -365,11 +387,11 @@ fn run(
     shared: &Mutex<LiveState>,
 ) -> Result<Sidecar> {
     let rate = recorder.rate();
-    let mut agent = Fifo::new(agent);
+    let mut agent = Fifo::new(agent)?;
     let mut remotes: Vec<(Remote, Fifo)> = remotes
         .into_iter()
-        .map(|(r, s)| (r, Fifo::new(s)))
-        .collect();
+        .map(|(r, s)| Ok((r, Fifo::new(s)?)))
+        .collect::<Result<_>>()?;
     if drop_earlier {
         // Whatever the devices captured before the start is not part of the call.
         for fifo in std::iter::once(&mut agent).chain(remotes.iter_mut().map(|(_, f)| f)) {
@@ -402,7 +424,7 @@ fn run(
                 Ask::Event(command) => command,
                 Ask::Join(joining) => {
                     let first = frame_at(joining.from_ms, rate);
-                    let fifo = Fifo::joining(joining.source, first, recorder.position());
+                    let fifo = Fifo::joining(joining.source, first, recorder.position())?;
                     remotes.push((joining.remote, fifo));
                     continue;
                 }
@@ -501,6 +523,7 @@ fn run(
             && recorder.position() >= end
         {
             note_gaps(&mut recorder, &agent, &remotes, end);
+            note_masked(&mut recorder, &agent, &remotes, end);
             break;
         }
         std::thread::sleep(TICK);
@@ -508,8 +531,8 @@ fn run(
     recorder.finish()
 }
 
-/// How a side is named in `recording.json`'s gaps.
-fn side_name(remote: &Remote) -> String {
+/// How a side is named in `recording.json`'s gaps and notes.
+pub(crate) fn side_name(remote: &Remote) -> String {
     match remote {
         Remote::Mixed => "remote".to_owned(),
         Remote::Customer => "customer".to_owned(),
@@ -540,6 +563,23 @@ fn note_gaps(recorder: &mut Recorder, agent: &Fifo, remotes: &[(Remote, Fifo)], 
                     on_clock(to)
                 },
                 error: health.error.clone(),
+            });
+        }
+    }
+}
+
+/// Notes in the recording where each side's keypad tones were silenced.
+fn note_masked(recorder: &mut Recorder, agent: &Fifo, remotes: &[(Remote, Fifo)], end: u64) {
+    let rate = recorder.rate();
+    let sides = std::iter::once(("agent".to_owned(), agent))
+        .chain(remotes.iter().map(|(r, f)| (side_name(r), f)));
+    for (side, fifo) in sides {
+        for (from, to) in fifo.masked_frames(end) {
+            recorder.note(callrec_protocol::sidecar::Note {
+                side: side.clone(),
+                from_ms: crate::recorder::ms_at(from, rate),
+                to_ms: crate::recorder::ms_at(to, rate),
+                reason: "keypad_tones_masked".into(),
             });
         }
     }

@@ -99,6 +99,7 @@ pub struct Recorder {
     next_index: usize,
     frames: Vec<[i16; 2]>,
     gaps: Vec<crate::sidecar::DeviceGap>,
+    notes: Vec<crate::sidecar::Note>,
 }
 
 /// The first frame at or after `t_ms`.
@@ -166,6 +167,7 @@ impl Recorder {
             next_index: 0,
             frames: Vec::new(),
             gaps: Vec::new(),
+            notes: Vec::new(),
         })
     }
 
@@ -188,6 +190,12 @@ impl Recorder {
     /// silence there); listed in `recording.json`.
     pub fn note_gap(&mut self, gap: crate::sidecar::DeviceGap) {
         self.gaps.push(gap);
+    }
+
+    /// Notes why a side's audio is silent over a stretch (keypad tones masked, a mute, a
+    /// hold); listed in `recording.json`.
+    pub fn note(&mut self, note: crate::sidecar::Note) {
+        self.notes.push(note);
     }
 
     /// Events that arrived after their frame had been written.
@@ -381,6 +389,13 @@ impl Recorder {
                 file.close()?;
             }
         }
-        crate::finalize::finalize(&self.dir, &self.header, &self.call, false, self.gaps)
+        crate::finalize::finalize(
+            &self.dir,
+            &self.header,
+            &self.call,
+            false,
+            self.gaps,
+            self.notes,
+        )
     }
 }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
-use callrec_audio::{AtRate, Read, Source, WavSource};
+use callrec_audio::{AtRate, KeypadMasked, MaskedStretches, Read, Source, WavSource};
 use callrec_policy::{Phase, Policy, TimedEvent};
 
 use crate::error::{RecorderError, Result};
@@ -32,6 +32,8 @@ const AHEAD: usize = 3;
 /// call's voices are prepared in parallel), handed over in blocks whose buffers are recycled.
 struct Input {
     remote: Option<Remote>,
+    /// Where its keypad tones were silenced (its samples are the call's frames).
+    masked: MaskedStretches,
     full: Receiver<Result<(Vec<f32>, usize)>>,
     free: SyncSender<Vec<f32>>,
     buf: Vec<f32>,
@@ -40,7 +42,9 @@ struct Input {
 
 impl Input {
     fn open(path: &Path, remote: Option<Remote>, rate: u32) -> Result<Self> {
-        let mut source = AtRate::new(WavSource::open(path)?, rate)?;
+        // Keypad tones are silenced before anything of the input is written (POLICY.md §8).
+        let mut source = KeypadMasked::new(AtRate::new(WavSource::open(path)?, rate)?)?;
+        let masked = source.stretches();
         let (free, free_rx) = sync_channel::<Vec<f32>>(AHEAD + 1);
         let (full_tx, full) = sync_channel(AHEAD + 1);
         for _ in 0..AHEAD {
@@ -59,6 +63,7 @@ impl Input {
         });
         Ok(Self {
             remote,
+            masked,
             full,
             free,
             buf: vec![0.0; BLOCK],
@@ -158,6 +163,24 @@ pub fn replay(
             .filter_map(|i| i.remote.as_ref().map(|r| (r, &i.buf[..n])))
             .collect();
         recorder.write(agent, &remote)?;
+    }
+    let end = recorder.position();
+    for input in &all {
+        let side = input
+            .remote
+            .as_ref()
+            .map_or_else(|| "agent".to_owned(), crate::live::side_name);
+        for (from, to) in input.masked.all() {
+            let (from, to) = (from.min(end), to.min(end));
+            if to > from {
+                recorder.note(crate::sidecar::Note {
+                    side: side.clone(),
+                    from_ms: crate::recorder::ms_at(from, rate),
+                    to_ms: crate::recorder::ms_at(to, rate),
+                    reason: "keypad_tones_masked".into(),
+                });
+            }
+        }
     }
     recorder.finish()
 }

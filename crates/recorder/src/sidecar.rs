@@ -145,6 +145,7 @@ pub(crate) fn build(
     recording: Option<FileEntry>,
     receipt_files: Vec<Option<FileEntry>>,
     device_gaps: Vec<DeviceGap>,
+    noted: Vec<Note>,
 ) -> Sidecar {
     let Outcome {
         timeline,
@@ -157,6 +158,7 @@ pub(crate) fn build(
     } else {
         (timeline, Vec::new())
     };
+    notes.extend(noted);
     if let (Some(at), Some(end)) = (call.withdrawn_at(), call.end_ms()) {
         notes.push(Note {
             side: "customer".into(),
