@@ -794,6 +794,16 @@ async fn the_openapi_document_describes_every_endpoint() {
         templated(p::recording(&id)),
         templated(p::recording_audio(&id)),
         templated(p::receipt_audio(&id, "{order_id}", 1)).replace("/1/", "/{seq}/"),
+        p::CALL_STATUS.into(),
+        p::HOLDS.into(),
+        p::ERASURES.into(),
+        p::RECEIPTS.into(),
+        format!("{}/{{id}}", p::RECEIPTS),
+        format!("{}/{{id}}/audio", p::RECEIPTS),
+        format!("{}/{{id}}/lift", p::HOLDS),
+        format!("{}/{{id}}/events", p::CALLS),
+        p::contact_calls("{contact}"),
+        p::contact_calls("{contact}").replace("/calls", "/export"),
     ] {
         assert!(paths.contains_key(&path), "{path} is not documented");
     }
