@@ -17,6 +17,8 @@ const COMMANDS: &[&str] = &[
     "set_devices",
     "history",
     "play",
+    "receipts",
+    "play_receipt",
     "connect_phone",
     "dial",
     "cancel_dial",

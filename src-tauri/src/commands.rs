@@ -211,6 +211,30 @@ pub async fn play(state: State<'_, AppState>, id: String) -> CommandResult<tauri
     ))
 }
 
+/// Voice receipts this user may hear: a contact's (the contact card), an order's.
+#[tauri::command]
+pub async fn receipts(
+    state: State<'_, AppState>,
+    query: callrec_protocol::ReceiptQuery,
+) -> CommandResult<callrec_protocol::ReceiptList> {
+    Ok(state.session.receipts(&query).await?)
+}
+
+/// A voice receipt's audio for the in-app player, on its own.
+#[tauri::command]
+pub async fn play_receipt(
+    state: State<'_, AppState>,
+    id: String,
+) -> CommandResult<tauri::ipc::Response> {
+    let id = id.parse().map_err(|_| CommandError {
+        kind: "invalid",
+        message: format!("{id:?} is not a voice receipt id"),
+    })?;
+    Ok(tauri::ipc::Response::new(
+        state.session.receipt_audio(id).await?,
+    ))
+}
+
 fn phone_audio(state: &AppState) -> PhoneAudio {
     let (mic, _) = state.devices.lock().map(|d| d.clone()).unwrap_or_default();
     let headset = state.headset.lock().map(|h| h.clone()).unwrap_or_default();

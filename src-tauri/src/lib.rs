@@ -33,6 +33,8 @@ pub fn run_app<R: Runtime>(
             commands::set_devices,
             commands::history,
             commands::play,
+            commands::receipts,
+            commands::play_receipt,
             commands::connect_phone,
             commands::dial,
             commands::cancel_dial,

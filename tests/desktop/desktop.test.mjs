@@ -210,7 +210,20 @@ test("an agent signs in, records a call with a voice receipt, and the upload arr
   await exec(`document.querySelector("#contact-card [data-play]").click(); return true;`);
   const duration = await until(`const a = document.getElementById("audio"); return a && a.duration > 1 && a.duration`, "the player with the recording");
   assert.ok(duration > 1.5, `${duration} s`);
+  // The call's voice receipt is in the card too, found by its order id and played on its own.
+  await until(`return document.querySelector("#contact-receipts [data-play-receipt]")`, "the contact's voice receipts");
+  assert.match(await exec(`return document.getElementById("contact-receipts").innerText`), /A-17\s+1\b[\s\S]*agent and customer/);
+  await submit("find-order", { "order-search": "NO-SUCH-ORDER" });
+  await until(`return document.getElementById("contact-receipts")?.innerText.includes("No voice receipt for order NO-SUCH-ORDER")`, "no receipt for another order");
+  await submit("find-order", { "order-search": "A-17" });
+  await until(`return document.querySelectorAll("#contact-receipts [data-play-receipt]").length === 1`, "order A-17's receipt");
+  await exec(`document.querySelector("#contact-receipts [data-play-receipt]").click(); return true;`);
+  await until(`return document.getElementById("player-title")?.innerText.includes("Voice receipt A-17")`, "the receipt in the player");
+  const take = await until(`const a = document.getElementById("audio"); return a && a.duration > 0 && a.duration`, "the receipt's audio");
+  // The take lasted about 0.8 s (a receipt on its own, not the whole call).
+  assert.ok(take > 0.5 && take < duration, `${take} s of a ${duration} s call`);
   shot("contact-card");
+  await exec(`document.getElementById("close-player")?.click(); return true;`);
 });
 
 test("an inbound call with consent declined: the customer is never recorded, and the window says why", async () => {
@@ -260,6 +273,36 @@ test("a second voice receipt for the same order asks before replacing the first"
   await wd("POST", `/session/${session}/alert/accept`, {});
   await until(`return [...document.querySelectorAll("tbody tr")].some((r) => r.innerText.includes("overwritten"))`, "the first take marked overwritten");
   await click("receipt-stop");
+  await click("hang-up");
+  await until(`return document.getElementById("dial")`, "back to ready");
+});
+
+test("the customer withdraws consent mid-receipt: confirmed in the window, the customer is not recorded from then on", async () => {
+  await submit("dial", { number: "+358405555555", project: "sales" });
+  await until(`return document.getElementById("withdraw-consent")`, "the call view");
+  await startReceipt("W-1");
+  await until(`return !document.querySelector('[data-side="customer"]').innerText.includes("Not recorded")`, "the customer recorded in the receipt");
+  // The control asks first, in the page, saying what will happen; cancelling changes nothing.
+  await click("withdraw-consent");
+  const asked = await until(`return document.getElementById("withdraw-confirm")?.innerText`, "the confirmation");
+  assert.match(asked, /neither the customer nor any third party is recorded/);
+  assert.match(asked, /voice receipt in progress ends now/);
+  assert.match(asked, /cannot be undone/);
+  await click("withdraw-no");
+  await until(`return !document.getElementById("withdraw-confirm") && document.getElementById("withdraw-consent")`, "the confirmation closed");
+  assert.ok(!(await sideText("customer")).includes("Not recorded"), "still recorded after cancelling");
+  await click("withdraw-consent");
+  await click("withdraw-yes");
+  await until(`return document.querySelector('[data-side="customer"]')?.innerText.includes("withdrew consent")`, "the customer side after the withdrawal");
+  assert.match(await sideText("customer"), /Not recorded[\s\S]*The customer withdrew consent/);
+  assert.match(await exec(`return document.getElementById("consent").innerText`), /withdrawn at \d\d:\d\d/);
+  // The take ended there and was kept; the toggle, new receipts and the control itself are refused.
+  await until(`return [...document.querySelectorAll("tbody tr")].some((r) => r.innerText.includes("W-1") && r.innerText.includes("kept"))`, "the take kept");
+  for (const id of ["customer-on", "receipt-start", "withdraw-consent"]) {
+    assert.equal(await exec(`return document.getElementById(arguments[0]).disabled`, id), true, id);
+    assert.match(await exec(`return document.getElementById(arguments[0]).innerText`, `${id}-why`), /declined|withdrew/i, id);
+  }
+  shot("consent-withdrawn");
   await click("hang-up");
   await until(`return document.getElementById("dial")`, "back to ready");
 });
@@ -362,6 +405,23 @@ test("when the store goes down the window says so, keeps recording, and recovers
   await new Promise((r) => setTimeout(r, 500));
   await click("hang-up");
   await until(`return document.getElementById("dial")`, "back to ready");
+  // The cached settings serve at most offline_policy_days (7 by default) after the store last
+  // confirmed them: made a month old, the window says, in red, that calls go unrecorded, and
+  // a call is refused with the date.
+  assert.match(await exec(`return document.querySelector('[data-cached-settings="sales"]').innerText`), /calls are recorded under the settings the store confirmed on .*, until/);
+  const db = join(dir, "agent", "callrec.db");
+  const monthAgo = new Date(Date.now() - 30 * 86_400_000).toISOString().replace(/\.(\d+)Z$/, (_, ms) => `.${ms.padEnd(9, "0")}Z`);
+  execFileSync("python3", ["-c", `import sqlite3, sys
+c = sqlite3.connect(sys.argv[1], timeout=10)
+c.execute("UPDATE cached_policies SET fetched_at = ? WHERE project_id = 'sales'", (sys.argv[2],))
+c.commit()`, db, monthAgo]);
+  const red = await until(`const e = document.querySelector('[data-cached-settings="sales"].alert'); return e && e.innerText`, "the too-old settings in red");
+  assert.match(red, /Project sales: calls are not recorded\. Its recording settings were last confirmed by the store on .*, more than 7 days ago/);
+  shot("offline-settings-too-old");
+  await submit("dial", { number: "+358403333334", project: "sales" });
+  const refused = await until(`return document.querySelector("#app .alert[role=alert]:not([data-cached-settings])")?.innerText`, "the refusal");
+  assert.match(refused, /last confirmed by the store on \d{4}-\d\d-\d\d, more than 7 days ago.*this call is not recorded/);
+  assert.equal(await exec(`return document.querySelector('[data-side="agent"]')`), null, "no call started");
   await openTab("uploads");
   await until(`return document.querySelector("#uploads progress")`, "the call waiting");
   server = startServer();

@@ -36,7 +36,7 @@
   function storeBanner(store, time = (t) => new Date(t).toLocaleTimeString()) {
     if (store.state === "offline") {
       const since = store.since ? ` since ${time(store.since)}` : "";
-      return { kind: "offline", text: `Offline${since}: the central store cannot be reached. Calls are still recorded under the cached recording settings, and recordings wait on this computer until the store is back.` };
+      return { kind: "offline", text: `Offline${since}: the central store cannot be reached. Calls are still recorded under the cached recording settings for as long as they may serve (below), and recordings wait on this computer until the store is back.` };
     }
     if (store.state === "session_expired") {
       return { kind: "expired", text: "Your session has ended: sign in again. Recordings wait on this computer until you do." };
@@ -97,6 +97,9 @@
       bad: line.poor
     };
   }
+  function cachedSettingsLines(cached, day = (t) => new Date(t).toLocaleDateString()) {
+    return cached.map((c) => c.usable ? { kind: "note", project: c.project, text: `Project ${c.project}: calls are recorded under the settings the store confirmed on ${day(c.confirmed_at)}, until ${day(c.usable_until)} at the latest.` } : { kind: "alert", project: c.project, text: `Project ${c.project}: calls are not recorded. Its recording settings were last confirmed by the store on ${day(c.confirmed_at)}, more than ${c.offline_days} day${c.offline_days === 1 ? "" : "s"} ago, and may have changed to record less. Recording resumes once the store is reached.` });
+  }
 
   // src/main.ts
   var tauri = window.__TAURI__;
@@ -108,6 +111,7 @@
   var message = null;
   var pausedSince = null;
   var card = null;
+  var confirmingWithdrawal = false;
   var search = null;
   var app = () => document.getElementById("app");
   function errorText(e) {
@@ -126,14 +130,46 @@
   }
   var messageHtml = () => message ? `<p class="${message.kind}" role="alert">${esc(message.text)}</p>` : "";
   async function loadHistory(contact) {
-    card = { contact, entries: null };
+    card = { contact, entries: null, receipts: null };
+    render();
+    const [entries, receipts] = await Promise.allSettled([
+      invoke("history", { contact }),
+      invoke("receipts", { query: { contact, limit: 100 } })
+    ]);
+    if (card?.contact !== contact) return;
+    card = {
+      contact,
+      entries: entries.status === "fulfilled" ? entries.value : [],
+      error: entries.status === "rejected" ? errorText(entries.reason) : void 0,
+      receipts: receipts.status === "fulfilled" ? receipts.value.items : [],
+      receiptsError: receipts.status === "rejected" ? `Voice receipts could not be loaded: ${errorText(receipts.reason)}` : void 0
+    };
+    render();
+  }
+  async function findOrder(order) {
+    if (!card) return;
+    const contact = card.contact;
+    card = { ...card, order, receipts: null, receiptsError: void 0 };
     render();
     try {
-      card = { contact, entries: await invoke("history", { contact }) };
+      const query = order ? { contact, order_id: order, limit: 100 } : { contact, limit: 100 };
+      const list = await invoke("receipts", { query });
+      if (card?.contact === contact) card = { ...card, receipts: list.items };
     } catch (e) {
-      card = { contact, entries: [], error: errorText(e) };
+      if (card?.contact === contact) card = { ...card, receipts: [], receiptsError: `Voice receipts could not be loaded: ${errorText(e)}` };
     }
     render();
+  }
+  function receiptsHtml() {
+    if (!card) return "";
+    const rows = (card.receipts ?? []).map((r) => `<tr data-receipt="${esc(r.id)}"><td>${esc(r.order_id)}</td><td>${r.seq}</td>
+    <td>${esc(new Date(r.started_at).toLocaleString())}</td><td>${esc(r.agent)}</td><td>${formatTimer(r.to_ms - r.from_ms)}</td>
+    <td>${r.customer ? "agent and customer" : "agent only"}</td><td>${esc(new Date(r.expires_at).toLocaleDateString())}</td>
+    <td>${r.playable ? `<button type="button" data-play-receipt="${esc(r.id)}" aria-label="Play voice receipt ${esc(r.order_id)} take ${r.seq}">Play</button>` : '<span class="muted">not yours to hear</span>'}</td></tr>`).join("");
+    return `<h3>Voice receipts</h3>
+    <form class="inline" id="find-order"><label for="order-search">Order id</label><input id="order-search" value="${esc(card.order ?? "")}" placeholder="all orders"><button type="submit">Find</button></form>
+    ${card.receiptsError ? `<p class="alert" role="alert">${esc(card.receiptsError)}</p>` : ""}
+    ${card.receipts === null ? '<p class="muted">Loading the voice receipts\u2026</p>' : rows ? `<table id="contact-receipts"><thead><tr><th>Order</th><th>Take</th><th>Call</th><th>Agent</th><th>Length</th><th>Voices</th><th>Kept until</th><th></th></tr></thead><tbody>${rows}</tbody></table>` : `<p class="muted" id="contact-receipts">${card.order ? `No voice receipt for order ${esc(card.order)} with this contact.` : "No voice receipts with this contact."}</p>`}`;
   }
   var playCell = (h) => h.playable ? `<button type="button" data-play="${esc(h.id)}">Play</button>` : `<span class="muted">${h.has_audio ? "not yours to hear" : "no audio"}</span>`;
   function contactCard() {
@@ -144,14 +180,16 @@
     return `<section class="card" id="contact-card"><h2>Contact card \xB7 ${esc(card.contact)}</h2>
     ${callable ? `<div class="actions"><button type="button" id="call-contact">Call ${esc(card.contact)}</button></div>` : ""}
     ${card.error ? `<p class="alert">${esc(card.error)}</p>` : ""}
-    ${card.entries === null ? '<p class="muted">Loading the call history\u2026</p>' : rows ? `<table><thead><tr><th>Date</th><th>Agent</th><th>Duration</th><th>Receipts</th><th></th></tr></thead><tbody>${rows}</tbody></table>` : '<p class="muted">No earlier calls with this contact.</p>'}</section>`;
+    ${card.entries === null ? '<p class="muted">Loading the call history\u2026</p>' : rows ? `<table><thead><tr><th>Date</th><th>Agent</th><th>Duration</th><th>Receipts</th><th></th></tr></thead><tbody>${rows}</tbody></table>` : '<p class="muted">No earlier calls with this contact.</p>'}
+    ${receiptsHtml()}</section>`;
   }
-  async function play(id) {
+  async function play(id, receipt) {
     const player = document.getElementById("player");
     try {
-      const bytes = await invoke("play", { id });
+      const bytes = await invoke(receipt ? "play_receipt" : "play", { id });
       const url = URL.createObjectURL(new Blob([bytes], { type: "audio/wav" }));
-      player.innerHTML = `<span>Recording ${esc(id.slice(0, 8))}</span><audio controls autoplay id="audio" src="${url}"></audio><button type="button" id="close-player">Close</button>`;
+      const title = receipt ? `Voice receipt ${esc(receipt.order_id)} \xB7 take ${receipt.seq}` : `Recording ${esc(id.slice(0, 8))}`;
+      player.innerHTML = `<span id="player-title">${title}</span><audio controls autoplay id="audio" src="${url}"></audio><button type="button" id="close-player">Close</button>`;
       player.hidden = false;
       document.getElementById("close-player")?.addEventListener("click", () => {
         player.hidden = true;
@@ -165,6 +203,14 @@
   }
   function wirePlay() {
     app().querySelectorAll("[data-play]").forEach((b) => b.addEventListener("click", () => play(b.dataset.play ?? "")));
+    app().querySelectorAll("[data-play-receipt]").forEach((b) => b.addEventListener("click", () => {
+      const receipt = card?.receipts?.find((r) => r.id === b.dataset.playReceipt);
+      if (receipt) void play(receipt.id, receipt);
+    }));
+    document.getElementById("find-order")?.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      void findOrder(document.getElementById("order-search").value.trim());
+    });
   }
   async function runSearch(query, more = false) {
     const previous = more ? search?.list?.items ?? [] : [];
@@ -248,6 +294,14 @@
     <button type="button" id="${id}"${c.enabled ? "" : " disabled"}${c.enabled ? "" : ` aria-describedby="${id}-why"`}>${esc(label)}</button>
     ${c.enabled ? "" : `<p class="reason" id="${id}-why">${esc(c.message ?? "")}</p>`}${extra}</div>`;
   }
+  function withdrawal(call) {
+    const c = call.controls.consent_withdrawn;
+    if (!c.enabled) confirmingWithdrawal = false;
+    if (!confirmingWithdrawal) return control("withdraw-consent", "Customer withdrew consent", c);
+    return `<div class="control confirm" id="withdraw-confirm" role="alertdialog" aria-labelledby="withdraw-what">
+    <p id="withdraw-what"><strong>The customer withdrew consent to be recorded?</strong> From now on neither the customer nor any third party is recorded in this call, and no new voice receipt can be made${call.controls.receipt_stop.enabled ? " (the voice receipt in progress ends now)" : ""}. What was recorded before stays. This cannot be undone.</p>
+    <div class="actions"><button type="button" class="danger" id="withdraw-yes">Yes, stop recording the customer</button> <button type="button" id="withdraw-no">Cancel</button></div></div>`;
+  }
   function renderCall(call) {
     const paused = call.status.agent.reason === "paused";
     if (paused && pausedSince === null) pausedSince = Date.now();
@@ -271,7 +325,7 @@
         <strong id="contact">${esc(call.request.contact ?? "unknown contact")}</strong>
         <span>${esc(call.request.project)}</span>
         <span>${call.request.direction === "inbound" ? "Inbound" : "Outbound"}</span>
-        <span class="badge ${call.request.consent === "declined" ? "declined" : ""}" id="consent">consent: ${esc(call.request.consent.replace("_", " "))}</span>
+        ${call.consent_withdrawn_at_ms !== null ? `<span class="badge declined" id="consent">consent: withdrawn at ${formatTimer(call.consent_withdrawn_at_ms)}</span>` : `<span class="badge ${call.request.consent === "declined" ? "declined" : ""}" id="consent">consent: ${esc(call.request.consent.replace("_", " "))}</span>`}
         <span id="timer">${formatTimer(call.elapsed_ms)}</span>
         ${call.policy_source === "cache" ? '<span class="badge">offline: cached recording settings</span>' : ""}
       </div>
@@ -285,7 +339,7 @@
     </div>
     ${call.sip ? phoneHtml(call, call.sip) : ""}
     <h2>Controls</h2>
-    <div class="controls">${toggle}${pauseControl}${receipt}</div>
+    <div class="controls">${toggle}${pauseControl}${receipt}${withdrawal(call)}</div>
     ${takes ? `<h2>Voice receipts</h2><table><thead><tr><th>Order</th><th>Take</th><th>From</th><th>To</th><th>Voices</th><th>Status</th></tr></thead><tbody>${takes}</tbody></table>` : ""}
     <div class="actions" style="margin-top:1.2rem"><button type="button" class="danger" id="hang-up">Hang up</button></div>
     ${contactCard()}`;
@@ -298,6 +352,19 @@
     on("pause", { intent: "pause" });
     on("resume", { intent: "resume" });
     on("receipt-stop", { intent: "receipt_stop" });
+    document.getElementById("withdraw-consent")?.addEventListener("click", () => {
+      confirmingWithdrawal = true;
+      render();
+      document.getElementById("withdraw-no")?.focus();
+    });
+    document.getElementById("withdraw-no")?.addEventListener("click", () => {
+      confirmingWithdrawal = false;
+      render();
+    });
+    document.getElementById("withdraw-yes")?.addEventListener("click", () => {
+      confirmingWithdrawal = false;
+      void sendIntent({ intent: "consent_withdrawn" });
+    });
     document.getElementById("receipt-start")?.addEventListener("click", () => {
       const order = document.getElementById("order").value.trim();
       if (!order) {
@@ -622,7 +689,8 @@
   }
   function frame(s, body) {
     const banner = storeBanner(s.store);
-    const bannerHtml = !banner ? "" : banner.kind === "offline" ? `<p class="warning" role="status" id="offline-banner">${esc(banner.text)}${s.store.message ? `<br><span class="muted">${esc(s.store.message)}</span>` : ""}</p>` : `<p class="alert" role="alert" id="expired-banner">${esc(banner.text)} <button type="button" id="sign-in-again">Sign in again</button></p>`;
+    const bannerHtml = !banner ? "" : banner.kind === "offline" ? `<p class="warning" role="status" id="offline-banner">${esc(banner.text)}${s.store.message ? `<br><span class="muted">${esc(s.store.message)}</span>` : ""}</p>
+        ${cachedSettingsLines(s.cached_settings).map((l) => `<p class="${l.kind === "alert" ? "alert" : "muted"}" ${l.kind === "alert" ? 'role="alert"' : ""} data-cached-settings="${esc(l.project)}">${esc(l.text)}</p>`).join("")}` : `<p class="alert" role="alert" id="expired-banner">${esc(banner.text)} <button type="button" id="sign-in-again">Sign in again</button></p>`;
     const nav = tabs(s).map(([t, label]) => `<button type="button" class="tab" data-tab="${t}"${t === tab ? ' aria-current="page"' : ""}>${esc(label)}</button>`).join("");
     const link = s.encrypted === false ? ` <span class="badge insecure" id="unencrypted-link" title="Passwords and recordings cross the network unencrypted">unencrypted link (http)</span>` : "";
     return `<nav class="tabs" aria-label="Views">${nav}<span class="who muted">${esc(s.user ?? "")} \xB7 ${esc(s.server ?? "")}</span>${link}</nav>

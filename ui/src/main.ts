@@ -4,10 +4,10 @@
 // with what changes every tick (timer, meters, progress) patched in place.
 
 import type {
-  CallView, Consent, Control, DeviceHealth, DeviceLevel, HistoryEntry, IncomingCall, Intent, IntentAnswer, PartyView, RecordingList, RecordingQuery,
-  SideStatus, SipCallView, Snapshot, UploadView,
+  CallView, Consent, Control, DeviceHealth, DeviceLevel, HistoryEntry, IncomingCall, Intent, IntentAnswer, PartyView, ReceiptInfo, ReceiptList,
+  RecordingList, RecordingQuery, SideStatus, SipCallView, Snapshot, UploadView,
 } from "./types";
-import { dayRange, deviceHealthText, esc, formatTimer, lineText, rateLabel, sideWhy, storeBanner, uploadProgress, warningText } from "./text";
+import { cachedSettingsLines, dayRange, deviceHealthText, esc, formatTimer, lineText, rateLabel, sideWhy, storeBanner, uploadProgress, warningText } from "./text";
 
 interface Tauri {
   core: { invoke<T>(cmd: string, args?: Record<string, unknown>): Promise<T> };
@@ -26,8 +26,13 @@ let tab: Tab = "phone";
 let incoming: IncomingCall | null = null;
 let message: { kind: "alert" | "warning"; text: string } | null = null;
 let pausedSince: number | null = null;
-/// The contact card: whose history is shown, and the calls (null while loading).
-let card: { contact: string; entries: HistoryEntry[] | null; error?: string } | null = null;
+/// The contact card: whose history is shown, the calls and the voice receipts (null while
+/// loading), and the order the receipts are narrowed to.
+let card: {
+  contact: string; entries: HistoryEntry[] | null; receipts: ReceiptInfo[] | null; order?: string; error?: string; receiptsError?: string;
+} | null = null;
+/// The in-page confirmation of "Customer withdrew consent" is open.
+let confirmingWithdrawal = false;
 /// The recordings view: the last search and its pages.
 let search: { query: RecordingQuery; list: RecordingList | null; error?: string } | null = null;
 
@@ -54,14 +59,51 @@ const messageHtml = () => (message ? `<p class="${message.kind}" role="alert">${
 // ---- Recordings: the contact card, the supervisors' list, the player ---------------------
 
 async function loadHistory(contact: string) {
-  card = { contact, entries: null };
+  card = { contact, entries: null, receipts: null };
+  render();
+  const [entries, receipts] = await Promise.allSettled([
+    invoke<HistoryEntry[]>("history", { contact }),
+    invoke<ReceiptList>("receipts", { query: { contact, limit: 100 } }),
+  ]);
+  if (card?.contact !== contact) return;
+  card = {
+    contact,
+    entries: entries.status === "fulfilled" ? entries.value : [],
+    error: entries.status === "rejected" ? errorText(entries.reason) : undefined,
+    receipts: receipts.status === "fulfilled" ? receipts.value.items : [],
+    receiptsError: receipts.status === "rejected" ? `Voice receipts could not be loaded: ${errorText(receipts.reason)}` : undefined,
+  };
+  render();
+}
+
+/// Narrows the contact card's voice receipts to one order (the store searches by order id).
+async function findOrder(order: string) {
+  if (!card) return;
+  const contact = card.contact;
+  card = { ...card, order, receipts: null, receiptsError: undefined };
   render();
   try {
-    card = { contact, entries: await invoke<HistoryEntry[]>("history", { contact }) };
+    const query = order ? { contact, order_id: order, limit: 100 } : { contact, limit: 100 };
+    const list = await invoke<ReceiptList>("receipts", { query });
+    if (card?.contact === contact) card = { ...card, receipts: list.items };
   } catch (e) {
-    card = { contact, entries: [], error: errorText(e) };
+    if (card?.contact === contact) card = { ...card, receipts: [], receiptsError: `Voice receipts could not be loaded: ${errorText(e)}` };
   }
   render();
+}
+
+function receiptsHtml(): string {
+  if (!card) return "";
+  const rows = (card.receipts ?? []).map((r) => `<tr data-receipt="${esc(r.id)}"><td>${esc(r.order_id)}</td><td>${r.seq}</td>
+    <td>${esc(new Date(r.started_at).toLocaleString())}</td><td>${esc(r.agent)}</td><td>${formatTimer(r.to_ms - r.from_ms)}</td>
+    <td>${r.customer ? "agent and customer" : "agent only"}</td><td>${esc(new Date(r.expires_at).toLocaleDateString())}</td>
+    <td>${r.playable ? `<button type="button" data-play-receipt="${esc(r.id)}" aria-label="Play voice receipt ${esc(r.order_id)} take ${r.seq}">Play</button>` : '<span class="muted">not yours to hear</span>'}</td></tr>`).join("");
+  return `<h3>Voice receipts</h3>
+    <form class="inline" id="find-order"><label for="order-search">Order id</label><input id="order-search" value="${esc(card.order ?? "")}" placeholder="all orders"><button type="submit">Find</button></form>
+    ${card.receiptsError ? `<p class="alert" role="alert">${esc(card.receiptsError)}</p>` : ""}
+    ${card.receipts === null ? '<p class="muted">Loading the voice receipts…</p>'
+      : rows ? `<table id="contact-receipts"><thead><tr><th>Order</th><th>Take</th><th>Call</th><th>Agent</th><th>Length</th><th>Voices</th><th>Kept until</th><th></th></tr></thead><tbody>${rows}</tbody></table>`
+      : `<p class="muted" id="contact-receipts">${card.order ? `No voice receipt for order ${esc(card.order)} with this contact.` : "No voice receipts with this contact."}</p>`}`;
 }
 
 const playCell = (h: HistoryEntry) => (h.playable
@@ -79,16 +121,19 @@ function contactCard(): string {
     ${card.error ? `<p class="alert">${esc(card.error)}</p>` : ""}
     ${card.entries === null ? '<p class="muted">Loading the call history…</p>'
       : rows ? `<table><thead><tr><th>Date</th><th>Agent</th><th>Duration</th><th>Receipts</th><th></th></tr></thead><tbody>${rows}</tbody></table>`
-      : '<p class="muted">No earlier calls with this contact.</p>'}</section>`;
+      : '<p class="muted">No earlier calls with this contact.</p>'}
+    ${receiptsHtml()}</section>`;
 }
 
-/// Plays a recording in the player bar (outside the re-rendered view, so it keeps playing).
-async function play(id: string) {
+/// Plays a recording, or a voice receipt on its own, in the player bar (outside the
+/// re-rendered view, so it keeps playing).
+async function play(id: string, receipt?: ReceiptInfo) {
   const player = document.getElementById("player") as HTMLElement;
   try {
-    const bytes = await invoke<ArrayBuffer>("play", { id });
+    const bytes = await invoke<ArrayBuffer>(receipt ? "play_receipt" : "play", { id });
     const url = URL.createObjectURL(new Blob([bytes], { type: "audio/wav" }));
-    player.innerHTML = `<span>Recording ${esc(id.slice(0, 8))}</span><audio controls autoplay id="audio" src="${url}"></audio><button type="button" id="close-player">Close</button>`;
+    const title = receipt ? `Voice receipt ${esc(receipt.order_id)} · take ${receipt.seq}` : `Recording ${esc(id.slice(0, 8))}`;
+    player.innerHTML = `<span id="player-title">${title}</span><audio controls autoplay id="audio" src="${url}"></audio><button type="button" id="close-player">Close</button>`;
     player.hidden = false;
     document.getElementById("close-player")?.addEventListener("click", () => { player.hidden = true; player.innerHTML = ""; URL.revokeObjectURL(url); });
   } catch (e) {
@@ -99,6 +144,14 @@ async function play(id: string) {
 
 function wirePlay() {
   app().querySelectorAll<HTMLButtonElement>("[data-play]").forEach((b) => b.addEventListener("click", () => play(b.dataset.play ?? "")));
+  app().querySelectorAll<HTMLButtonElement>("[data-play-receipt]").forEach((b) => b.addEventListener("click", () => {
+    const receipt = card?.receipts?.find((r) => r.id === b.dataset.playReceipt);
+    if (receipt) void play(receipt.id, receipt);
+  }));
+  document.getElementById("find-order")?.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    void findOrder((document.getElementById("order-search") as HTMLInputElement).value.trim());
+  });
 }
 
 async function runSearch(query: RecordingQuery, more = false) {
@@ -197,6 +250,17 @@ function control(id: string, label: string, c: Control, extra = ""): string {
     ${c.enabled ? "" : `<p class="reason" id="${id}-why">${esc(c.message ?? "")}</p>`}${extra}</div>`;
 }
 
+/// "Customer withdrew consent": a control like the others, and before it acts an in-page
+/// confirmation that says what will happen (it cannot be undone).
+function withdrawal(call: CallView): string {
+  const c = call.controls.consent_withdrawn;
+  if (!c.enabled) confirmingWithdrawal = false;
+  if (!confirmingWithdrawal) return control("withdraw-consent", "Customer withdrew consent", c);
+  return `<div class="control confirm" id="withdraw-confirm" role="alertdialog" aria-labelledby="withdraw-what">
+    <p id="withdraw-what"><strong>The customer withdrew consent to be recorded?</strong> From now on neither the customer nor any third party is recorded in this call, and no new voice receipt can be made${call.controls.receipt_stop.enabled ? " (the voice receipt in progress ends now)" : ""}. What was recorded before stays. This cannot be undone.</p>
+    <div class="actions"><button type="button" class="danger" id="withdraw-yes">Yes, stop recording the customer</button> <button type="button" id="withdraw-no">Cancel</button></div></div>`;
+}
+
 function renderCall(call: CallView): string {
   const paused = call.status.agent.reason === "paused";
   if (paused && pausedSince === null) pausedSince = Date.now();
@@ -220,7 +284,9 @@ function renderCall(call: CallView): string {
         <strong id="contact">${esc(call.request.contact ?? "unknown contact")}</strong>
         <span>${esc(call.request.project)}</span>
         <span>${call.request.direction === "inbound" ? "Inbound" : "Outbound"}</span>
-        <span class="badge ${call.request.consent === "declined" ? "declined" : ""}" id="consent">consent: ${esc(call.request.consent.replace("_", " "))}</span>
+        ${call.consent_withdrawn_at_ms !== null
+          ? `<span class="badge declined" id="consent">consent: withdrawn at ${formatTimer(call.consent_withdrawn_at_ms)}</span>`
+          : `<span class="badge ${call.request.consent === "declined" ? "declined" : ""}" id="consent">consent: ${esc(call.request.consent.replace("_", " "))}</span>`}
         <span id="timer">${formatTimer(call.elapsed_ms)}</span>
         ${call.policy_source === "cache" ? '<span class="badge">offline: cached recording settings</span>' : ""}
       </div>
@@ -234,7 +300,7 @@ function renderCall(call: CallView): string {
     </div>
     ${call.sip ? phoneHtml(call, call.sip) : ""}
     <h2>Controls</h2>
-    <div class="controls">${toggle}${pauseControl}${receipt}</div>
+    <div class="controls">${toggle}${pauseControl}${receipt}${withdrawal(call)}</div>
     ${takes ? `<h2>Voice receipts</h2><table><thead><tr><th>Order</th><th>Take</th><th>From</th><th>To</th><th>Voices</th><th>Status</th></tr></thead><tbody>${takes}</tbody></table>` : ""}
     <div class="actions" style="margin-top:1.2rem"><button type="button" class="danger" id="hang-up">Hang up</button></div>
     ${contactCard()}`;
@@ -248,6 +314,16 @@ function wireCall(call: CallView) {
   on("pause", { intent: "pause" });
   on("resume", { intent: "resume" });
   on("receipt-stop", { intent: "receipt_stop" });
+  document.getElementById("withdraw-consent")?.addEventListener("click", () => {
+    confirmingWithdrawal = true;
+    render();
+    document.getElementById("withdraw-no")?.focus();
+  });
+  document.getElementById("withdraw-no")?.addEventListener("click", () => { confirmingWithdrawal = false; render(); });
+  document.getElementById("withdraw-yes")?.addEventListener("click", () => {
+    confirmingWithdrawal = false;
+    void sendIntent({ intent: "consent_withdrawn" });
+  });
   document.getElementById("receipt-start")?.addEventListener("click", () => {
     const order = (document.getElementById("order") as HTMLInputElement).value.trim();
     if (!order) { message = { kind: "alert", text: "Type the order id first." }; render(); return; }
@@ -581,7 +657,8 @@ function frame(s: Snapshot, body: string): string {
   const banner = storeBanner(s.store);
   const bannerHtml = !banner ? ""
     : banner.kind === "offline"
-      ? `<p class="warning" role="status" id="offline-banner">${esc(banner.text)}${s.store.message ? `<br><span class="muted">${esc(s.store.message)}</span>` : ""}</p>`
+      ? `<p class="warning" role="status" id="offline-banner">${esc(banner.text)}${s.store.message ? `<br><span class="muted">${esc(s.store.message)}</span>` : ""}</p>
+        ${cachedSettingsLines(s.cached_settings).map((l) => `<p class="${l.kind === "alert" ? "alert" : "muted"}" ${l.kind === "alert" ? 'role="alert"' : ""} data-cached-settings="${esc(l.project)}">${esc(l.text)}</p>`).join("")}`
       : `<p class="alert" role="alert" id="expired-banner">${esc(banner.text)} <button type="button" id="sign-in-again">Sign in again</button></p>`;
   const nav = tabs(s).map(([t, label]) => `<button type="button" class="tab" data-tab="${t}"${t === tab ? ' aria-current="page"' : ""}>${esc(label)}</button>`).join("");
   // Plain HTTP is allowed to this machine's own store (and a test lab): the agent still sees it.

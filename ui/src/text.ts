@@ -1,5 +1,5 @@
 // Words the agent reads. Pure functions: unit-tested without a window.
-import type { DeviceHealth, LineView, SideReason, StoreView, UploadView, Warning } from "./types";
+import type { CachedSettings, DeviceHealth, LineView, SideReason, StoreView, UploadView, Warning } from "./types";
 
 export function esc(v: unknown): string {
   return String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c);
@@ -50,7 +50,7 @@ export function storeBanner(store: StoreView, time: (iso: string) => string = (t
   { kind: "offline" | "expired"; text: string } | null {
   if (store.state === "offline") {
     const since = store.since ? ` since ${time(store.since)}` : "";
-    return { kind: "offline", text: `Offline${since}: the central store cannot be reached. Calls are still recorded under the cached recording settings, and recordings wait on this computer until the store is back.` };
+    return { kind: "offline", text: `Offline${since}: the central store cannot be reached. Calls are still recorded under the cached recording settings for as long as they may serve (below), and recordings wait on this computer until the store is back.` };
   }
   if (store.state === "session_expired") {
     return { kind: "expired", text: "Your session has ended: sign in again. Recordings wait on this computer until you do." };
@@ -125,4 +125,15 @@ export function lineText(line: LineView): { text: string; bad: boolean } {
     text: `Line: you miss ${pct(line.heard_lost_permille)} of the customer${theirs}${rtt} · buffer ${line.delay_ms} ms`,
     bad: line.poor,
   };
+}
+
+/// While the store cannot be reached: for each project's cached recording settings, whether
+/// calls are recorded under them and until when, or, past the age limit, that they are not
+/// (in red: calls in that project go unrecorded until the store is reached). `day` formats
+/// a date (injected for tests).
+export function cachedSettingsLines(cached: CachedSettings[], day: (iso: string) => string = (t) => new Date(t).toLocaleDateString()):
+  { kind: "alert" | "note"; project: string; text: string }[] {
+  return cached.map((c) => c.usable
+    ? { kind: "note", project: c.project, text: `Project ${c.project}: calls are recorded under the settings the store confirmed on ${day(c.confirmed_at)}, until ${day(c.usable_until)} at the latest.` }
+    : { kind: "alert", project: c.project, text: `Project ${c.project}: calls are not recorded. Its recording settings were last confirmed by the store on ${day(c.confirmed_at)}, more than ${c.offline_days} day${c.offline_days === 1 ? "" : "s"} ago, and may have changed to record less. Recording resumes once the store is reached.` });
 }

@@ -12,7 +12,7 @@ export interface SideStatus { recorded: boolean; reason: SideReason }
 export interface Control { enabled: boolean; reason: Reason | null; message: string | null }
 export interface Controls {
   customer_on: Control; customer_off: Control; pause: Control; resume: Control;
-  receipt_start: Control; receipt_stop: Control; warnings: Warning[];
+  receipt_start: Control; receipt_stop: Control; consent_withdrawn: Control; warnings: Warning[];
 }
 export interface Take { order_id: string; seq: number; from_ms: number; to_ms: number | null; customer: boolean; status: "kept" | "overwritten" }
 export interface CallRequest { project: string; contact: string | null; direction: "inbound" | "outbound"; consent: "granted" | "declined" | "not_asked" }
@@ -21,6 +21,7 @@ export interface CallView {
   status: { agent: SideStatus; customer: SideStatus; third_parties: SideStatus };
   controls: Controls; mic_level: [number, number]; call_level: [number, number];
   mic_health: DeviceHealth | null; call_health: DeviceHealth | null; takes: Take[]; replaces: string[];
+  consent_withdrawn_at_ms: number | null;
   sip: SipCallView | null;
 }
 export type Consent = "granted" | "declined" | "not_asked";
@@ -41,15 +42,24 @@ export interface DeviceTestView { mic: DeviceLevel; call: DeviceLevel }
 export interface Snapshot {
   user: string | null; role: "agent" | "supervisor" | "admin" | "platform" | null; takes_calls: boolean; server: string | null; encrypted: boolean | null; store: StoreView; rate: number; rates: number[];
   device_test: DeviceTestView | null; call: CallView | null; phone: PhoneView | null; uploads: UploadView[];
+  cached_settings: CachedSettings[];
 }
+/// A project's recording settings cached for calls while the store cannot be reached.
+export interface CachedSettings { project: string; confirmed_at: string; offline_days: number; usable_until: string; usable: boolean }
 export interface RecordingQuery { project?: string; agent?: string; contact?: string; from?: string; to?: string; limit?: number; cursor?: string }
 export interface RecordingList { items: HistoryEntry[]; next_cursor: string | null }
 export interface IncomingCall { id: string; agent_id: string; contact: string | null; project: string; direction: "inbound" | "outbound"; consent: "granted" | "declined" | "not_asked"; offered_at: string }
 export interface IntentAnswer { accepted: boolean; reason: Reason | null; message: string | null }
 export type Intent =
   | { intent: "customer_on" } | { intent: "customer_off" } | { intent: "pause" } | { intent: "resume" }
-  | { intent: "receipt_start"; order_id: string } | { intent: "receipt_stop" };
+  | { intent: "receipt_start"; order_id: string } | { intent: "receipt_stop" } | { intent: "consent_withdrawn" };
 export interface HistoryEntry {
   id: string; project_id: string; agent_id: string; agent: string; contact: string | null; direction: string | null;
   started_at: string; duration_ms: number; has_audio: boolean; receipts: number; expires_at: string; playable: boolean;
 }
+export interface ReceiptInfo {
+  id: string; call_id: string; project_id: string; agent_id: string; agent: string; contact: string | null; order_id: string; seq: number;
+  customer: boolean; started_at: string; from_ms: number; to_ms: number; expires_at: string; playable: boolean;
+}
+export interface ReceiptList { items: ReceiptInfo[]; next_cursor: string | null }
+export interface ReceiptQuery { order_id?: string; contact?: string; project?: string; limit?: number; cursor?: string }

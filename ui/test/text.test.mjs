@@ -1,7 +1,7 @@
 // Unit tests of the window's wording logic (built from src/text.ts by `npm test`).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { esc, sideWhy, warningText, formatTimer, storeBanner, uploadProgress, dayRange, formatBytes, rateLabel, deviceHealthText, lineText } from "../.test/text.mjs";
+import { esc, sideWhy, warningText, formatTimer, storeBanner, uploadProgress, dayRange, formatBytes, rateLabel, deviceHealthText, lineText, cachedSettingsLines } from "../.test/text.mjs";
 
 test("escapes everything the engine or the agent typed", () => {
   assert.equal(esc(`<img src=x onerror="alert(1)">&'`), "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;&#39;");
@@ -10,7 +10,7 @@ test("escapes everything the engine or the agent typed", () => {
 
 test("every side reason has words an agent understands", () => {
   const reasons = ["recorded", "no_call", "project_records_nothing", "stopped_by_conference", "discarded_by_conference",
-    "paused", "consent_declined", "forbidden_by_project", "switched_off", "receipt_without_customer",
+    "paused", "consent_declined", "consent_withdrawn", "forbidden_by_project", "switched_off", "receipt_without_customer",
     "no_third_parties", "third_parties_not_recorded", "follows_customer"];
   for (const r of reasons) {
     const words = sideWhy(r);
@@ -37,7 +37,7 @@ test("the banner says offline since when, and what still works; nothing while on
   const off = storeBanner({ state: "offline", since: "2026-11-29T09:15:00Z", message: "connection refused" }, at);
   assert.equal(off.kind, "offline");
   assert.match(off.text, /^Offline since at 09:15: /);
-  assert.match(off.text, /still recorded under the cached recording settings/);
+  assert.match(off.text, /still recorded under the cached recording settings for as long as they may serve/);
   const expired = storeBanner({ state: "session_expired", since: null, message: null }, at);
   assert.equal(expired.kind, "expired");
   assert.match(expired.text, /sign in again/);
@@ -88,4 +88,17 @@ test("the line says what each side misses, and warns when the engine says it is 
   const reported = lineText({ heard_lost_permille: 12, delay_ms: 60, sent_lost_permille: 50, round_trip_ms: 180, poor: true });
   assert.equal(reported.text, "Line: you miss 1.2% of the customer · the customer's phone misses 5.0% of you · round trip 180 ms · buffer 60 ms");
   assert.equal(reported.bad, true);
+});
+
+test("cached settings say until when calls are recorded offline, and past the limit that they are not", () => {
+  const day = (t) => t.slice(0, 10);
+  const [fresh, old] = cachedSettingsLines([
+    { project: "sales", confirmed_at: "2026-12-01T08:00:00Z", offline_days: 7, usable_until: "2026-12-08T08:00:00Z", usable: true },
+    { project: "support", confirmed_at: "2026-11-01T08:00:00Z", offline_days: 1, usable_until: "2026-11-02T08:00:00Z", usable: false },
+  ], day);
+  assert.equal(fresh.kind, "note");
+  assert.equal(fresh.text, "Project sales: calls are recorded under the settings the store confirmed on 2026-12-01, until 2026-12-08 at the latest.");
+  assert.equal(old.kind, "alert");
+  assert.match(old.text, /^Project support: calls are not recorded\. .* last confirmed by the store on 2026-11-01, more than 1 day ago/);
+  assert.deepEqual(cachedSettingsLines([], day), []);
 });

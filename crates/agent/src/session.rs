@@ -95,6 +95,9 @@ pub enum Intent {
     },
     /// Stop the voice receipt.
     ReceiptStop,
+    /// The customer withdrew consent to be recorded (confirmed by the agent): not recorded
+    /// for the rest of the call.
+    ConsentWithdrawn,
 }
 
 impl Intent {
@@ -106,6 +109,7 @@ impl Intent {
             Self::Resume => Event::Resume,
             Self::ReceiptStart { order_id } => Event::ReceiptStart { order_id },
             Self::ReceiptStop => Event::ReceiptStop,
+            Self::ConsentWithdrawn => Event::ConsentWithdrawn,
         }
     }
 }
@@ -156,6 +160,8 @@ pub struct CallView {
     pub takes: Vec<callrec_policy::Take>,
     /// Order ids whose next voice receipt would replace a kept take: confirm before.
     pub replaces: Vec<String>,
+    /// When the customer withdrew consent (ms into the call), if they did.
+    pub consent_withdrawn_at_ms: Option<u64>,
     /// The softphone's side of the call (its parties, hold, mute), when it is a SIP call.
     pub sip: Option<crate::softphone::SipCallView>,
 }
@@ -231,6 +237,27 @@ pub struct Snapshot {
     pub phone: Option<crate::softphone::PhoneView>,
     /// Recordings not yet confirmed by the store (and recent ones that were).
     pub uploads: Vec<UploadView>,
+    /// The recording settings cached for each project, for calls while the store cannot be
+    /// reached, and until when they may serve (POLICY.md §8).
+    pub cached_settings: Vec<CachedSettingsView>,
+}
+
+/// One project's cached recording settings, as the window shows them while offline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CachedSettingsView {
+    /// The project.
+    pub project: String,
+    /// When the store last confirmed them.
+    #[serde(with = "time::serde::rfc3339")]
+    pub confirmed_at: OffsetDateTime,
+    /// Their limit (the global `offline_policy_days`).
+    pub offline_days: u8,
+    /// Until when they may serve offline.
+    #[serde(with = "time::serde::rfc3339")]
+    pub usable_until: OffsetDateTime,
+    /// Whether they may serve now (past the limit, calls in the project are not recorded
+    /// until the store is reached).
+    pub usable: bool,
 }
 
 /// What an upload pass did.
@@ -757,6 +784,26 @@ impl Session {
         }
     }
 
+    /// Voice receipts this user may hear (a contact's, an order's).
+    pub async fn receipts(
+        &self,
+        query: &callrec_protocol::ReceiptQuery,
+    ) -> Result<callrec_protocol::ReceiptList> {
+        let client = self.client()?;
+        Ok(self.seen(client.receipts(query).await)?)
+    }
+
+    /// A voice receipt's audio, for the window's player.
+    pub async fn receipt_audio(&self, id: Uuid) -> Result<Vec<u8>> {
+        let client = self.client()?;
+        match self.seen(client.receipt_audio(&id).await) {
+            Err(UploadError::Refused { code, .. }) if code == "not_found" => {
+                Err(AgentError::RecordingUnavailable)
+            }
+            other => Ok(other?),
+        }
+    }
+
     /// Applies an agent's action now. A refusal (with its reason) is an answer, not an error.
     pub fn intent(&self, intent: Intent) -> Result<std::result::Result<(), Refusal>> {
         let slot = lock(&self.call);
@@ -997,6 +1044,18 @@ impl Session {
                 }
             })
             .collect();
+        let now = OffsetDateTime::now_utc();
+        let cached_settings = outbox
+            .cached_policies()?
+            .into_iter()
+            .map(|c| CachedSettingsView {
+                usable: c.usable_at(now),
+                usable_until: c.usable_until(),
+                project: c.project_id,
+                confirmed_at: c.confirmed_at,
+                offline_days: c.offline_days,
+            })
+            .collect();
         Ok(Snapshot {
             user: outbox.setting(USER)?,
             takes_calls: takes_calls(outbox.setting(ROLE)?.as_deref()),
@@ -1010,6 +1069,7 @@ impl Session {
             call,
             phone: self.phone_view(),
             uploads,
+            cached_settings,
         })
     }
 }
@@ -1031,6 +1091,7 @@ fn view(call: &ActiveCall) -> CallView {
         replaces,
         agent_health,
         remote_health,
+        consent_withdrawn_at_ms,
         ..
     } = call.live.state();
     CallView {
@@ -1046,6 +1107,7 @@ fn view(call: &ActiveCall) -> CallView {
         call_health: device_health(remote_health),
         takes,
         replaces,
+        consent_withdrawn_at_ms,
         sip: call.sip.as_ref().map(crate::softphone::SipCall::view),
     }
 }

@@ -27,7 +27,12 @@ pub struct CachedPolicy {
 impl CachedPolicy {
     /// Whether it may still be used at `now`, the store being out of reach.
     pub fn usable_at(&self, now: OffsetDateTime) -> bool {
-        now - self.confirmed_at <= time::Duration::days(i64::from(self.offline_days))
+        now <= self.usable_until()
+    }
+
+    /// The last instant it may be used offline.
+    pub fn usable_until(&self) -> OffsetDateTime {
+        self.confirmed_at + time::Duration::days(i64::from(self.offline_days))
     }
 }
 
@@ -68,25 +73,62 @@ impl Outbox {
 
     /// The policy last cached for `project_id`; none if it never was.
     pub fn cached_policy(&self, project_id: &str) -> Result<Option<CachedPolicy>> {
-        let row: Option<(String, String, String, u8)> = self
+        let row: Option<(String, String, String, String, u8)> = self
             .conn
             .query_row(
-                "SELECT version, json, fetched_at, offline_days FROM cached_policies WHERE project_id = ?1",
+                "SELECT project_id, version, json, fetched_at, offline_days
+                 FROM cached_policies WHERE project_id = ?1",
                 params![project_id],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+                |row| {
+                    Ok((
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                    ))
+                },
             )
             .optional()
             .map_err(OutboxError::sql("reading a cached policy", &self.db))?;
-        row.map(|(version, json, fetched_at, offline_days)| {
-            Ok(CachedPolicy {
-                project_id: project_id.to_owned(),
-                version,
-                json,
-                confirmed_at: stamp::decode(&self.db, &fetched_at)?,
-                offline_days,
+        row.map(|row| self.cached_of(row)).transpose()
+    }
+
+    /// Every cached policy, by project.
+    pub fn cached_policies(&self) -> Result<Vec<CachedPolicy>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT project_id, version, json, fetched_at, offline_days
+                 FROM cached_policies ORDER BY project_id",
+            )
+            .map_err(OutboxError::sql("listing cached policies", &self.db))?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                ))
             })
+            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+            .map_err(OutboxError::sql("listing cached policies", &self.db))?;
+        rows.into_iter().map(|row| self.cached_of(row)).collect()
+    }
+
+    fn cached_of(
+        &self,
+        (project_id, version, json, fetched_at, offline_days): (String, String, String, String, u8),
+    ) -> Result<CachedPolicy> {
+        Ok(CachedPolicy {
+            project_id,
+            version,
+            json,
+            confirmed_at: stamp::decode(&self.db, &fetched_at)?,
+            offline_days,
         })
-        .transpose()
     }
 
     /// Sets the app setting `key` to `value`.

@@ -76,6 +76,9 @@ pub struct Controls {
     pub receipt_start: Control,
     /// Stop voice receipt recording.
     pub receipt_stop: Control,
+    /// "Customer withdrew consent": the agent reports it (§3); refused once consent is
+    /// declined or already withdrawn.
+    pub consent_withdrawn: Control,
     /// Warnings that apply to starting a receipt now (without an order id: those that do not
     /// depend on one; see [`Call::receipt_warnings`]).
     pub warnings: Vec<Warning>,
@@ -150,6 +153,7 @@ impl Call {
             resume: control(Event::Resume),
             receipt_start,
             receipt_stop: control(Event::ReceiptStop),
+            consent_withdrawn: control(Event::ConsentWithdrawn),
             warnings: if receipt_start.enabled {
                 self.receipt_warnings(None)
             } else {

@@ -59,7 +59,7 @@ impl Reason {
                 "This project does not allow you to record the customer's voice."
             }
             Self::ConsentDeclined => {
-                "The customer declined to be recorded, so their voice is never recorded in this call."
+                "The customer declined or withdrew consent to be recorded, so their voice is not recorded in this call from then on."
             }
             Self::AlreadyOn => "Customer voice recording is already on.",
             Self::AlreadyOff => "Customer voice recording is already off.",

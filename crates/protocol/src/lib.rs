@@ -102,6 +102,10 @@ pub mod paths {
     pub fn contact_calls(contact: &str) -> String {
         format!("/api/v1/contacts/{contact}/calls")
     }
+    /// `GET` (HTTP Range): a voice receipt's audio, by the receipt's id.
+    pub fn receipt_audio_by_id(id: &uuid::Uuid) -> String {
+        format!("{RECEIPTS}/{id}/audio")
+    }
     /// `GET` (HTTP Range): a receipt take's audio.
     pub fn receipt_audio(id: &uuid::Uuid, order_id: &str, seq: u32) -> String {
         format!("{RECORDINGS}/{id}/receipts/{order_id}/{seq}/audio")
@@ -381,6 +385,36 @@ pub struct ReceiptInfo {
     pub expires_at: OffsetDateTime,
     /// Whether the caller may listen to it.
     pub playable: bool,
+}
+
+/// `GET /receipts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptList {
+    /// The receipts the caller may hear, newest call first.
+    pub items: Vec<ReceiptInfo>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /receipts` filters: every one optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptQuery {
+    /// One order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    /// One contact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    /// One project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
 }
 
 /// A legal hold (POLICY.md §8): a recording, or every recording of a contact (present and

@@ -117,6 +117,8 @@ pub struct LiveState {
     pub takes: Vec<callrec_policy::Take>,
     /// Order ids whose next voice receipt would replace a kept take (ask before).
     pub replaces: Vec<String>,
+    /// When the customer withdrew consent (ms from the call's origin), if they did.
+    pub consent_withdrawn_at_ms: Option<u64>,
 }
 
 /// An event for the writer: applied at `at_ms` (a scripted instant) or at the instant it
@@ -374,6 +376,7 @@ fn snapshot(
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect(),
+        consent_withdrawn_at_ms: call.withdrawn_at(),
     }
 }
 

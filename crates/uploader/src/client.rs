@@ -236,6 +236,28 @@ impl Client {
         Ok(ok(resp).await?.json().await?)
     }
 
+    /// Voice receipts the signed-in user may hear, newest call first, filtered.
+    pub async fn receipts(
+        &self,
+        query: &callrec_protocol::ReceiptQuery,
+    ) -> Result<callrec_protocol::ReceiptList> {
+        let resp = self
+            .authed(self.http.get(self.url(paths::RECEIPTS)))
+            .query(query)
+            .send()
+            .await?;
+        Ok(ok(resp).await?.json().await?)
+    }
+
+    /// A voice receipt's audio (refused, as "not found", where the user may not hear it).
+    pub async fn receipt_audio(&self, id: &uuid::Uuid) -> Result<Vec<u8>> {
+        let resp = self
+            .authed(self.http.get(self.url(&paths::receipt_audio_by_id(id))))
+            .send()
+            .await?;
+        Ok(ok(resp).await?.bytes().await?.to_vec())
+    }
+
     /// A recording's audio (the store refuses, as "not found", what the user may not hear).
     pub async fn recording_audio(&self, id: &uuid::Uuid) -> Result<Vec<u8>> {
         let resp = self
