@@ -776,7 +776,13 @@ impl Session {
     /// A recording's audio, for the window's player.
     pub async fn recording_audio(&self, id: Uuid) -> Result<Vec<u8>> {
         let client = self.client()?;
-        match self.seen(client.recording_audio(&id).await) {
+        self.audio(client.recording_audio(&id).await)
+    }
+
+    /// Audio the store answered with; "not found" (not there, or not this user's to hear)
+    /// in words.
+    fn audio(&self, answer: std::result::Result<Vec<u8>, UploadError>) -> Result<Vec<u8>> {
+        match self.seen(answer) {
             Err(UploadError::Refused { code, .. }) if code == "not_found" => {
                 Err(AgentError::RecordingUnavailable)
             }
@@ -796,12 +802,7 @@ impl Session {
     /// A voice receipt's audio, for the window's player.
     pub async fn receipt_audio(&self, id: Uuid) -> Result<Vec<u8>> {
         let client = self.client()?;
-        match self.seen(client.receipt_audio(&id).await) {
-            Err(UploadError::Refused { code, .. }) if code == "not_found" => {
-                Err(AgentError::RecordingUnavailable)
-            }
-            other => Ok(other?),
-        }
+        self.audio(client.receipt_audio(&id).await)
     }
 
     /// Applies an agent's action now. A refusal (with its reason) is an answer, not an error.

@@ -24,6 +24,10 @@ pub struct CachedPolicy {
     pub offline_days: u8,
 }
 
+/// A cached policy's row, in the order [`Outbox::cached_of`] reads it.
+const CACHED_POLICY: &str =
+    "SELECT project_id, version, json, fetched_at, offline_days FROM cached_policies";
+
 impl CachedPolicy {
     /// Whether it may still be used at `now`, the store being out of reach.
     pub fn usable_at(&self, now: OffsetDateTime) -> bool {
@@ -76,8 +80,7 @@ impl Outbox {
         let row: Option<(String, String, String, String, u8)> = self
             .conn
             .query_row(
-                "SELECT project_id, version, json, fetched_at, offline_days
-                 FROM cached_policies WHERE project_id = ?1",
+                &format!("{CACHED_POLICY} WHERE project_id = ?1"),
                 params![project_id],
                 |row| {
                     Ok((
@@ -98,10 +101,7 @@ impl Outbox {
     pub fn cached_policies(&self) -> Result<Vec<CachedPolicy>> {
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT project_id, version, json, fetched_at, offline_days
-                 FROM cached_policies ORDER BY project_id",
-            )
+            .prepare_cached(&format!("{CACHED_POLICY} ORDER BY project_id"))
             .map_err(OutboxError::sql("listing cached policies", &self.db))?;
         let rows = stmt
             .query_map([], |row| {
@@ -214,6 +214,13 @@ mod tests {
             .expect("read")
             .expect("cached");
         assert_eq!((other.version.as_str(), other.confirmed_at), ("v7", first));
+        let all = outbox.cached_policies().expect("list");
+        assert_eq!(
+            all.iter()
+                .map(|c| (c.project_id.as_str(), c.version.as_str()))
+                .collect::<Vec<_>>(),
+            [("sales-fr", "v2"), ("support-de", "v7")]
+        );
     }
 
     #[test]
@@ -235,6 +242,10 @@ mod tests {
             .expect("confirm");
         assert_eq!(read(&outbox).confirmed_at, confirmed);
         assert!(read(&outbox).usable_at(fetched + time::Duration::days(5)));
+        assert_eq!(
+            read(&outbox).usable_until(),
+            fetched + time::Duration::days(5)
+        );
     }
 
     #[test]
