@@ -194,8 +194,11 @@ async fn cached_settings_older_than_the_offline_limit_record_nothing_and_say_sin
         let at = time::OffsetDateTime::now_utc() - time::Duration::days(days);
         conn.execute(
             "UPDATE cached_policies SET fetched_at = ?1",
-            [at.format(&time::format_description::well_known::Rfc3339)
-                .expect("time")],
+            // As the outbox stores instants: UTC, nine subsecond digits.
+            [at.format(time::macros::format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z"
+            ))
+            .expect("time")],
         )
         .expect("age the cache");
         at

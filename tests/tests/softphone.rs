@@ -1,7 +1,8 @@
 //! The agent's Session with the softphone as its call source, against a real store on
 //! loopback and SIP software nobody here wrote: a call placed to baresip with a second
 //! baresip called into the conference (each recorded from its own leg, as §4 allows), mute
-//! (silence on the agent side, the call still recorded), and an inbound call from sipp whose
+//! (silence on the agent side, the call still recorded, the stretch noted), hold (noted in
+//! the recording), and an inbound call from sipp whose
 //! INVITE carries the consent (declined: the customer is never recorded), ended by the
 //! customer's hang-up; a call placed to a pjsua2 callee that plays early media first (the
 //! window says so while it rings; the recording starts at the answer).
@@ -132,6 +133,19 @@ async fn the_agent_calls_conferences_and_mutes_and_each_party_is_recorded_from_i
     tokio::time::sleep_until(at(4.5).into()).await;
     let sidecar = session.end_call().expect("hang up");
     assert_eq!(sidecar.refused.len(), 0, "{:?}", sidecar.refused);
+    // The recording says why the agent's side is silent from 2.5 s to 3.5 s.
+    let muted: Vec<_> = sidecar
+        .notes
+        .iter()
+        .filter(|n| n.reason == "muted")
+        .collect();
+    assert_eq!(muted.len(), 1, "{:?}", sidecar.notes);
+    assert_eq!(muted[0].side, "agent");
+    assert!(
+        (2_300..=2_800).contains(&muted[0].from_ms) && (3_300..=3_800).contains(&muted[0].to_ms),
+        "{:?}",
+        muted[0]
+    );
 
     let rate = 16_000.0;
     let (left, right) = recording(data.path(), sidecar.info.call_id);
@@ -161,6 +175,54 @@ async fn the_agent_calls_conferences_and_mutes_and_each_party_is_recorded_from_i
     let late = &carol_heard[carol_heard.len() - 8_000..carol_heard.len() - 7_200];
     assert!(tone_share(late, 1_000.0, 8_000.0) > 0.1, "carol heard bob");
     assert!(bob.heard_at_least(4 * 8_000).len() >= 4 * 8_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_hold_is_noted_in_the_recording_one_still_on_at_the_hang_up_ending_with_the_call() {
+    if !have("baresip") || !have("sox") {
+        return;
+    }
+    let server = TestServer::start().await;
+    let (_data, session) = agent_with_phone(&server).await;
+    let peers = tempfile::tempdir().expect("tmp");
+    let bob = Baresip::start(&peers.path().join("bob"), 1_000, &["-t", "30"]);
+    session
+        .dial(
+            &format!("sip:bob@127.0.0.1:{}", bob.port),
+            request(Direction::Outbound, Consent::Granted),
+            agent_voice(),
+        )
+        .await
+        .expect("bob answers");
+    let started = Instant::now();
+    let at = |s: f64| started + Duration::from_secs_f64(s);
+    for (from, to) in [(1.0, 2.0), (2.5, 3.5)] {
+        tokio::time::sleep_until(at(from).into()).await;
+        session.hold(true).await.expect("hold");
+        let view = session.snapshot().expect("snapshot").call.expect("call");
+        assert!(view.sip.expect("sip").held);
+        tokio::time::sleep_until(at(to).into()).await;
+        if to < 3.0 {
+            session.hold(false).await.expect("resume");
+        }
+    }
+    // Hung up while holding: that hold ends with the call.
+    let sidecar = session.end_call().expect("hang up");
+    let end = sidecar.timeline.last().expect("timeline").to_ms;
+    let held: Vec<(u64, u64)> = sidecar
+        .notes
+        .iter()
+        .filter(|n| n.reason == "held")
+        .inspect(|n| assert_eq!(n.side, "customer", "{n:?}"))
+        .map(|n| (n.from_ms, n.to_ms))
+        .collect();
+    assert_eq!(held.len(), 2, "{:?}", sidecar.notes);
+    let near = |got: u64, want: u64| got.abs_diff(want) <= 400;
+    assert!(near(held[0].0, 1_000) && near(held[0].1, 2_000), "{held:?}");
+    assert!(
+        near(held[1].0, 2_500) && held[1].1 == end,
+        "{held:?}, end {end}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -839,6 +839,14 @@ impl Session {
     }
 
     /// Runs `f` on the softphone call in progress.
+    /// Begins or ends a stretch of the running call's recording that explains a side's
+    /// audio (see [`LiveCall::mark`]).
+    pub(crate) fn mark(&self, side: &str, reason: &str, on: bool) -> Result<()> {
+        let slot = lock(&self.call);
+        let call = slot.as_ref().ok_or(AgentError::NoCall)?;
+        Ok(call.live.mark(side, reason, on)?)
+    }
+
     pub(crate) fn with_sip<T>(
         &self,
         f: impl FnOnce(&mut crate::softphone::SipCall) -> T,

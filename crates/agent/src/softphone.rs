@@ -597,13 +597,17 @@ impl Session {
         // Agreed: the new state; refused: the call stays as it was.
         let now_held = if outcome.is_ok() { held } else { !held };
         self.with_sip(|s| s.customer.set_held(now_held))?;
+        // The recording says why the customer's side is silent meanwhile.
+        self.mark("customer", "held", now_held)?;
         outcome.map_err(sip)
     }
 
     /// Mutes the microphone (nothing of the agent is sent, and the agent side of the
     /// recording is silence) or unmutes it. Mute is not pause: the call is still recorded.
     pub fn mute(&self, muted: bool) -> Result<()> {
-        self.with_sip(|s| s.bridge.set_muted(muted))
+        self.with_sip(|s| s.bridge.set_muted(muted))?;
+        // The recording says why the agent's side is silent meanwhile.
+        self.mark("agent", "muted", muted)
     }
 
     /// Sends keypad digits as RFC 4733 events (never tones in the recording) to the customer,

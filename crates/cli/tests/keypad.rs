@@ -37,13 +37,7 @@ fn write_wav(path: &Path, samples: &[f32], rate: u32) {
 }
 
 fn read_mono(path: &Path) -> Vec<f32> {
-    let mut r = hound::WavReader::open(path).expect("wav");
-    let channels = usize::from(r.spec().channels);
-    let all: Vec<f32> = r
-        .samples::<i16>()
-        .map(|s| f32::from(s.expect("sample")) / 32_768.0)
-        .collect();
-    all.chunks(channels).map(|f| f[0]).collect()
+    read_mono_channel(path, 0)
 }
 
 /// What multimon-ng decodes in `samples` (at `RATE`): the digits, in order.
@@ -239,4 +233,106 @@ fn keypad_tones_in_the_customers_audio_leave_nothing_a_decoder_finds_in_the_reco
         "{kept} of {compared} samples outside the silenced stretches kept as they were"
     );
     assert!(recorded_agent.iter().filter(|s| s.abs() > 0.1).count() > recorded_agent.len() / 2);
+}
+
+/// The stretches silenced before a crash are journaled as they pass: `callrec recover`
+/// notes them in the completed recording.
+#[test]
+fn keypad_stretches_silenced_before_a_kill_are_noted_in_the_recovered_recording() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    // Five keys in the first two seconds of a 30-second call.
+    let mut customer = vec![0.0f32; RATE as usize / 4];
+    for k in 0..5 {
+        let (lo, hi) = (LOW[k % 4], HIGH[(k + 1) % 4]);
+        customer.extend((0..RATE as usize / 10).map(|i| {
+            let t = i as f64 / f64::from(RATE);
+            (0.2 * ((std::f64::consts::TAU * lo * t).sin()
+                + (std::f64::consts::TAU * hi * t).sin())) as f32
+        }));
+        customer.extend(std::iter::repeat_n(0.0, RATE as usize / 4));
+    }
+    customer.resize(30 * RATE as usize, 0.0);
+    write_wav(&dir.join("customer.wav"), &customer, RATE);
+    write_wav(&dir.join("agent.wav"), &vec![0.0; customer.len()], RATE);
+    std::fs::write(
+        dir.join("settings.json"),
+        r#"{"project": {"kind": "customer_service", "record_mode": "both"}}"#,
+    )
+    .expect("settings");
+    std::fs::write(
+        dir.join("events.jsonl"),
+        "{\"t_ms\": 0, \"event\": \"call_started\", \"direction\": \"inbound\", \"consent\": \"granted\"}\n{\"t_ms\": 30000, \"event\": \"call_ended\"}\n",
+    )
+    .expect("events");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_callrec"))
+        .args(["record", "--realtime", "--settings", "settings.json"])
+        .args(["--events", "events.jsonl", "--agent", "agent.wav"])
+        .args(["--customer", "customer.wav", "--out", "call"])
+        .current_dir(dir)
+        .spawn()
+        .expect("callrec record");
+    let part = dir.join("call/recording.wav.part");
+    let started = std::time::Instant::now();
+    while !part.exists() {
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "the recording never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    assert!(!dir.join("call/recording.json").exists(), "killed mid-call");
+
+    let recovered = Command::new(env!("CARGO_BIN_EXE_callrec"))
+        .args(["recover", "call"])
+        .current_dir(dir)
+        .output()
+        .expect("callrec recover");
+    assert!(
+        recovered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&recovered.stderr)
+    );
+    let sidecar: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("call/recording.json")).expect("sidecar"),
+    )
+    .expect("json");
+    assert_eq!(sidecar["recovered"], true);
+    let masked: Vec<(u64, u64)> = sidecar["notes"]
+        .as_array()
+        .expect("notes")
+        .iter()
+        .filter(|n| n["reason"] == "keypad_tones_masked" && n["side"] == "customer")
+        .map(|n| {
+            (
+                n["from_ms"].as_u64().expect("ms"),
+                n["to_ms"].as_u64().expect("ms"),
+            )
+        })
+        .collect();
+    assert_eq!(masked.len(), 5, "{:?}", sidecar["notes"]);
+    for (k, (from, to)) in masked.iter().enumerate() {
+        let key_from = 250 + 350 * k as u64;
+        assert!(
+            *from <= key_from && *to >= key_from + 100 && to - from <= 200,
+            "key {k} at {key_from} ms: noted {from}..{to}"
+        );
+    }
+    assert_eq!(
+        decode(dir, &read_mono_channel(&dir.join("call/recording.wav"), 1)),
+        ""
+    );
+}
+
+fn read_mono_channel(path: &Path, channel: usize) -> Vec<f32> {
+    let mut r = hound::WavReader::open(path).expect("wav");
+    let channels = usize::from(r.spec().channels);
+    let all: Vec<f32> = r
+        .samples::<i16>()
+        .map(|s| f32::from(s.expect("sample")) / 32_768.0)
+        .collect();
+    all.chunks(channels).map(|f| f[channel]).collect()
 }

@@ -7,8 +7,8 @@ use callrec_policy::{Call, Event, Phase, TakeStatus, Verdict};
 use crate::error::{RecorderError, Result};
 use crate::recorder::{frame_at, ms_at};
 use crate::sidecar::{
-    DeviceGap, FileEntry, JOURNAL, Journal, JournalHeader, RECEIPTS, RECORDING, SIDECAR, Sidecar,
-    build, digest, receipt_file_name,
+    DeviceGap, FileEntry, JOURNAL, Journal, JournalHeader, Journaled, RECEIPTS, RECORDING, SIDECAR,
+    Sidecar, build, digest, receipt_file_name,
 };
 use crate::wavfile::{complete, part_path, repair};
 
@@ -99,7 +99,12 @@ pub fn recover(dir: &Path) -> Result<Option<Sidecar>> {
     if !journal.exists() {
         return Ok(None);
     }
-    let (header, events) = Journal::read(&journal)?;
+    let Journaled {
+        header,
+        events,
+        notes,
+        gaps,
+    } = Journal::read(&journal)?;
     let main_part = part_path(&dir.join(RECORDING));
     let main_frames = if main_part.exists() {
         Some(repair(&main_part)?)
@@ -133,6 +138,7 @@ pub fn recover(dir: &Path) -> Result<Option<Sidecar>> {
         };
         let _ = call.apply(last_event.max(audio_end), &Event::CallEnded);
     }
-    // Device gaps are noted in memory only: a crash loses the notes, not the audio.
-    finalize(dir, &header, &call, true, Vec::new(), Vec::new()).map(Some)
+    // What was journaled of the audio (masked keypad tones, mutes and holds that ended,
+    // device gaps) is kept; a stretch still open at the crash is not noted.
+    finalize(dir, &header, &call, true, gaps, notes).map(Some)
 }

@@ -34,6 +34,8 @@ struct Fifo {
     first: u64,
     /// Where the source's keypad tones were silenced (POLICY.md §8), on its own sample clock.
     masked: MaskedStretches,
+    /// How many of those are noted in the recording already.
+    masked_noted: usize,
 }
 
 impl Fifo {
@@ -48,6 +50,7 @@ impl Fifo {
             before_start: 0,
             skip: 0,
             first: 0,
+            masked_noted: 0,
         })
     }
 
@@ -65,11 +68,12 @@ impl Fifo {
         Ok(fifo)
     }
 
-    /// The stretches masked in this input, as the call's frames `[from, to)` up to `end`.
-    fn masked_frames(&self, end: u64) -> Vec<(u64, u64)> {
-        self.masked
-            .all()
-            .into_iter()
+    /// The stretches masked in this input not yet noted, as the call's frames `[from, to)`
+    /// up to `end`; they count as noted from now on.
+    fn masked_frames(&mut self, end: u64) -> Vec<(u64, u64)> {
+        let new = self.masked.since(self.masked_noted);
+        self.masked_noted += new.len();
+        new.into_iter()
             .map(|(from, to)| {
                 let frame = |n: u64| (self.first + n).saturating_sub(self.before_start).min(end);
                 (frame(from), frame(to))
@@ -141,6 +145,15 @@ struct Joining {
 enum Ask {
     Event(Command),
     Join(Joining),
+    /// A stretch that explains a side's audio (a mute, a hold) begins or ends now.
+    Mark(Mark),
+}
+
+/// See [`LiveCall::mark`].
+struct Mark {
+    side: String,
+    reason: String,
+    on: bool,
 }
 
 /// How long the writer holds audio back behind the clock, so an event or an input that
@@ -238,6 +251,23 @@ impl LiveCall {
                 remote,
                 source,
                 from_ms,
+            }))
+            .map_err(|_| RecorderError::Journal {
+                path: std::path::PathBuf::from("(live call)"),
+                why: "the call's writer has stopped".into(),
+            })
+    }
+
+    /// Begins (`on`) or ends a stretch of `side`'s audio that `reason` explains (`muted`,
+    /// `held`), now; `recording.json` notes it (POLICY.md §8: the timeline tells what each
+    /// side's audio holds). A stretch still open at the hang-up ends with the call; beginning
+    /// one already open, or ending one that is not, changes nothing.
+    pub fn mark(&self, side: &str, reason: &str, on: bool) -> Result<()> {
+        self.commands
+            .send(Ask::Mark(Mark {
+                side: side.to_owned(),
+                reason: reason.to_owned(),
+                on,
             }))
             .map_err(|_| RecorderError::Journal {
                 path: std::path::PathBuf::from("(live call)"),
@@ -420,6 +450,10 @@ fn run(
     let mut heard = Vec::new();
     // Since when the call has ended but an input delivers nothing more.
     let mut starved: Option<Instant> = None;
+    // Stretches begun and not yet ended (side, reason, from).
+    let mut marks: Vec<(String, String, u64)> = Vec::new();
+    // When next to journal the keypad stretches masked so far.
+    let mut next_notes_ms = 1_000;
     loop {
         let now_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
         while let Ok(ask) = inbox.try_recv() {
@@ -429,6 +463,25 @@ fn run(
                     let first = frame_at(joining.from_ms, rate);
                     let fifo = Fifo::joining(joining.source, first, recorder.position())?;
                     remotes.push((joining.remote, fifo));
+                    continue;
+                }
+                Ask::Mark(mark) => {
+                    let open = marks
+                        .iter()
+                        .position(|(side, reason, _)| *side == mark.side && *reason == mark.reason);
+                    match (open, mark.on) {
+                        (None, true) => marks.push((mark.side, mark.reason, now_ms)),
+                        (Some(i), false) => {
+                            let (side, reason, from_ms) = marks.remove(i);
+                            recorder.note(callrec_protocol::sidecar::Note {
+                                side,
+                                from_ms,
+                                to_ms: now_ms,
+                                reason,
+                            })?;
+                        }
+                        _ => {}
+                    }
                     continue;
                 }
             };
@@ -493,7 +546,7 @@ fn run(
                     }
                 }
                 for gap in gaps {
-                    recorder.note_gap(gap);
+                    recorder.note_gap(gap)?;
                 }
             }
         }
@@ -525,9 +578,23 @@ fn run(
         if let Some(end) = end
             && recorder.position() >= end
         {
-            note_gaps(&mut recorder, &agent, &remotes, end);
-            note_masked(&mut recorder, &agent, &remotes, end);
+            note_gaps(&mut recorder, &agent, &remotes, end)?;
+            note_masked(&mut recorder, &mut agent, &mut remotes, end)?;
+            let end_ms = crate::recorder::ms_at(end, rate);
+            for (side, reason, from_ms) in marks.drain(..) {
+                recorder.note(callrec_protocol::sidecar::Note {
+                    side,
+                    from_ms: from_ms.min(end_ms),
+                    to_ms: end_ms,
+                    reason,
+                })?;
+            }
             break;
+        }
+        if n > 0 && now_ms >= next_notes_ms {
+            // Stretches masked so far go into the journal as they complete.
+            note_masked(&mut recorder, &mut agent, &mut remotes, u64::MAX)?;
+            next_notes_ms = now_ms + 1_000;
         }
         std::thread::sleep(TICK);
     }
@@ -545,7 +612,12 @@ pub(crate) fn side_name(remote: &Remote) -> String {
 
 /// Lists in the recording where each side's device was lost (silence stood in for it),
 /// on the events' clock; a gap still open at the hang-up ends with the call.
-fn note_gaps(recorder: &mut Recorder, agent: &Fifo, remotes: &[(Remote, Fifo)], end: u64) {
+fn note_gaps(
+    recorder: &mut Recorder,
+    agent: &Fifo,
+    remotes: &[(Remote, Fifo)],
+    end: u64,
+) -> Result<()> {
     let rate = recorder.rate();
     let sides = std::iter::once(("agent".to_owned(), agent))
         .chain(remotes.iter().map(|(r, f)| (side_name(r), f)));
@@ -566,16 +638,23 @@ fn note_gaps(recorder: &mut Recorder, agent: &Fifo, remotes: &[(Remote, Fifo)], 
                     on_clock(to)
                 },
                 error: health.error.clone(),
-            });
+            })?;
         }
     }
+    Ok(())
 }
 
-/// Notes in the recording where each side's keypad tones were silenced.
-fn note_masked(recorder: &mut Recorder, agent: &Fifo, remotes: &[(Remote, Fifo)], end: u64) {
+/// Notes in the recording (and its journal, so a crash keeps them) where each side's keypad
+/// tones were silenced since the last call, up to frame `end`.
+fn note_masked(
+    recorder: &mut Recorder,
+    agent: &mut Fifo,
+    remotes: &mut [(Remote, Fifo)],
+    end: u64,
+) -> Result<()> {
     let rate = recorder.rate();
     let sides = std::iter::once(("agent".to_owned(), agent))
-        .chain(remotes.iter().map(|(r, f)| (side_name(r), f)));
+        .chain(remotes.iter_mut().map(|(r, f)| (side_name(r), f)));
     for (side, fifo) in sides {
         for (from, to) in fifo.masked_frames(end) {
             recorder.note(callrec_protocol::sidecar::Note {
@@ -583,9 +662,10 @@ fn note_masked(recorder: &mut Recorder, agent: &Fifo, remotes: &[(Remote, Fifo)]
                 from_ms: crate::recorder::ms_at(from, rate),
                 to_ms: crate::recorder::ms_at(to, rate),
                 reason: "keypad_tones_masked".into(),
-            });
+            })?;
         }
     }
+    Ok(())
 }
 
 /// Records a scripted live call: each event of `events` is sent when its `t_ms` has elapsed.

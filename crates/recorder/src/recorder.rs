@@ -8,8 +8,8 @@ use callrec_policy::{Applied, Call, Event, Phase, Policy, Refusal, Sides, TimedE
 
 use crate::error::{RecorderError, Result};
 use crate::sidecar::{
-    CallInfo, FORMAT, JOURNAL, Journal, JournalHeader, JournalLine, RECEIPTS, RECORDING, SIDECAR,
-    Sidecar, receipt_file_name,
+    CallInfo, FORMAT, JOURNAL, Journal, JournalAside, JournalHeader, JournalLine, RECEIPTS,
+    RECORDING, SIDECAR, Sidecar, receipt_file_name,
 };
 use crate::wavfile::{PartFile, part_path};
 
@@ -188,14 +188,19 @@ impl Recorder {
 
     /// Notes that an input device was lost for a stretch of the call (its side holds
     /// silence there); listed in `recording.json`.
-    pub fn note_gap(&mut self, gap: crate::sidecar::DeviceGap) {
+    /// It is journaled at once: a crash keeps it.
+    pub fn note_gap(&mut self, gap: crate::sidecar::DeviceGap) -> Result<()> {
+        self.journal.append(&JournalAside::Gap(gap.clone()))?;
         self.gaps.push(gap);
+        Ok(())
     }
 
     /// Notes why a side's audio is silent over a stretch (keypad tones masked, a mute, a
-    /// hold); listed in `recording.json`.
-    pub fn note(&mut self, note: crate::sidecar::Note) {
+    /// hold); listed in `recording.json`. It is journaled at once: a crash keeps it.
+    pub fn note(&mut self, note: crate::sidecar::Note) -> Result<()> {
+        self.journal.append(&JournalAside::Note(note.clone()))?;
         self.notes.push(note);
+        Ok(())
     }
 
     /// Events that arrived after their frame had been written.

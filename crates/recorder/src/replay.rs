@@ -34,6 +34,8 @@ struct Input {
     remote: Option<Remote>,
     /// Where its keypad tones were silenced (its samples are the call's frames).
     masked: MaskedStretches,
+    /// How many of those are noted in the recording already.
+    noted: usize,
     full: Receiver<Result<(Vec<f32>, usize)>>,
     free: SyncSender<Vec<f32>>,
     buf: Vec<f32>,
@@ -64,6 +66,7 @@ impl Input {
         Ok(Self {
             remote,
             masked,
+            noted: 0,
             full,
             free,
             buf: vec![0.0; BLOCK],
@@ -163,24 +166,36 @@ pub fn replay(
             .filter_map(|i| i.remote.as_ref().map(|r| (r, &i.buf[..n])))
             .collect();
         recorder.write(agent, &remote)?;
+        note_masked(&mut recorder, &mut all, false)?;
     }
-    let end = recorder.position();
-    for input in &all {
+    note_masked(&mut recorder, &mut all, true)?;
+    recorder.finish()
+}
+
+/// Notes (and journals, so a crash keeps them) the stretches of keypad tones masked in each
+/// input that the recording has passed; at the `end`, every one, cut at the last frame.
+fn note_masked(recorder: &mut Recorder, inputs: &mut [Input], end: bool) -> Result<()> {
+    let (position, rate) = (recorder.position(), recorder.rate());
+    for input in inputs {
         let side = input
             .remote
             .as_ref()
             .map_or_else(|| "agent".to_owned(), crate::live::side_name);
-        for (from, to) in input.masked.all() {
-            let (from, to) = (from.min(end), to.min(end));
+        for (from, to) in input.masked.since(input.noted) {
+            if to > position && !end {
+                break;
+            }
+            input.noted += 1;
+            let (from, to) = (from.min(position), to.min(position));
             if to > from {
                 recorder.note(crate::sidecar::Note {
                     side: side.clone(),
                     from_ms: crate::recorder::ms_at(from, rate),
                     to_ms: crate::recorder::ms_at(to, rate),
                     reason: "keypad_tones_masked".into(),
-                });
+                })?;
             }
         }
     }
-    recorder.finish()
+    Ok(())
 }

@@ -43,6 +43,32 @@ pub(crate) struct JournalLine {
     pub e: TimedEvent,
 }
 
+/// A journal line beside the events: what `recording.json` notes about the audio.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum JournalAside {
+    /// A [`Note`].
+    Note(Note),
+    /// A [`DeviceGap`].
+    Gap(DeviceGap),
+}
+
+/// A journal line as read back.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Entry {
+    Event(JournalLine),
+    Aside(JournalAside),
+}
+
+/// What a journal holds: its header, the events, and the notes and gaps journaled.
+pub(crate) struct Journaled {
+    pub header: JournalHeader,
+    pub events: Vec<JournalLine>,
+    pub notes: Vec<Note>,
+    pub gaps: Vec<DeviceGap>,
+}
+
 /// An append-only log of a call's events, flushed after each one.
 pub(crate) struct Journal {
     path: PathBuf,
@@ -75,9 +101,9 @@ impl Journal {
             .map_err(RecorderError::io("writing", &self.path))
     }
 
-    /// Reads a journal back: its header and the events it holds. A torn last line (the crash
-    /// hit mid-write) is ignored.
-    pub(crate) fn read(path: &Path) -> Result<(JournalHeader, Vec<JournalLine>)> {
+    /// Reads a journal back: its header, the events, notes and gaps it holds. A torn last
+    /// line (the crash hit mid-write) is ignored.
+    pub(crate) fn read(path: &Path) -> Result<Journaled> {
         let bad = |why: String| RecorderError::Journal {
             path: path.to_owned(),
             why,
@@ -90,15 +116,22 @@ impl Journal {
             .map_err(RecorderError::io("reading", path))?;
         let header: JournalHeader =
             serde_json::from_str(&header).map_err(|e| bad(format!("header: {e}")))?;
-        let mut events = Vec::new();
+        let mut journaled = Journaled {
+            header,
+            events: Vec::new(),
+            notes: Vec::new(),
+            gaps: Vec::new(),
+        };
         for line in lines {
             let line = line.map_err(RecorderError::io("reading", path))?;
-            match serde_json::from_str::<JournalLine>(&line) {
-                Ok(e) => events.push(e),
+            match serde_json::from_str::<Entry>(&line) {
+                Ok(Entry::Event(e)) => journaled.events.push(e),
+                Ok(Entry::Aside(JournalAside::Note(n))) => journaled.notes.push(n),
+                Ok(Entry::Aside(JournalAside::Gap(g))) => journaled.gaps.push(g),
                 Err(_) => break,
             }
         }
-        Ok((header, events))
+        Ok(journaled)
     }
 }
 

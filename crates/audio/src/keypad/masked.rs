@@ -175,6 +175,12 @@ impl MaskedStretches {
     /// Every stretch masked so far. Takes a lock that the audio side never takes, and
     /// allocates: not real-time safe.
     pub fn all(&self) -> Vec<(u64, u64)> {
+        self.since(0)
+    }
+
+    /// The stretches masked so far after the first `n` (those already read): what
+    /// [`MaskedStretches::all`] would list from index `n` on. Not real-time safe.
+    pub fn since(&self, n: usize) -> Vec<(u64, u64)> {
         let mut collected = self
             .shared
             .collected
@@ -184,7 +190,7 @@ impl MaskedStretches {
         while let Ok(stretch) = reports.pop() {
             seen.push(stretch);
         }
-        seen.clone()
+        seen.get(n..).map(<[_]>::to_vec).unwrap_or_default()
     }
 
     /// Whether the source has ended and [`MaskedStretches::all`] holds every stretch it
