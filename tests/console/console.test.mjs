@@ -252,20 +252,31 @@ test("a non-admin is refused, by the page and by the API", async () => {
   await page.close();
 });
 
-test("the recordings browser filters and plays, and the playback is audited", async () => {
-  // A call recorded and uploaded by the real binaries, as an agent of sales-fr.
+// A 3-second call of `contact` recorded and uploaded by the real binaries, as alice (an agent of
+// sales-fr); `events` go between call_started and call_ended (voice receipts). Its id.
+let calls = 0;
+function recordCall(contact, events = []) {
   const run = (args, env = {}) => execFileSync(BIN, args, { env: { ...process.env, CALLREC_DATA: join(dir, "agent"), CALLREC_CA: join(TLS, "ca.pem"), ...env } });
   execFileSync("sox", ["-n", "-r", "16000", "-c", "1", join(dir, "tone.wav"), "synth", "3", "sine", "440"]);
   writeFileSync(join(dir, "rec.json"), JSON.stringify({ project: { id: "sales-fr", kind: "contact_center", record_mode: "both" } }));
   writeFileSync(join(dir, "rec.jsonl"), [
     { t_ms: 0, event: "call_started", direction: "outbound", consent: "granted" },
+    ...events,
     { t_ms: 3000, event: "call_ended" },
   ].map((e) => JSON.stringify(e)).join("\n"));
-  const call = join(dir, "call");
+  calls += 1;
+  const call = join(dir, `call-${calls}`);
   run(["record", "--settings", join(dir, "rec.json"), "--events", join(dir, "rec.jsonl"), "--agent", join(dir, "tone.wav"),
-    "--customer", join(dir, "tone.wav"), "--contact", "contact-7", "--out", call]);
+    "--customer", join(dir, "tone.wav"), "--contact", contact, "--out", call]);
+  // Read before the upload: the outbox deletes the folder once the store has the call.
+  const id = JSON.parse(readFileSync(join(call, "recording.json"), "utf8")).call_id;
   run(["login", "--server", base, "--user", "alice"], { CALLREC_PASSWORD: "password-123" });
   run(["upload", call]);
+  return id;
+}
+
+test("the recordings browser filters and plays, and the playback is audited", async () => {
+  recordCall("contact-7");
 
   const page = await signedIn();
   await page.getByRole("link", { name: "Recordings" }).click();
@@ -289,5 +300,189 @@ test("the recordings browser filters and plays, and the playback is audited", as
   const admin = await token("admin", ADMIN);
   const { body: log } = await api("GET", "/audit?limit=1000", admin);
   assert.ok(log.some((e) => e.action === "playback" && e.actor === "admin"), "the playback is in the audit log");
+  await page.close();
+});
+
+test("voice receipts are found by order id and each plays on its own", async () => {
+  // One call with two orders confirmed: each take is a receipt of its own.
+  recordCall("contact-8", [
+    { t_ms: 500, event: "receipt_start", order_id: "A-100" },
+    { t_ms: 1500, event: "receipt_stop" },
+    { t_ms: 1800, event: "receipt_start", order_id: "B-200" },
+    { t_ms: 2600, event: "receipt_stop" },
+  ]);
+  const page = await signedIn();
+  await page.getByRole("link", { name: "Voice receipts" }).click();
+  await page.getByRole("heading", { name: "Voice receipts" }).waitFor();
+  // Unfiltered, both takes are listed.
+  await page.getByRole("row", { name: /B-200/ }).waitFor();
+  await page.getByLabel("Order id").fill("A-100");
+  await page.getByRole("button", { name: "Search" }).click();
+  await page.waitForFunction(() => document.querySelectorAll("#receipt-list tbody tr").length === 1);
+  const row = page.getByRole("row", { name: /A-100/ });
+  // Order id, take, call started, agent, contact, customer voice recorded, expires.
+  assert.match(await row.textContent(), /A-100\s*1\s*.+\s*alice\s*contact-8\s*Yes\s*\S+/);
+  await page.getByRole("button", { name: "Play voice receipt A-100 take 1" }).click();
+  const audio = page.locator("#player audio");
+  await audio.waitFor();
+  assert.match(await audio.getAttribute("src"), /^blob:/);
+  // The take alone: about a second, not the 3-second call.
+  await page.waitForFunction(() => {
+    const a = document.querySelector("#player audio");
+    return a?.readyState >= 1 && a.duration > 0.9 && a.duration < 1.2;
+  });
+  assert.match(await page.locator("#player h2").textContent(), /Voice receipt for order A-100, take 1/);
+  await shot(page, "voice-receipts");
+  await page.getByLabel("Order id").fill("Z-999");
+  await page.getByRole("button", { name: "Search" }).click();
+  await page.getByText("No voice receipts.").waitFor();
+  const admin = await token("admin", ADMIN);
+  const { body: log } = await api("GET", "/audit?action=playback&limit=1000", admin);
+  assert.ok(log.some((e) => e.actor === "admin" && e.detail.order_id === "A-100"), "the receipt's playback is in the audit log");
+  await page.close();
+});
+
+test("a legal hold on a contact keeps its calls from deletion on request until it is lifted", async () => {
+  const id = recordCall("contact-9");
+  const admin = await token("admin", ADMIN);
+  const page = await signedIn();
+  await page.getByRole("link", { name: "Legal holds" }).click();
+  await page.getByRole("heading", { name: "Place a legal hold" }).waitFor();
+  await page.getByText("No legal hold in force.").waitFor();
+  // A hold without a reason: said beside the reason, nothing placed, nothing asked.
+  await page.getByLabel("Contact", { exact: true }).fill("contact-9");
+  await page.getByRole("button", { name: "Place hold…" }).click();
+  const reasonError = page.locator('#hold [data-error-for="reason"]');
+  await reasonError.filter({ hasText: "say why" }).waitFor();
+  assert.equal(await page.getByLabel("Reason", { exact: true }).getAttribute("aria-invalid"), "true");
+  assert.equal(await page.getByRole("alertdialog").count(), 0);
+  await shot(page, "legal-hold-no-reason");
+  assert.deepEqual((await api("GET", "/holds", admin)).body, []);
+
+  // With a reason: the page says what the hold does before placing it.
+  await page.getByLabel("Reason", { exact: true }).fill("dispute #77");
+  await page.getByRole("button", { name: "Place hold…" }).click();
+  const confirm = page.getByRole("alertdialog");
+  await confirm.waitFor();
+  assert.match(await confirm.textContent(), /Every recording of contact contact-9, and any future one, will be kept past its expiry and past deletion requests until the hold is lifted\./);
+  await shot(page, "legal-hold-confirm");
+  await page.getByRole("button", { name: "Place the hold" }).click();
+  await page.getByText("Legal hold placed on contact contact-9.").waitFor();
+  const held = page.getByRole("row", { name: /contact-9/ });
+  assert.match(await held.textContent(), /Contact contact-9\s*dispute #77\s*admin[\s\S]*In force/);
+  const { body: holds } = await api("GET", "/holds", admin);
+  assert.equal(holds.length, 1);
+  assert.equal(holds[0].contact, "contact-9");
+  await shot(page, "legal-holds");
+
+  // A hold on a recording the store does not have: the store's answer beside the id.
+  await page.getByLabel("One recording").check();
+  await page.getByLabel("Recording id").fill("00000000-0000-4000-8000-000000000000");
+  await page.getByLabel("Reason", { exact: true }).fill("case 12");
+  await page.getByRole("button", { name: "Place hold…" }).click();
+  await page.getByRole("button", { name: "Place the hold" }).click();
+  await page.locator('[data-error-for="recording"]').filter({ hasText: "no recording in the store has this id" }).waitFor();
+  assert.equal((await api("GET", "/holds", admin)).body.length, 1);
+
+  // Deletion on request, from the keyboard: the confirmation says what it does; Escape goes back.
+  await page.getByRole("link", { name: "Delete on request" }).click();
+  await page.getByRole("heading", { name: "Delete on request" }).waitFor();
+  await page.getByLabel("Contact", { exact: true }).fill("contact-9");
+  await page.getByLabel("Reason", { exact: true }).fill("erasure request #5");
+  await page.getByLabel("Reason", { exact: true }).press("Tab");
+  await page.keyboard.press("Enter"); // the focused "Delete…"
+  await confirm.waitFor();
+  const said = await confirm.textContent();
+  for (const words of [/Every recording and voice receipt of contact contact-9 will be deleted from the store now/, /cannot be undone/,
+    /Recordings under a legal hold are kept/, /Agents' machines delete their copies at their next contact with the store/]) {
+    assert.match(said, words);
+  }
+  await shot(page, "delete-on-request-confirm");
+  await page.keyboard.press("Escape");
+  await confirm.waitFor({ state: "detached" });
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), "Delete…");
+  assert.equal((await api("GET", `/recordings/${id}`, admin)).status, 200, "going back deletes nothing");
+  await page.keyboard.press("Enter");
+  await page.getByRole("button", { name: "Delete permanently" }).click();
+  const result = page.locator("#erase-result");
+  await result.getByText("0 calls deleted, 1 call kept under a legal hold.").waitFor();
+  assert.match(await result.textContent(), new RegExp(`Kept under a legal hold: ${id}`));
+  assert.equal((await api("GET", `/recordings/${id}`, admin)).status, 200, "the held call stays");
+
+  // Lifted, with a reason; then the same request deletes it.
+  await page.getByRole("link", { name: "Legal holds" }).click();
+  await page.getByRole("button", { name: "Lift the legal hold on contact contact-9" }).click();
+  const lift = page.getByRole("alertdialog");
+  await lift.waitFor();
+  assert.match(await lift.textContent(), /Lifting: recordings past their expiry will be deleted at the next sweep \(within a minute\)/);
+  await page.getByRole("button", { name: "Lift the hold" }).click();
+  await lift.locator('[data-error-for="reason"]').filter({ hasText: "say why" }).waitFor();
+  await page.getByLabel("Reason for lifting").fill("dispute settled");
+  await shot(page, "legal-hold-lift");
+  await page.getByRole("button", { name: "Lift the hold" }).click();
+  await page.getByText("Legal hold on contact contact-9 lifted.").waitFor();
+  await page.getByText("No legal hold in force.").waitFor();
+  await page.getByLabel("Show lifted holds too").check();
+  assert.match(await page.getByRole("row", { name: /contact-9/ }).textContent(), /Lifted .+ by admin: dispute settled/);
+
+  await page.getByRole("link", { name: "Delete on request" }).click();
+  await page.getByLabel("Contact", { exact: true }).fill("contact-9");
+  await page.getByLabel("Reason", { exact: true }).fill("erasure request #5");
+  await page.getByRole("button", { name: "Delete…" }).click();
+  await page.getByRole("button", { name: "Delete permanently" }).click();
+  await result.getByText("1 call deleted, 0 calls kept under a legal hold.").waitFor();
+  assert.match(await result.textContent(), new RegExp(`Deleted: ${id}`));
+  await shot(page, "delete-on-request");
+  assert.equal((await api("GET", `/recordings/${id}`, admin)).status, 404);
+  const { body: log } = await api("GET", "/audit?limit=1000", admin);
+  for (const action of ["hold_placed", "hold_lifted", "erased_on_request"]) {
+    assert.ok(log.some((e) => e.action === action && e.actor === "admin"), `${action} is in the audit log`);
+  }
+  await page.close();
+});
+
+test("an export downloads a ZIP of the contact's calls and is logged", async () => {
+  const page = await signedIn();
+  await page.getByRole("link", { name: "Export" }).click();
+  await page.getByRole("heading", { name: "Export" }).waitFor();
+  assert.match(await page.locator("main").textContent(), /logged in the audit log/);
+  await page.getByRole("button", { name: "Export" }).click();
+  await page.locator('[data-error-for="contact"]').filter({ hasText: "name the contact" }).waitFor();
+  await page.getByLabel("Contact").fill("contact-8");
+  const downloaded = page.waitForEvent("download");
+  await page.getByRole("button", { name: "Export" }).click();
+  const download = await downloaded;
+  assert.equal(download.suggestedFilename(), "callrec-export-contact-8.zip");
+  const zip = readFileSync(await download.path());
+  assert.equal(zip.subarray(0, 2).toString(), "PK");
+  await page.getByText("Exported contact contact-8: 1 call, 2 voice receipts").waitFor();
+  await shot(page, "export");
+  const { body: log } = await api("GET", "/audit?action=exported&limit=10", await token("admin", ADMIN));
+  assert.equal(log[0]?.detail.contact, "contact-8");
+  await page.close();
+});
+
+test("a recording's row leads to a legal hold on that one recording", async () => {
+  const admin = await token("admin", ADMIN);
+  const { body: found } = await api("GET", "/recordings?contact=contact-7", admin);
+  const id = found.items[0].id;
+  const page = await signedIn();
+  await page.getByRole("link", { name: "Recordings" }).click();
+  await page.getByLabel("Contact").fill("contact-7");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await page.waitForFunction(() => document.querySelectorAll("#rec-list tbody tr").length === 1);
+  await page.getByRole("link", { name: /^Hold the call of .+ with contact-7$/ }).click();
+  await page.getByRole("heading", { name: "Place a legal hold" }).waitFor();
+  assert.equal(await page.getByLabel("One recording").isChecked(), true);
+  assert.equal(await page.getByLabel("Recording id").inputValue(), id);
+  await page.getByLabel("Reason", { exact: true }).fill("complaint 31");
+  await page.getByRole("button", { name: "Place hold…" }).click();
+  assert.match(await page.getByRole("alertdialog").textContent(),
+    new RegExp(`Recording ${id} and its voice receipts will be kept past their expiry and past deletion requests until the hold is lifted`));
+  await page.getByRole("button", { name: "Place the hold" }).click();
+  await page.getByText(`Legal hold placed on recording ${id}.`).waitFor();
+  assert.match(await page.getByRole("row", { name: new RegExp(id) }).textContent(), /complaint 31[\s\S]*In force/);
+  const { body: holds } = await api("GET", "/holds", admin);
+  assert.deepEqual(holds.map((h) => [h.recording, h.reason]), [[id, "complaint 31"]]);
   await page.close();
 });

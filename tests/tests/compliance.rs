@@ -300,6 +300,20 @@ async fn a_legal_hold_keeps_recordings_past_expiry_and_erasure_until_it_is_lifte
         )
         .await;
     assert_eq!(status, StatusCode::OK);
+    // The list of holds in force no longer has it; with the lifted ones, it says who lifted
+    // it, when and why.
+    let (_, in_force) = admin.call(Method::GET, "/api/v1/holds", None).await;
+    assert_eq!(in_force, json!([]));
+    let (_, all) = admin
+        .call(Method::GET, "/api/v1/holds?all=true", None)
+        .await;
+    assert_eq!(all[0]["id"], hold_id.as_str());
+    assert_eq!(all[0]["contact"], "contact-42");
+    assert_eq!(all[0]["reason"], "dispute #77");
+    assert_eq!(all[0]["placed_by"], admin.id.as_str());
+    assert!(all[0]["lifted_at"].is_string(), "{all}");
+    assert_eq!(all[0]["lifted_by"], admin.id.as_str());
+    assert_eq!(all[0]["lift_reason"], "dispute settled");
     assert_eq!(sweep(&server, 60).await, 4, "two calls and their receipts");
     for id in [id, later] {
         let (status, _) = admin

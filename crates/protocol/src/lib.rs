@@ -436,6 +436,12 @@ pub struct Hold {
     /// When it was lifted, if it was.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub lifted_at: Option<OffsetDateTime>,
+    /// Who lifted it (user id), if it was.
+    #[serde(default)]
+    pub lifted_by: Option<String>,
+    /// Why it was lifted, if it was.
+    #[serde(default)]
+    pub lift_reason: Option<String>,
 }
 
 /// What a hold or an erasure is about: one recording (a call, with its receipts), or every

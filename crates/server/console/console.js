@@ -110,8 +110,13 @@ function label(table, key) {
   return (table[key] ?? [key])[0];
 }
 
-function showErrors(form, error) {
+function clearErrors(form) {
   form.querySelectorAll(".error").forEach((e) => { e.textContent = ""; });
+  form.querySelectorAll("[aria-invalid]").forEach((e) => e.removeAttribute("aria-invalid"));
+}
+
+function showErrors(form, error) {
+  clearErrors(form);
   const field = error?.field ?? "";
   const slot = form.querySelector(`[data-error-for="${CSS.escape(field)}"]`) ?? form.querySelector("[data-error-for='']");
   // Beside its field, the message need not name the field again.
@@ -382,7 +387,9 @@ async function renderRecordings() {
     const r = await api("GET", `/recordings?${q}`);
     const rows = (r.data?.items ?? []).map((x) => `<tr><td>${esc(new Date(x.started_at).toLocaleString())}</td><td>${esc(x.project_id)}</td><td>${esc(nameOf(x.agent_id))}</td>
       <td>${esc(x.contact ?? "")}</td><td>${Math.round(x.duration_ms / 1000)} s</td><td>${x.receipts}</td>
-      <td>${x.has_audio ? `<button type="button" class="link" data-play="${esc(x.id)}">Play</button>` : '<span class="muted">no audio</span>'}</td></tr>`).join("");
+      <td>${x.has_audio ? `<button type="button" class="link" data-play="${esc(x.id)}">Play</button>` : '<span class="muted">no audio</span>'}
+        · <a class="link" href="#/holds/${esc(x.id)}">Hold<span class="sr-only"> the call of ${esc(new Date(x.started_at).toLocaleString())}${x.contact ? ` with ${esc(x.contact)}` : ""}</span></a>
+        · <a class="link" href="#/erasures/${esc(x.id)}">Delete<span class="sr-only"> the call of ${esc(new Date(x.started_at).toLocaleString())}${x.contact ? ` with ${esc(x.contact)}` : ""}</span></a></td></tr>`).join("");
     document.getElementById("rec-list").innerHTML = r.ok
       ? `<table><thead><tr><th>Started</th><th>Project</th><th>Agent</th><th>Contact</th><th>Duration</th><th>Receipts</th><th></th></tr></thead><tbody>${rows || '<tr><td colspan="7" class="muted">No recordings.</td></tr>'}</tbody></table>`
       : `<p class="alert">${esc(r.data?.error?.message)}</p>`;
@@ -392,20 +399,382 @@ async function renderRecordings() {
   load();
 }
 
-async function play(id) {
-  const resp = await fetch(`/api/v1/recordings/${id}/audio`, { headers: { authorization: `Bearer ${session.token}` } });
+function play(id) {
+  return playAudio(`/recordings/${encodeURIComponent(id)}/audio`, `<h2>Recording ${esc(id)}</h2>`, "This recording cannot be played.");
+}
+
+// Audio is fetched with the bearer token (an <audio> element cannot send it) and played from a
+// blob; the store logs the access. `heading` is HTML.
+async function playAudio(path, heading, refused) {
+  const resp = await fetch(`/api/v1${path}`, { headers: { authorization: `Bearer ${session.token}` } });
+  if (resp.status === 401) { signOut("Your session has ended; sign in again."); return; }
   const player = document.getElementById("player");
-  if (!resp.ok) { player.innerHTML = `<p class="alert">This recording cannot be played.</p>`; return; }
+  if (!player) return; // the user moved on
+  const previous = player.querySelector("audio")?.src;
+  if (previous) URL.revokeObjectURL(previous);
+  if (!resp.ok) { player.innerHTML = `<p class="alert" role="alert">${esc(refused)}</p>`; return; }
   const url = URL.createObjectURL(await resp.blob());
-  player.innerHTML = `<h2>Recording ${esc(id)}</h2><audio controls autoplay src="${url}"></audio>`;
+  player.innerHTML = `${heading}<audio controls autoplay src="${url}"></audio>`;
+}
+
+// ---- Compliance: voice receipts, legal holds, deletion on request, export -----------------
+
+const when = (t) => (t ? new Date(t).toLocaleString() : "");
+const day = (t) => new Date(t).toLocaleDateString();
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const NO_REASON = "say why (a case or request reference), 1 to 2000 characters";
+
+async function renderReceipts() {
+  const seq = routeSeq;
+  const projects = (await api("GET", "/projects")).data ?? [];
+  if (stale(seq)) return;
+  main().innerHTML = `
+    <h1>Voice receipts</h1>
+    <p>Each voice receipt is kept, found and played on its own, until the project's voice receipt holding time ends (which may be before or after its call's). Every playback is in the audit log.</p>
+    <form class="filters" id="receipt-filters">
+      <div class="field"><label for="r-order">Order id</label><input type="text" id="r-order" name="order_id" autocomplete="off"></div>
+      <div class="field"><label for="r-contact">Contact</label><input type="text" id="r-contact" name="contact" autocomplete="off"></div>
+      <div class="field"><label for="r-project">Project</label><select id="r-project" name="project"><option value="">All</option>${projects.filter((p) => p.kind === "contact_center").map((p) => `<option value="${esc(p.id)}">${esc(p.name)}</option>`).join("")}</select></div>
+      <button type="submit">Search</button>
+    </form>
+    <p class="help">The order id and the contact are matched exactly, as the agent's app recorded them.</p>
+    <div id="receipt-list"></div>
+    <div class="actions"><button type="button" class="secondary" id="r-more" hidden>More</button></div>
+    <div id="player"></div>`;
+  const form = document.getElementById("receipt-filters");
+  const more = document.getElementById("r-more");
+  let shown = [];
+  let cursor = null;
+  const load = async (next) => {
+    const q = new URLSearchParams();
+    for (const n of ["order_id", "contact", "project"]) if (form.elements[n].value.trim()) q.set(n, form.elements[n].value.trim());
+    q.set("limit", "100");
+    if (next) q.set("cursor", cursor);
+    const r = await api("GET", `/receipts?${q}`);
+    if (stale(seq)) return;
+    if (!r.ok) {
+      document.getElementById("receipt-list").innerHTML = `<p class="alert" role="alert">${esc(r.data?.error?.message ?? "The voice receipts cannot be listed.")}</p>`;
+      more.hidden = true;
+      return;
+    }
+    shown = next ? [...shown, ...r.data.items] : r.data.items;
+    cursor = r.data.next_cursor;
+    more.hidden = !cursor;
+    const rows = shown.map((x) => `<tr><td>${esc(x.order_id)}</td><td>${x.seq}</td><td>${esc(when(x.started_at))}</td><td>${esc(x.agent)}</td>
+      <td>${esc(x.contact ?? "")}</td><td>${x.customer ? "Yes" : "No"}</td><td>${esc(day(x.expires_at))}</td>
+      <td>${x.playable ? `<button type="button" class="link" data-receipt="${esc(x.id)}" aria-label="Play voice receipt ${esc(x.order_id)} take ${x.seq}">Play</button>` : ""}</td></tr>`).join("");
+    document.getElementById("receipt-list").innerHTML = `<table><thead><tr><th>Order id</th><th>Take</th><th>Call started</th><th>Agent</th><th>Contact</th><th>Customer voice recorded</th><th>Expires</th><th></th></tr></thead>
+      <tbody>${rows || '<tr><td colspan="8" class="muted">No voice receipts.</td></tr>'}</tbody></table>`;
+    document.querySelectorAll("[data-receipt]").forEach((b) => b.addEventListener("click", () => {
+      const x = shown.find((i) => i.id === b.dataset.receipt);
+      playAudio(`/receipts/${encodeURIComponent(x.id)}/audio`,
+        `<h2>Voice receipt for order ${esc(x.order_id)}, take ${x.seq}</h2>
+         <p class="muted">Recorded by ${esc(x.agent)} in the call of ${esc(when(x.started_at))}${x.contact ? ` with ${esc(x.contact)}` : ""}, ${((x.to_ms - x.from_ms) / 1000).toFixed(1)} s from ${(x.from_ms / 1000).toFixed(1)} s into the call; customer voice ${x.customer ? "recorded" : "not recorded"}; kept until ${esc(day(x.expires_at))}.</p>`,
+        "This voice receipt cannot be played: it may have expired or been deleted.");
+    }));
+  };
+  form.addEventListener("submit", (ev) => { ev.preventDefault(); load(false); });
+  more.addEventListener("click", () => load(true));
+  await load(false);
+}
+
+// What a hold or a deletion is about: every recording of a contact, or one recording.
+function subjectFields(prefix, recording) {
+  const one = Boolean(recording);
+  return `<fieldset><legend>What</legend>
+      <div class="check"><label><input type="radio" name="on" value="contact"${one ? "" : " checked"}> Every recording of a contact</label></div>
+      <div class="check"><label><input type="radio" name="on" value="recording"${one ? " checked" : ""}> One recording (the call and its voice receipts)</label></div>
+      <div class="field" data-on="contact"${one ? " hidden" : ""}><label for="${prefix}-contact">Contact</label>
+        <input type="text" id="${prefix}-contact" name="contact" autocomplete="off">
+        <p class="help">As the recordings name it: a phone number or a customer id, matched exactly.</p>
+        <p class="error" data-error-for="contact" role="alert"></p></div>
+      <div class="field" data-on="recording"${one ? "" : " hidden"}><label for="${prefix}-recording">Recording id</label>
+        <input type="text" id="${prefix}-recording" name="recording" value="${esc(recording ?? "")}" autocomplete="off" spellcheck="false">
+        <p class="help">The Recordings page links here with the id filled in.</p>
+        <p class="error" data-error-for="recording" role="alert"></p></div>
+    </fieldset>`;
+}
+
+function reasonField(id, labelText, help) {
+  return `<div class="field"><label for="${id}">${esc(labelText)}</label>
+      <textarea id="${id}" name="reason" rows="2" maxlength="2000"></textarea>
+      <p class="help">${esc(help)}</p>
+      <p class="error" data-error-for="reason" role="alert"></p></div>`;
+}
+
+// An error beside a field goes when the field is edited.
+function clearOnInput(form) {
+  form.addEventListener("input", (ev) => {
+    const slot = ev.target.name && form.querySelector(`[data-error-for="${CSS.escape(ev.target.name)}"]`);
+    if (slot) slot.textContent = "";
+    ev.target.removeAttribute("aria-invalid");
+  });
+}
+
+// Shows the input the chosen subject needs.
+function wireSubject(form) {
+  clearOnInput(form);
+  const sync = () => form.querySelectorAll("[data-on]").forEach((d) => { d.hidden = d.dataset.on !== form.elements.on.value; });
+  form.querySelectorAll("input[name=on]").forEach((r) => r.addEventListener("change", sync));
+}
+
+// The subject and reason of `form`, or the first thing missing (as the store would say it).
+function subjectOf(form) {
+  const on = form.elements.on.value;
+  const value = form.elements[on].value.trim();
+  const reason = form.elements.reason.value.trim();
+  if (!value) return { error: { field: on, message: on === "contact" ? "name the contact" : "give the recording's id" } };
+  if (on === "recording" && !UUID.test(value)) return { error: { field: on, message: "a recording id has 36 characters, like 0190a5c2-7b1e-7c3d-9f00-0123456789ab" } };
+  if (!reason) return { error: { field: "reason", message: NO_REASON } };
+  const what = on === "contact" ? `contact ${value}` : `recording ${value}`;
+  return { on, value, reason, what, body: { [on]: value, reason } };
+}
+
+// The store's refusal, beside its field where it names one (a 404 on a recording: no such id;
+// on a hold: lifted meanwhile).
+function refusal(r, on) {
+  if (r.status === 404 && on === "recording") return { field: "recording", message: "no recording in the store has this id (it may have expired or been deleted)" };
+  if (r.status === 404 && on === "hold") return { field: "", message: "This hold is no longer in force: someone lifted it meanwhile. Reload the page to see it." };
+  const e = r.data?.error ?? {};
+  return { field: e.field ?? "", message: e.message ?? `The store refused the request (HTTP ${r.status}).` };
+}
+
+// An in-page confirmation: says in words what will happen and goes on only on an explicit
+// yes. "Go back" or Escape returns to the form untouched. Resolves to the answer.
+function confirmStep(slot, form, title, lines, yes, danger) {
+  form.inert = true;
+  slot.innerHTML = `<section class="card confirm${danger ? " danger" : ""}" role="alertdialog" aria-labelledby="confirm-title" aria-describedby="confirm-text" tabindex="-1">
+      <h2 id="confirm-title">${esc(title)}</h2>
+      <div id="confirm-text">${lines.map((l) => `<p>${esc(l)}</p>`).join("")}</div>
+      <div class="actions"><button type="button" data-answer="yes"${danger ? ' class="danger"' : ""}>${esc(yes)}</button><button type="button" class="secondary" data-answer="no">Go back</button></div>
+    </section>`;
+  const box = slot.firstElementChild;
+  box.focus();
+  return new Promise((resolve) => {
+    const answer = (yesNo) => {
+      slot.innerHTML = "";
+      form.inert = false;
+      if (!yesNo) form.querySelector("[type=submit]").focus();
+      resolve(yesNo);
+    };
+    box.querySelector("[data-answer=yes]").addEventListener("click", () => answer(true));
+    box.querySelector("[data-answer=no]").addEventListener("click", () => answer(false));
+    box.addEventListener("keydown", (ev) => { if (ev.key === "Escape") answer(false); });
+  });
+}
+
+// Runs `request` with `button` disabled and saying `text` (no second click sends it twice).
+async function busy(button, text, request) {
+  const label = button.textContent;
+  button.disabled = true;
+  button.textContent = text;
+  try { return await request(); } finally { button.disabled = false; button.textContent = label; }
+}
+
+async function renderHolds(notice, recording) {
+  const seq = routeSeq;
+  const users = (await api("GET", "/users")).data ?? [];
+  if (stale(seq)) return;
+  const nameOf = (id) => users.find((u) => u.id === id)?.username ?? id ?? "";
+  main().innerHTML = `
+    <h1>Legal holds</h1>
+    ${notice ? `<p class="notice" role="status">${esc(notice)}</p>` : ""}
+    <p>A legal hold keeps what it covers past its expiry and past deletion requests until it is lifted: for a dispute, an investigation or a regulator's request. A hold on a contact also covers the contact's future calls.</p>
+    <div class="check"><label><input type="checkbox" id="h-all"> Show lifted holds too</label></div>
+    <div id="hold-list"></div>
+    <div id="lift-slot"></div>
+    <h2>Place a legal hold</h2>
+    <form class="card" id="hold" novalidate>
+      ${subjectFields("h", recording)}
+      ${reasonField("h-reason", "Reason", "A case, dispute or request reference. Kept in the audit log with your name.")}
+      <p class="error" data-error-for="" role="alert"></p>
+      <div class="actions"><button type="submit">Place hold…</button></div>
+    </form>
+    <div id="hold-confirm"></div>`;
+  const form = document.getElementById("hold");
+  const all = document.getElementById("h-all");
+  wireSubject(form);
+  const on = (h) => (h.contact !== undefined ? `contact ${h.contact}` : `recording ${h.recording}`);
+  let holds = [];
+  const list = async () => {
+    const r = await api("GET", `/holds${all.checked ? "?all=true" : ""}`);
+    if (stale(seq)) return;
+    holds = r.data ?? [];
+    const rows = holds.map((h) => `<tr><td>${esc(on(h).replace(/^./, (c) => c.toUpperCase()))}</td><td>${esc(h.reason)}</td><td>${esc(nameOf(h.placed_by))}<br><span class="muted">${esc(when(h.placed_at))}</span></td>
+      <td>${h.lifted_at ? `Lifted ${esc(when(h.lifted_at))} by ${esc(nameOf(h.lifted_by))}${h.lift_reason ? `: ${esc(h.lift_reason)}` : ""}` : "<strong>In force</strong>"}</td>
+      <td>${h.lifted_at ? "" : `<button type="button" class="link" data-lift="${esc(h.id)}" aria-label="Lift the legal hold on ${esc(on(h))}">Lift…</button>`}</td></tr>`).join("");
+    document.getElementById("hold-list").innerHTML = r.ok
+      ? `<table><thead><tr><th>On</th><th>Reason</th><th>Placed</th><th>Status</th><th></th></tr></thead><tbody>${rows || `<tr><td colspan="5" class="muted">No legal hold ${all.checked ? "yet" : "in force"}.</td></tr>`}</tbody></table>`
+      : `<p class="alert" role="alert">${esc(r.data?.error?.message ?? "The legal holds cannot be listed.")}</p>`;
+    document.querySelectorAll("[data-lift]").forEach((b) => b.addEventListener("click", () => lift(holds.find((h) => h.id === b.dataset.lift))));
+  };
+  // Lifting asks for its reason in a panel that says what lifting does.
+  const lift = (hold) => {
+    const slot = document.getElementById("lift-slot");
+    slot.innerHTML = `<form class="card confirm" id="lift" novalidate role="alertdialog" aria-labelledby="lift-title" aria-describedby="lift-text" tabindex="-1">
+        <h2 id="lift-title">Lift the legal hold on ${esc(on(hold))}</h2>
+        <div id="lift-text"><p>Placed by ${esc(nameOf(hold.placed_by))} on ${esc(when(hold.placed_at))}: ${esc(hold.reason)}.</p>
+        <p>Lifting: recordings past their expiry will be deleted at the next sweep (within a minute), unless another legal hold covers them; the others are deleted at their own expiry. Deletion requests reach them again.</p></div>
+        ${reasonField("lift-reason", "Reason for lifting", "Why the hold ends (the dispute is settled, the case is closed). Kept in the audit log with your name.")}
+        <p class="error" data-error-for="" role="alert"></p>
+        <div class="actions"><button type="submit" class="danger">Lift the hold</button><button type="button" class="secondary" id="lift-cancel">Go back</button></div>
+      </form>`;
+    const panel = document.getElementById("lift");
+    clearOnInput(panel);
+    const close = () => { slot.innerHTML = ""; document.querySelector(`[data-lift="${CSS.escape(hold.id)}"]`)?.focus(); };
+    document.getElementById("lift-cancel").addEventListener("click", close);
+    panel.addEventListener("keydown", (ev) => { if (ev.key === "Escape") close(); });
+    panel.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const reason = panel.elements.reason.value.trim();
+      if (!reason) { showErrors(panel, { field: "reason", message: NO_REASON }); return; }
+      const r = await busy(panel.querySelector("[type=submit]"), "Lifting…", () => api("POST", `/holds/${encodeURIComponent(hold.id)}/lift`, { reason }));
+      if (stale(seq)) return;
+      if (!r.ok) { showErrors(panel, refusal(r, "hold")); return; }
+      go("#/holds", `Legal hold on ${on(hold)} lifted. What it kept past its expiry is deleted at the next sweep (within a minute).`);
+    });
+    document.getElementById("lift-reason").focus();
+  };
+  all.addEventListener("change", list);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const s = subjectOf(form);
+    if (s.error) { showErrors(form, s.error); return; }
+    clearErrors(form);
+    const lines = s.on === "contact"
+      ? [`Every recording of contact ${s.value}, and any future one, will be kept past its expiry and past deletion requests until the hold is lifted.`]
+      : [`Recording ${s.value} and its voice receipts will be kept past their expiry and past deletion requests until the hold is lifted.`];
+    lines.push(`Reason, kept in the audit log: ${s.reason}`);
+    if (!await confirmStep(document.getElementById("hold-confirm"), form, `Place a legal hold on ${s.what}?`, lines, "Place the hold", false)) return;
+    const r = await busy(form.querySelector("[type=submit]"), "Placing…", () => api("POST", "/holds", s.body));
+    if (stale(seq)) return;
+    if (!r.ok) { showErrors(form, refusal(r, s.on)); return; }
+    go("#/holds", `Legal hold placed on ${s.what}.`);
+  });
+  await list();
+}
+
+function renderErasures(recording) {
+  const seq = routeSeq;
+  main().innerHTML = `
+    <h1>Delete on request</h1>
+    <p>When a data subject asks for their recordings to be deleted, or a recording must go before its expiry. Deletion is immediate and cannot be undone; the request and its reason are kept in the audit log.</p>
+    <form class="card" id="erase" novalidate>
+      ${subjectFields("e", recording)}
+      ${reasonField("e-reason", "Reason", "The request's reference (a data subject's request, a ticket). Kept in the audit log with your name.")}
+      <p class="error" data-error-for="" role="alert"></p>
+      <div class="actions"><button type="submit" class="danger">Delete…</button></div>
+    </form>
+    <div id="erase-confirm"></div>
+    <div id="erase-result" class="result" tabindex="-1"></div>`;
+  const form = document.getElementById("erase");
+  wireSubject(form);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const s = subjectOf(form);
+    if (s.error) { showErrors(form, s.error); return; }
+    clearErrors(form);
+    const result = document.getElementById("erase-result");
+    result.innerHTML = "";
+    const lines = [
+      s.on === "contact"
+        ? `Every recording and voice receipt of contact ${s.value} will be deleted from the store now (audio, voice receipts, unfinished uploads).`
+        : `Recording ${s.value} and its voice receipts will be deleted from the store now.`,
+      "This cannot be undone.",
+      "Recordings under a legal hold are kept; the answer lists them.",
+      "Agents' machines delete their copies at their next contact with the store.",
+    ];
+    if (!await confirmStep(document.getElementById("erase-confirm"), form, `Delete ${s.what}?`, lines, "Delete permanently", true)) return;
+    const r = await busy(form.querySelector("[type=submit]"), "Deleting…", () => api("POST", "/erasures", s.body));
+    if (stale(seq)) return;
+    if (!r.ok) { showErrors(form, refusal(r, s.on)); return; }
+    const { call_ids: erased, held } = r.data;
+    const ids = (list) => list.map((id) => `<code>${esc(id)}</code>`).join(", ");
+    const summary = erased.length + held.length === 0
+      ? `The store held no recording of ${s.what}.`
+      : `${plural(erased.length, "call", "calls")} deleted, ${plural(held.length, "call", "calls")} kept under a legal hold.`;
+    result.innerHTML = `<section class="card" role="status"><h2>Deleted on request: ${esc(s.what)}</h2>
+      <p><strong>${esc(summary)}</strong></p>
+      ${erased.length ? `<p>Deleted: ${ids(erased)}.</p>` : ""}
+      ${held.length ? `<p>Kept under a legal hold: ${ids(held)}. They stay until the hold is lifted; then ask again.</p>` : ""}
+      <p>Agents' machines delete their copies at their next contact with the store. The audit log keeps this request and its reason.</p></section>`;
+    for (const n of ["contact", "recording", "reason"]) form.elements[n].value = "";
+    result.focus();
+  });
+}
+
+// What a ZIP holds, from its central directory: the calls (top folders) and the receipt takes;
+// null where it cannot tell (a ZIP64 archive).
+async function zipContents(blob) {
+  const end = new DataView(await blob.slice(-22).arrayBuffer());
+  if (end.byteLength < 22 || end.getUint32(0, true) !== 0x06054b50) return null;
+  const [size, offset] = [end.getUint32(12, true), end.getUint32(16, true)];
+  if (offset === 0xffffffff) return null;
+  const dir = new DataView(await blob.slice(offset, offset + size).arrayBuffer());
+  const names = [];
+  for (let at = 0; at + 46 <= dir.byteLength && dir.getUint32(at, true) === 0x02014b50;) {
+    const [n, extra, comment] = [dir.getUint16(at + 28, true), dir.getUint16(at + 30, true), dir.getUint16(at + 32, true)];
+    names.push(new TextDecoder().decode(new Uint8Array(dir.buffer, at + 46, n)));
+    at += 46 + n + extra + comment;
+  }
+  return { calls: new Set(names.map((n) => n.split("/")[0])).size, receipts: names.filter((n) => /\/receipts\/[^/]+\.wav$/.test(n)).length };
+}
+
+function renderExport() {
+  const seq = routeSeq;
+  main().innerHTML = `
+    <h1>Export</h1>
+    <p>Every recording and voice receipt of a contact with its metadata, as one ZIP file: for a data subject's access request or a regulator. Each export is logged in the audit log (who, when, which calls).</p>
+    <form class="card" id="export" novalidate>
+      <div class="field"><label for="x-contact">Contact</label>
+        <input type="text" id="x-contact" name="contact" autocomplete="off">
+        <p class="help">As the recordings name it: a phone number or a customer id, matched exactly.</p>
+        <p class="error" data-error-for="contact" role="alert"></p></div>
+      <p class="error" data-error-for="" role="alert"></p>
+      <div class="actions"><button type="submit">Export</button></div>
+    </form>
+    <div id="export-result" class="result"></div>`;
+  const form = document.getElementById("export");
+  clearOnInput(form);
+  const result = document.getElementById("export-result");
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const contact = form.elements.contact.value.trim();
+    result.innerHTML = "";
+    if (!contact) { showErrors(form, { field: "contact", message: "name the contact" }); return; }
+    clearErrors(form);
+    const resp = await busy(form.querySelector("[type=submit]"), "Exporting…", () =>
+      fetch(`/api/v1/contacts/${encodeURIComponent(contact)}/export`, { headers: { authorization: `Bearer ${session.token}` } })
+        .catch(() => null));
+    if (!resp) { showErrors(form, { field: "", message: "The store cannot be reached; nothing was exported. Try again." }); return; }
+    if (resp.status === 401) { signOut("Your session has ended; sign in again."); return; }
+    if (stale(seq)) return;
+    if (!resp.ok) {
+      const error = await resp.json().catch(() => null);
+      showErrors(form, { field: "", message: error?.error?.message ?? `The store refused the export (HTTP ${resp.status}).` });
+      return;
+    }
+    const blob = await resp.blob();
+    const name = `callrec-export-${contact.replace(/[^A-Za-z0-9._+-]/g, "_")}.zip`;
+    const found = await zipContents(blob);
+    const what = found === null ? `${Math.ceil(blob.size / 1024)} KB`
+      : found.calls === 0 ? "the store holds no recording or voice receipt of this contact: the ZIP is empty"
+      : `${plural(found.calls, "call", "calls")}, ${plural(found.receipts, "voice receipt", "voice receipts")}, ${Math.ceil(blob.size / 1024)} KB`;
+    const url = URL.createObjectURL(blob);
+    result.innerHTML = `<p class="notice" role="status">Exported contact ${esc(contact)}: ${esc(what)}. This export is in the audit log.</p>
+      <p><a id="export-file" href="${url}" download="${esc(name)}">Save ${esc(name)}</a></p>`;
+    document.getElementById("export-file").click();
+  });
 }
 
 // ---- Audit log -----------------------------------------------------------------------------
 
 // What the store writes in its log, in the words the filter offers.
 const AUDIT_KINDS = ["login", "login_failed", "logout", "playback", "recording_stored", "retention_deleted",
-  "upload_abandoned", "call_offered", "settings_changed", "project_created", "project_changed", "project_deleted",
-  "user_created", "user_changed", "user_deleted"];
+  "upload_abandoned", "call_offered", "call_fact", "settings_changed", "holding_time_shortened", "project_created",
+  "project_changed", "project_deleted", "user_created", "user_changed", "user_deleted", "hold_placed", "hold_lifted",
+  "erased_on_request", "exported"];
 const AUDIT_PAGE = 100;
 
 // Newest first, a page at a time, filtered by the store (so the newest event is always the first
@@ -473,6 +842,10 @@ async function route() {
     else if (page === "settings") await renderSettings(notice);
     else if (page === "users") await renderUsers(notice);
     else if (page === "recordings") await renderRecordings();
+    else if (page === "receipts") await renderReceipts();
+    else if (page === "holds") await renderHolds(notice, id ? decodeURIComponent(id) : null);
+    else if (page === "erasures") await renderErasures(id ? decodeURIComponent(id) : null);
+    else if (page === "export") await renderExport();
     else if (page === "audit") await renderAudit();
     else await renderProjects(notice);
   } catch (e) {

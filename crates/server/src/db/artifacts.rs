@@ -185,9 +185,9 @@ impl Artifacts for SqliteDb {
     fn holds(&self, active_only: bool) -> Result<Vec<Hold>> {
         let conn = self.conn()?;
         let sql = if active_only {
-            "SELECT id, kind, target, reason, placed_by, placed_at, lifted_at FROM holds WHERE lifted_at IS NULL ORDER BY placed_at DESC"
+            "SELECT id, kind, target, reason, placed_by, placed_at, lifted_at, lifted_by, lift_reason FROM holds WHERE lifted_at IS NULL ORDER BY placed_at DESC"
         } else {
-            "SELECT id, kind, target, reason, placed_by, placed_at, lifted_at FROM holds ORDER BY placed_at DESC"
+            "SELECT id, kind, target, reason, placed_by, placed_at, lifted_at, lifted_by, lift_reason FROM holds ORDER BY placed_at DESC"
         };
         let mut stmt = conn.prepare_cached(sql)?;
         let rows = stmt.query_map([], hold_row)?;
@@ -322,6 +322,7 @@ fn hold_row(r: &Row<'_>) -> rusqlite::Result<Result<Hold>> {
     let kind: String = r.get(1)?;
     let target: String = r.get(2)?;
     let lifted: Option<i64> = r.get(6)?;
+    let (lifted_by, lift_reason): (Option<String>, Option<String>) = (r.get(7)?, r.get(8)?);
     let (reason, placed_by, placed_at): (String, String, i64) = (r.get(3)?, r.get(4)?, r.get(5)?);
     Ok((|| {
         Ok(Hold {
@@ -331,13 +332,15 @@ fn hold_row(r: &Row<'_>) -> rusqlite::Result<Result<Hold>> {
             placed_by,
             placed_at: from_ms(placed_at),
             lifted_at: lifted.map(from_ms),
+            lifted_by,
+            lift_reason,
         })
     })())
 }
 
 fn hold_by_id(conn: &Connection, id: &Uuid) -> Result<Option<Hold>> {
     conn.query_row(
-        "SELECT id, kind, target, reason, placed_by, placed_at, lifted_at FROM holds WHERE id = ?1",
+        "SELECT id, kind, target, reason, placed_by, placed_at, lifted_at, lifted_by, lift_reason FROM holds WHERE id = ?1",
         [id.to_string()],
         hold_row,
     )

@@ -54,7 +54,7 @@ pub(crate) fn document() -> Value {
             "/api/v1/receipts": {"get": op("Voice receipts the caller may hear, newest first (order_id, contact, project, limit, cursor)", true)},
             "/api/v1/receipts/{id}": {"get": op("A voice receipt: its order, call, take, customer side, expiry", true)},
             "/api/v1/receipts/{id}/audio": {"get": op("A voice receipt's audio (HTTP Range); every access is audited", true)},
-            "/api/v1/holds": {"get": op("Legal holds (admin; all=true for lifted ones too)", true), "post": op("Place a legal hold (admin): {recording: id | contact: c, reason}; what it covers outlives its expiry", true)},
+            "/api/v1/holds": {"get": op("Legal holds (admin; all=true for lifted ones too, with who lifted each and why)", true), "post": op("Place a legal hold (admin): {recording: id | contact: c, reason}; what it covers outlives its expiry", true)},
             "/api/v1/holds/{id}/lift": {"post": op("Lift a legal hold (admin): {reason}", true)},
             "/api/v1/erasures": {"post": op("Delete on request (admin): {recording: id | contact: c, reason} -> {call_ids, held}: erased now, held ones kept; agents' apps delete their copies", true)},
             "/api/v1/contacts/{contact}/export": {"get": op("Every recording and receipt of a contact with its metadata, as a ZIP (admin; audited)", true)},

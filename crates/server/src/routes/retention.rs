@@ -94,6 +94,8 @@ async fn place_hold(
                 placed_by: caller.0.id.clone(),
                 placed_at: OffsetDateTime::now_utc(),
                 lifted_at: None,
+                lifted_by: None,
+                lift_reason: None,
             };
             db.insert_hold(&hold)?;
             db.audit(&NewAudit {
