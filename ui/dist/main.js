@@ -128,7 +128,7 @@
       return void 0;
     }
   }
-  var messageHtml = () => message ? `<p class="${message.kind}" role="alert">${esc(message.text)}</p>` : "";
+  var messageHtml = () => message ? `<p class="${message.kind}" role="alert" id="message">${esc(message.text)}</p>` : "";
   async function loadHistory(contact) {
     card = { contact, entries: null, receipts: null };
     render();

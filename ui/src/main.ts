@@ -54,7 +54,7 @@ async function act<T>(work: () => Promise<T>): Promise<T | undefined> {
   }
 }
 
-const messageHtml = () => (message ? `<p class="${message.kind}" role="alert">${esc(message.text)}</p>` : "");
+const messageHtml = () => (message ? `<p class="${message.kind}" role="alert" id="message">${esc(message.text)}</p>` : "");
 
 // ---- Recordings: the contact card, the supervisors' list, the player ---------------------
 
