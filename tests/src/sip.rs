@@ -351,3 +351,76 @@ impl Drop for Pjsua2 {
         let _ = self.child.wait();
     }
 }
+
+/// Keypad tones at 8 kHz: each of `keys` (0-9, *, #, A-D) for `ms`, at `level` (peak of each
+/// of its two sines), 250 ms apart, after `lead_ms` of silence; written to `path` as 16-bit
+/// mono.
+pub fn dtmf_wav(path: &Path, keys: &str, ms: u32, level: f32, lead_ms: u32) {
+    const ROWS: [&str; 4] = ["123A", "456B", "789C", "*0#D"];
+    const LOW: [f64; 4] = [697.0, 770.0, 852.0, 941.0];
+    const HIGH: [f64; 4] = [1209.0, 1336.0, 1477.0, 1633.0];
+    let rate = 8_000.0;
+    let at = |ms: u32| (f64::from(ms) * rate / 1000.0) as usize;
+    let mut samples = vec![0.0f32; at(lead_ms)];
+    for key in keys.chars() {
+        let (row, col) = ROWS
+            .iter()
+            .enumerate()
+            .find_map(|(r, keys)| keys.find(key).map(|c| (r, c)))
+            .unwrap_or_else(|| panic!("{key:?} is not a keypad key"));
+        samples.extend((0..at(ms)).map(|i| {
+            let t = i as f64 / rate;
+            level
+                * ((std::f64::consts::TAU * LOW[row] * t).sin()
+                    + (std::f64::consts::TAU * HIGH[col] * t).sin()) as f32
+        }));
+        samples.extend(std::iter::repeat_n(0.0, at(250)));
+    }
+    samples.extend(std::iter::repeat_n(0.0, at(30_000)));
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 8_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).expect("wav");
+    for s in samples {
+        w.write_sample((s.clamp(-1.0, 1.0) * 32_767.0) as i16)
+            .expect("write");
+    }
+    w.finalize().expect("finalize");
+}
+
+/// The keys multimon-ng (a DTMF decoder nobody here wrote) finds in `samples` at `rate`, in
+/// order; `scratch` holds its files.
+pub fn dtmf_decode(scratch: &Path, samples: &[f32], rate: u32) -> String {
+    let wav = scratch.join("decode.wav");
+    let raw = scratch.join("decode.raw");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&wav, spec).expect("wav");
+    for &s in samples {
+        w.write_sample((s.clamp(-1.0, 1.0) * 32_767.0) as i16)
+            .expect("write");
+    }
+    w.finalize().expect("finalize");
+    run(Command::new("sox")
+        .arg(&wav)
+        .args([
+            "-t", "raw", "-r", "22050", "-e", "signed", "-b", "16", "-c", "1",
+        ])
+        .arg(&raw));
+    let out = Command::new("multimon-ng")
+        .args(["-q", "-t", "raw", "-a", "DTMF"])
+        .arg(&raw)
+        .output()
+        .expect("multimon-ng");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("DTMF: "))
+        .collect()
+}

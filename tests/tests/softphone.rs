@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 use callrec_agent::{CallRequest, PhoneAudio, Session, SipAccount};
 use callrec_audio::{Paced, Tone};
 use callrec_e2e::sip::{
-    Baresip, Pjsua2, free_udp_port, have, have_pjsua2, read_channel, tone, tone_share,
+    Baresip, Pjsua2, dtmf_decode, dtmf_wav, free_udp_port, have, have_pjsua2, read_channel, tone,
+    tone_share,
 };
 use callrec_policy::{Consent, Direction};
 use common::TestServer;
@@ -223,6 +224,50 @@ async fn each_hold_is_noted_in_the_recording_one_still_on_at_the_hang_up_ending_
         near(held[1].0, 2_500) && held[1].1 == end,
         "{held:?}, end {end}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keypad_tones_a_customer_sends_in_band_are_silenced_in_the_recording() {
+    if !have("baresip") || !have("sox") || !have("multimon-ng") {
+        return;
+    }
+    let server = TestServer::start().await;
+    let (data, session) = agent_with_phone(&server).await;
+    let peers = tempfile::tempdir().expect("tmp");
+    let bob = Baresip::start(&peers.path().join("bob"), 1_000, &["-t", "30"]);
+    // bob's phone sends its keys as tones in its audio (no RFC 4733), over G.711.
+    let keys = "4111*#09";
+    let mic = bob.dir.join("mic.wav");
+    dtmf_wav(&mic, keys, 80, 0.3, 500);
+    assert_eq!(
+        dtmf_decode(peers.path(), &read_channel(&mic, 0), 8_000),
+        keys,
+        "the decoder finds every key bob sends"
+    );
+    session
+        .dial(
+            &format!("sip:bob@127.0.0.1:{}", bob.port),
+            request(Direction::Outbound, Consent::Granted),
+            agent_voice(),
+        )
+        .await
+        .expect("bob answers");
+    // 0.5 s of silence, then a key every 330 ms: all sent within 3.2 s.
+    tokio::time::sleep(Duration::from_millis(4_000)).await;
+    let sidecar = session.end_call().expect("hang up");
+    let (_, customer) = recording(data.path(), sidecar.info.call_id);
+    assert_eq!(
+        dtmf_decode(peers.path(), &customer, 16_000),
+        "",
+        "a key survived in the recording"
+    );
+    let masked = sidecar
+        .notes
+        .iter()
+        .filter(|n| n.reason == "keypad_tones_masked" && n.side == "customer")
+        .count();
+    assert_eq!(masked, keys.len(), "{:?}", sidecar.notes);
+    assert_eq!(sidecar.outcome, callrec_policy::Verdict::Kept);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
