@@ -14,6 +14,7 @@ mod session;
 mod softphone;
 mod store_status;
 
+pub use callrec_uploader::allow_insecure_http;
 pub use device_test::{DeviceLevel, DeviceTestView};
 pub use error::{AgentError, Result};
 pub use session::{

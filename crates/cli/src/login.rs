@@ -14,10 +14,17 @@ pub struct Args {
     /// The user name.
     #[arg(long, value_name = "NAME")]
     user: String,
+    /// Allow plain http:// to a store off this machine (a test lab only: passwords and
+    /// recordings then cross the network unencrypted). Same as CALLREC_INSECURE_HTTP=1.
+    #[arg(long)]
+    insecure_http: bool,
 }
 
 /// Runs the command.
 pub fn run(args: &Args) -> ExitCode {
+    if args.insecure_http {
+        callrec_agent::allow_insecure_http();
+    }
     let password = match std::env::var("CALLREC_PASSWORD")
         .ok()
         .filter(|p| !p.is_empty())

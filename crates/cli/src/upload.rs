@@ -12,10 +12,17 @@ pub struct Args {
     /// Call folders to queue.
     #[arg(value_name = "DIR")]
     dirs: Vec<PathBuf>,
+    /// Allow plain http:// to a store off this machine (a test lab only: passwords and
+    /// recordings then cross the network unencrypted). Same as CALLREC_INSECURE_HTTP=1.
+    #[arg(long)]
+    insecure_http: bool,
 }
 
 /// Runs the command.
 pub fn run(args: &Args) -> ExitCode {
+    if args.insecure_http {
+        callrec_agent::allow_insecure_http();
+    }
     let session = match crate::data::session() {
         Ok(s) => s,
         Err(e) => return crate::fail(&e, 1),

@@ -106,6 +106,41 @@ fn plain_http_is_refused_off_loopback_unless_asked_for_and_tls_is_served() {
 }
 
 #[test]
+fn callrec_login_refuses_plain_http_off_this_machine_unless_told_insecure_http() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let login = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_callrec"))
+            .args([
+                "login",
+                "--server",
+                "http://store.invalid:8640",
+                "--user",
+                "alice",
+            ])
+            .args(extra)
+            .env("CALLREC_DATA", tmp.path().join("agent"))
+            .env("CALLREC_PASSWORD", "password-123")
+            .env_remove("CALLREC_INSECURE_HTTP")
+            .output()
+            .expect("callrec login")
+    };
+    let refused = login(&[]);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains(
+            "plain http:// would send passwords and recordings across the network unencrypted"
+        ) && said.contains("--insecure-http"),
+        "{said}"
+    );
+    // Told so, it tries the link (and fails on the name, which does not exist).
+    let tried = login(&["--insecure-http"]);
+    assert!(!tried.status.success());
+    let said = String::from_utf8_lossy(&tried.stderr);
+    assert!(!said.contains("unencrypted"), "{said}");
+}
+
+#[test]
 fn the_store_serves_tls_from_the_files_given() {
     let tmp = tempfile::tempdir().expect("tmp");
     let ca = callrec_e2e::tls::make(&tmp.path().join("tls"), "store");

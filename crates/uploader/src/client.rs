@@ -36,14 +36,25 @@ pub struct Transport {
     pub insecure_http: bool,
 }
 
+/// Set by [`allow_insecure_http`].
+static INSECURE_HTTP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Allows plain HTTP to any host for the rest of the process (a command's `--insecure-http`),
+/// as `CALLREC_INSECURE_HTTP=1` does.
+pub fn allow_insecure_http() {
+    INSECURE_HTTP.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 impl Transport {
-    /// From the environment: `CALLREC_CA=FILE`, `CALLREC_INSECURE_HTTP=1`.
+    /// From the environment: `CALLREC_CA=FILE`, `CALLREC_INSECURE_HTTP=1` (or
+    /// [`allow_insecure_http`]).
     pub fn from_env() -> Self {
         Self {
             ca: std::env::var_os("CALLREC_CA")
                 .filter(|v| !v.is_empty())
                 .map(Into::into),
-            insecure_http: std::env::var("CALLREC_INSECURE_HTTP").is_ok_and(|v| v == "1"),
+            insecure_http: INSECURE_HTTP.load(std::sync::atomic::Ordering::Relaxed)
+                || std::env::var("CALLREC_INSECURE_HTTP").is_ok_and(|v| v == "1"),
         }
     }
 }
@@ -81,7 +92,7 @@ pub fn store_url(typed: &str, insecure_http: bool) -> Result<reqwest::Url> {
         "https" => Ok(url),
         "http" if loopback || insecure_http => Ok(url),
         "http" => Err(refused(format!(
-            "{typed}: plain http:// would send passwords and recordings across the network unencrypted; use https:// (plain HTTP is only for this machine's own store, or a test lab started with CALLREC_INSECURE_HTTP=1)"
+            "{typed}: plain http:// would send passwords and recordings across the network unencrypted; use https:// (plain HTTP is only for this machine's own store, or a test lab: --insecure-http or CALLREC_INSECURE_HTTP=1)"
         ))),
         other => Err(refused(format!(
             "{typed}: {other}:// is not how the store is reached; use https://"

@@ -10,6 +10,6 @@ mod error;
 mod upload;
 
 pub use backoff::retry_delay;
-pub use client::{Client, PolicyFetch, Transport, store_url};
+pub use client::{Client, PolicyFetch, Transport, allow_insecure_http, store_url};
 pub use error::{Result, UploadError};
 pub use upload::{Progress, Uploaded, manifest_for};
