@@ -419,7 +419,7 @@ c.commit()`, db, monthAgo]);
   assert.match(red, /Project sales: calls are not recorded\. Its recording settings were last confirmed by the store on .*, more than 7 days ago/);
   shot("offline-settings-too-old");
   await submit("dial", { number: "+358403333334", project: "sales" });
-  const refused = await until(`return document.getElementById("message")?.innerText`, "the refusal");
+  const refused = await until(`return document.getElementById("notice-dial")?.innerText`, "the refusal");
   assert.match(refused, /last confirmed by the store on \d{4}-\d\d-\d\d, more than 7 days ago.*this call is not recorded/);
   assert.equal(await exec(`return document.querySelector('[data-side="agent"]')`), null, "no call started");
   await openTab("uploads");

@@ -101,43 +101,87 @@
     return cached.map((c) => c.usable ? { kind: "note", project: c.project, text: `Project ${c.project}: calls are recorded under the settings the store confirmed on ${day(c.confirmed_at)}, until ${day(c.usable_until)} at the latest.` } : { kind: "alert", project: c.project, text: `Project ${c.project}: calls are not recorded. Its recording settings were last confirmed by the store on ${day(c.confirmed_at)}, more than ${c.offline_days} day${c.offline_days === 1 ? "" : "s"} ago, and may have changed to record less. Recording resumes once the store is reached.` });
   }
 
-  // src/main.ts
+  // src/app.ts
   var tauri = window.__TAURI__;
   var invoke = tauri.core.invoke;
-  var pauseWarningMs = () => Number(localStorage.getItem("pauseWarningMs") ?? 6e4);
-  var snapshot = null;
-  var tab = "phone";
-  var incoming = null;
-  var message = null;
-  var pausedSince = null;
-  var card = null;
-  var confirmingWithdrawal = false;
-  var search = null;
+  var listen = tauri.event.listen;
+  var ui = {
+    snapshot: null,
+    tab: "phone",
+    incoming: null,
+    notices: /* @__PURE__ */ new Map(),
+    /// Since when the call has been paused (the reminder).
+    pausedSince: null,
+    /// The contact card: whose history is shown, the calls and the voice receipts (null while
+    /// loading), and the order the receipts are narrowed to.
+    card: null,
+    /// The in-page confirmation of "Customer withdrew consent" is open.
+    confirmingWithdrawal: false,
+    /// The recordings view: the last search and its pages.
+    search: null,
+    /// Whom the keypad sends to: "" for the customer, else a party's id.
+    dtmfTo: "",
+    /// The machine's input devices, once listed.
+    devices: null
+  };
   var app = () => document.getElementById("app");
+  var renderer = () => {
+  };
+  function setRenderer(draw2) {
+    renderer = draw2;
+  }
+  function render() {
+    renderer();
+  }
   function errorText(e) {
     if (e && typeof e === "object" && "message" in e) return String(e.message);
     return String(e);
   }
-  async function act(work) {
+  function errorKind(e) {
+    return e && typeof e === "object" && "kind" in e ? String(e.kind) : void 0;
+  }
+  async function act(place, work) {
+    ui.notices.delete(place);
     try {
-      message = null;
       return await work();
     } catch (e) {
-      message = { kind: "alert", text: errorText(e) };
+      ui.notices.set(place, { kind: "alert", text: errorText(e), code: errorKind(e) });
       render();
       return void 0;
     }
   }
-  var messageHtml = () => message ? `<p class="${message.kind}" role="alert" id="message">${esc(message.text)}</p>` : "";
+  function say(place, notice) {
+    ui.notices.set(place, notice);
+    render();
+  }
+  function noticeHtml(place) {
+    const n = ui.notices.get(place);
+    if (!n) return "";
+    return `<div class="${n.kind} notice" role="alert" id="notice-${place}"${n.code ? ` data-code="${esc(n.code)}"` : ""}>
+    <span class="notice-text">${esc(n.text)}</span>
+    <button type="button" class="dismiss" data-dismiss="${place}" aria-label="Dismiss this message">\xD7</button></div>`;
+  }
+  async function refresh() {
+    try {
+      ui.snapshot = await invoke("snapshot");
+      ui.notices.delete("app");
+    } catch (e) {
+      ui.notices.set("app", { kind: "alert", text: errorText(e), code: errorKind(e) });
+    }
+    render();
+  }
+  var pauseWarningMs = () => Number(localStorage.getItem("pauseWarningMs") ?? 6e4);
+
+  // src/views/contact.ts
   async function loadHistory(contact) {
-    card = { contact, entries: null, receipts: null };
+    ui.card = { contact, entries: null, receipts: null };
     render();
     const [entries, receipts] = await Promise.allSettled([
       invoke("history", { contact }),
       invoke("receipts", { query: { contact, limit: 100 } })
     ]);
-    if (card?.contact !== contact) return;
-    card = {
+    if (ui.card?.contact !== contact) return;
+    ui.card = {
       contact,
       entries: entries.status === "fulfilled" ? entries.value : [],
       error: entries.status === "rejected" ? errorText(entries.reason) : void 0,
@@ -147,40 +191,41 @@
     render();
   }
   async function findOrder(order) {
-    if (!card) return;
-    const contact = card.contact;
-    card = { ...card, order, receipts: null, receiptsError: void 0 };
+    if (!ui.card) return;
+    const contact = ui.card.contact;
+    ui.card = { ...ui.card, order, receipts: null, receiptsError: void 0 };
     render();
     try {
       const query = order ? { contact, order_id: order, limit: 100 } : { contact, limit: 100 };
       const list = await invoke("receipts", { query });
-      if (card?.contact === contact) card = { ...card, receipts: list.items };
+      if (ui.card?.contact === contact) ui.card = { ...ui.card, receipts: list.items };
     } catch (e) {
-      if (card?.contact === contact) card = { ...card, receipts: [], receiptsError: `Voice receipts could not be loaded: ${errorText(e)}` };
+      if (ui.card?.contact === contact) ui.card = { ...ui.card, receipts: [], receiptsError: `Voice receipts could not be loaded: ${errorText(e)}` };
     }
     render();
   }
   function receiptsHtml() {
-    if (!card) return "";
-    const rows = (card.receipts ?? []).map((r) => `<tr data-receipt="${esc(r.id)}"><td>${esc(r.order_id)}</td><td>${r.seq}</td>
+    if (!ui.card) return "";
+    const rows = (ui.card.receipts ?? []).map((r) => `<tr data-receipt="${esc(r.id)}"><td>${esc(r.order_id)}</td><td>${r.seq}</td>
     <td>${esc(new Date(r.started_at).toLocaleString())}</td><td>${esc(r.agent)}</td><td>${formatTimer(r.to_ms - r.from_ms)}</td>
     <td>${r.customer ? "agent and customer" : "agent only"}</td><td>${esc(new Date(r.expires_at).toLocaleDateString())}</td>
     <td>${r.playable ? `<button type="button" data-play-receipt="${esc(r.id)}" aria-label="Play voice receipt ${esc(r.order_id)} take ${r.seq}">Play</button>` : '<span class="muted">not yours to hear</span>'}</td></tr>`).join("");
     return `<h3>Voice receipts</h3>
-    <form class="inline" id="find-order"><label for="order-search">Order id</label><input id="order-search" value="${esc(card.order ?? "")}" placeholder="all orders"><button type="submit">Find</button></form>
-    ${card.receiptsError ? `<p class="alert" role="alert">${esc(card.receiptsError)}</p>` : ""}
-    ${card.receipts === null ? '<p class="muted">Loading the voice receipts\u2026</p>' : rows ? `<table id="contact-receipts"><thead><tr><th>Order</th><th>Take</th><th>Call</th><th>Agent</th><th>Length</th><th>Voices</th><th>Kept until</th><th></th></tr></thead><tbody>${rows}</tbody></table>` : `<p class="muted" id="contact-receipts">${card.order ? `No voice receipt for order ${esc(card.order)} with this contact.` : "No voice receipts with this contact."}</p>`}`;
+    <form class="inline" id="find-order"><label for="order-search">Order id</label><input id="order-search" value="${esc(ui.card.order ?? "")}" placeholder="all orders"><button type="submit">Find</button></form>
+    ${ui.card.receiptsError ? `<p class="alert" role="alert">${esc(ui.card.receiptsError)}</p>` : ""}
+    ${ui.card.receipts === null ? '<p class="muted">Loading the voice receipts\u2026</p>' : rows ? `<table id="contact-receipts"><thead><tr><th>Order</th><th>Take</th><th>Call</th><th>Agent</th><th>Length</th><th>Voices</th><th>Kept until</th><th></th></tr></thead><tbody>${rows}</tbody></table>` : `<p class="muted" id="contact-receipts">${ui.card.order ? `No voice receipt for order ${esc(ui.card.order)} with this contact.` : "No voice receipts with this contact."}</p>`}`;
   }
   var playCell = (h) => h.playable ? `<button type="button" data-play="${esc(h.id)}">Play</button>` : `<span class="muted">${h.has_audio ? "not yours to hear" : "no audio"}</span>`;
   function contactCard() {
-    if (!card) return "";
-    const rows = (card.entries ?? []).map((h) => `<tr><td>${esc(new Date(h.started_at).toLocaleString())}</td><td>${esc(h.agent)}</td>
+    if (!ui.card) return "";
+    const rows = (ui.card.entries ?? []).map((h) => `<tr><td>${esc(new Date(h.started_at).toLocaleString())}</td><td>${esc(h.agent)}</td>
     <td>${formatTimer(h.duration_ms)}</td><td>${h.receipts}</td><td>${playCell(h)}</td></tr>`).join("");
-    const callable = snapshot?.takes_calls && !snapshot.call && !snapshot.phone?.dialing;
-    return `<section class="card" id="contact-card"><h2>Contact card \xB7 ${esc(card.contact)}</h2>
-    ${callable ? `<div class="actions"><button type="button" id="call-contact">Call ${esc(card.contact)}</button></div>` : ""}
-    ${card.error ? `<p class="alert">${esc(card.error)}</p>` : ""}
-    ${card.entries === null ? '<p class="muted">Loading the call history\u2026</p>' : rows ? `<table><thead><tr><th>Date</th><th>Agent</th><th>Duration</th><th>Receipts</th><th></th></tr></thead><tbody>${rows}</tbody></table>` : '<p class="muted">No earlier calls with this contact.</p>'}
+    const callable = ui.snapshot?.takes_calls && !ui.snapshot.call && !ui.snapshot.phone?.dialing;
+    return `<section class="card" id="contact-card"><h2>Contact card \xB7 ${esc(ui.card.contact)}</h2>
+    ${callable ? `<div class="actions"><button type="button" id="call-contact">Call ${esc(ui.card.contact)}</button></div>` : ""}
+    ${ui.card.error ? `<p class="alert">${esc(ui.card.error)}</p>` : ""}
+    ${noticeHtml("card")}
+    ${ui.card.entries === null ? '<p class="muted">Loading the call history\u2026</p>' : rows ? `<table><thead><tr><th>Date</th><th>Agent</th><th>Duration</th><th>Receipts</th><th></th></tr></thead><tbody>${rows}</tbody></table>` : '<p class="muted">No earlier calls with this contact.</p>'}
     ${receiptsHtml()}</section>`;
   }
   async function play(id, receipt) {
@@ -197,14 +242,13 @@
         URL.revokeObjectURL(url);
       });
     } catch (e) {
-      message = { kind: "alert", text: errorText(e) };
-      render();
+      say(ui.tab === "recordings" ? "recordings" : "card", { kind: "alert", text: errorText(e) });
     }
   }
   function wirePlay() {
     app().querySelectorAll("[data-play]").forEach((b) => b.addEventListener("click", () => play(b.dataset.play ?? "")));
     app().querySelectorAll("[data-play-receipt]").forEach((b) => b.addEventListener("click", () => {
-      const receipt = card?.receipts?.find((r) => r.id === b.dataset.playReceipt);
+      const receipt = ui.card?.receipts?.find((r) => r.id === b.dataset.playReceipt);
       if (receipt) void play(receipt.id, receipt);
     }));
     document.getElementById("find-order")?.addEventListener("submit", (ev) => {
@@ -212,72 +256,72 @@
       void findOrder(document.getElementById("order-search").value.trim());
     });
   }
-  async function runSearch(query, more = false) {
-    const previous = more ? search?.list?.items ?? [] : [];
-    search = { query, list: more ? search?.list ?? null : null };
-    render();
-    try {
-      const list = await invoke("recordings", { query });
-      search = { query, list: { items: [...previous, ...list.items], next_cursor: list.next_cursor } };
-    } catch (e) {
-      search = { query, list: { items: previous, next_cursor: null }, error: errorText(e) };
-    }
-    render();
+
+  // src/views/phone.ts
+  var KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
+  function keypad(id, label) {
+    return `<div class="keypad" id="${id}" role="group" aria-label="${esc(label)}">${KEYS.map((k) => `<button type="button" data-key="${esc(k)}">${esc(k)}</button>`).join("")}</div>`;
   }
-  function renderRecordings() {
-    const rows = (search?.list?.items ?? []).map((h) => `<tr><td>${esc(new Date(h.started_at).toLocaleString())}</td><td>${esc(h.project_id)}</td>
-    <td>${esc(h.agent)}</td><td>${esc(h.contact ?? "")}</td><td>${formatTimer(h.duration_ms)}</td><td>${h.receipts}</td>
-    <td>${esc(new Date(h.expires_at).toLocaleDateString())}</td><td>${playCell(h)}</td></tr>`).join("");
-    const list = !search ? "" : search.list === null ? '<p class="muted">Searching\u2026</p>' : rows ? `<table id="recordings"><thead><tr><th>Date</th><th>Project</th><th>Agent</th><th>Contact</th><th>Duration</th><th>Receipts</th><th>Kept until</th><th></th></tr></thead><tbody>${rows}</tbody></table>
-      ${search.list.next_cursor ? '<div class="actions"><button type="button" id="more">More</button></div>' : ""}` : '<p class="muted" id="recordings">No recordings match.</p>';
-    return `<h1>Recordings</h1>
-    <p class="muted">Calls in your projects that you may listen to, newest first.</p>
-    <form class="card filters" id="search">
-      <div class="field"><label for="f-agent">Agent</label><input id="f-agent" placeholder="user name"></div>
-      <div class="field"><label for="f-contact">Contact</label><input id="f-contact" placeholder="number or contact id"></div>
-      <div class="field"><label for="f-project">Project</label><input id="f-project" placeholder="project id"></div>
-      <div class="field"><label for="f-from">From</label><input id="f-from" type="date"></div>
-      <div class="field"><label for="f-to">To</label><input id="f-to" type="date"></div>
-      <button type="submit">Search</button>
-    </form>
-    ${search?.error ? `<p class="alert" role="alert">${esc(search.error)}</p>` : ""}
-    ${list}`;
+  function dtmfTargetHtml(sip) {
+    const inCall = sip.parties.filter((p) => p.state === "in_call");
+    if (!inCall.some((p) => p.id === ui.dtmfTo)) ui.dtmfTo = "";
+    if (inCall.length === 0) return "";
+    const option = (value, label) => `<option value="${esc(value)}"${value === ui.dtmfTo ? " selected" : ""}>${esc(label)}</option>`;
+    return `<div class="field inline"><label for="dtmf-to">Keypad sends to</label><select id="dtmf-to">${option("", "the customer")}${inCall.map((p) => option(p.id, `${p.id} \xB7 ${p.uri}`)).join("")}</select></div>`;
   }
-  function wireRecordings() {
-    document.getElementById("search")?.addEventListener("submit", (ev) => {
-      ev.preventDefault();
-      const value = (id) => document.getElementById(id).value.trim();
-      const query = { ...dayRange(value("f-from"), value("f-to")), limit: 50 };
-      if (value("f-agent")) query.agent = value("f-agent");
-      if (value("f-contact")) query.contact = value("f-contact");
-      if (value("f-project")) query.project = value("f-project");
-      void runSearch(query);
-    });
-    document.getElementById("more")?.addEventListener("click", () => {
-      if (search?.list?.next_cursor) void runSearch({ ...search.query, cursor: search.list.next_cursor }, true);
-    });
+  var partyState = { ringing: "ringing\u2026", in_call: "in the call", left: "left", failed: "did not join" };
+  function phoneHtml(call, sip) {
+    const third = call.status.third_parties;
+    const parties = sip.parties.map((p) => `<tr data-party="${esc(p.id)}"><td>${esc(p.id)}</td><td>${esc(p.uri)}</td><td>${esc(partyState[p.state])}${p.error ? ` <span class="reason">${esc(p.error)}</span>` : ""}</td>
+    <td class="${p.state === "in_call" && third.recorded ? "rec-on" : "rec-off"}">${p.state === "in_call" ? third.recorded ? "Recording" : `Not recorded: ${esc(sideWhy(third.reason))}` : ""}</td></tr>`).join("");
+    return `<section class="card" id="phone">
+      <h2>Phone <span class="muted">\xB7 ${esc(sip.remote)}</span>${sip.held ? ' <span class="badge" id="held">on hold</span>' : ""}</h2>
+      <div class="actions">
+        <button type="button" id="${sip.held ? "resume-call" : "hold-call"}">${sip.held ? "Resume call" : "Hold call"}</button>
+        <button type="button" id="${sip.muted ? "unmute" : "mute"}" aria-pressed="${sip.muted}">${sip.muted ? "Unmute microphone" : "Mute microphone"}</button>
+      </div>
+      ${(() => {
+      const line = lineText(sip.line);
+      return `<p class="${line.bad ? "warning" : "muted"}" id="line">${esc(line.text)}</p>`;
+    })()}
+      ${sip.muted ? '<p class="warning" id="muted-note" role="status">Muted: the customer does not hear you. Muting is not pausing: the call is still recorded (your side as silence).</p>' : ""}
+      ${sip.held ? '<p class="muted">On hold: nothing of you is sent. The recording goes on as the controls below say.</p>' : ""}
+      ${dtmfTargetHtml(sip)}
+      <div class="field"><span>Keypad (sent as tones ${ui.dtmfTo ? `${esc(ui.dtmfTo)}'s` : "the customer's"} system reads; never recorded as tones)</span>${keypad("dtmf", "Send digits")}</div>
+      ${sip.digits ? `<p class="muted" id="digits-received">The customer typed: ${esc(sip.digits)}</p>` : ""}
+      <form class="inline" id="add-party"><label for="party-to">Add party</label><input id="party-to" placeholder="sip:name@host or number" required><button type="submit">Call into the conference</button></form>
+      <form class="inline" id="transfer"><label for="transfer-to">Transfer to</label><input id="transfer-to" placeholder="sip:name@host or number" required><button type="submit">Transfer</button></form>
+      ${noticeHtml("phone")}
+      ${parties ? `<h3>Parties</h3><table id="parties"><thead><tr><th>Id</th><th>Address</th><th>State</th><th>Recording</th></tr></thead><tbody>${parties}</tbody></table>` : ""}
+    </section>`;
   }
-  function renderSignIn() {
-    const server = snapshot?.server ?? localStorage.getItem("server") ?? "http://127.0.0.1:8640";
-    app().innerHTML = `
-    <h1>Sign in</h1>
-    ${messageHtml()}
-    <form class="card" id="signin">
-      <div class="field"><label for="server">Server</label><input id="server" value="${esc(server)}" required></div>
-      <div class="field"><label for="username">User name</label><input id="username" autocomplete="username" required></div>
-      <div class="field"><label for="password">Password</label><input id="password" type="password" autocomplete="current-password" required></div>
-      <button type="submit">Sign in</button>
-    </form>
-    ${snapshot && snapshot.uploads.some((u) => u.state === "queued" || u.state === "uploading" || u.state === "failed") ? `<p class="muted">${snapshot.uploads.length} recording(s) wait on this computer; they upload after you sign in.</p>` : ""}`;
-    document.getElementById("signin")?.addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      const value = (id) => document.getElementById(id).value;
-      localStorage.setItem("server", value("server"));
-      const user = await act(() => invoke("sign_in", { server: value("server"), username: value("username"), password: value("password") }));
-      if (user !== void 0) tab = "phone";
+  function wirePhone() {
+    const click = (id, work) => document.getElementById(id)?.addEventListener("click", async () => {
+      await act("phone", work);
       await refresh();
     });
+    click("hold-call", () => invoke("hold", { held: true }));
+    click("resume-call", () => invoke("hold", { held: false }));
+    click("mute", () => invoke("mute", { muted: true }));
+    click("unmute", () => invoke("mute", { muted: false }));
+    document.getElementById("dtmf-to")?.addEventListener("change", (ev) => {
+      ui.dtmfTo = ev.target.value;
+      render();
+    });
+    document.querySelectorAll("#dtmf [data-key]").forEach((b) => b.addEventListener("click", () => act("phone", () => invoke("send_digits", { digits: b.dataset.key, party: ui.dtmfTo || null }))));
+    const submit = (id, input, work) => document.getElementById(id)?.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const to = document.getElementById(input).value.trim();
+      if (!to) return;
+      document.getElementById(input).value = "";
+      await act("phone", () => work(to));
+      await refresh();
+    });
+    submit("add-party", "party-to", (to) => invoke("add_party", { to }));
+    submit("transfer", "transfer-to", (to) => invoke("transfer", { to }));
   }
+
+  // src/views/call.ts
   function meter(label, level) {
     return `<div class="meter" role="meter" aria-label="${esc(label)}" aria-valuemin="0" aria-valuemax="100" aria-valuenow="${Math.round(Math.min(1, level[1]) * 100)}"><div style="width:${Math.min(100, level[1] * 100).toFixed(0)}%"></div></div>`;
   }
@@ -296,17 +340,17 @@
   }
   function withdrawal(call) {
     const c = call.controls.consent_withdrawn;
-    if (!c.enabled) confirmingWithdrawal = false;
-    if (!confirmingWithdrawal) return control("withdraw-consent", "Customer withdrew consent", c);
+    if (!c.enabled) ui.confirmingWithdrawal = false;
+    if (!ui.confirmingWithdrawal) return control("withdraw-consent", "Customer withdrew consent", c);
     return `<div class="control confirm" id="withdraw-confirm" role="alertdialog" aria-labelledby="withdraw-what">
     <p id="withdraw-what"><strong>The customer withdrew consent to be recorded?</strong> From now on neither the customer nor any third party is recorded in this call, and no new voice receipt can be made${call.controls.receipt_stop.enabled ? " (the voice receipt in progress ends now)" : ""}. What was recorded before stays. This cannot be undone.</p>
     <div class="actions"><button type="button" class="danger" id="withdraw-yes">Yes, stop recording the customer</button> <button type="button" id="withdraw-no">Cancel</button></div></div>`;
   }
   function renderCall(call) {
     const paused = call.status.agent.reason === "paused";
-    if (paused && pausedSince === null) pausedSince = Date.now();
-    if (!paused) pausedSince = null;
-    const pauseTooLong = pausedSince !== null && Date.now() - pausedSince > pauseWarningMs();
+    if (paused && ui.pausedSince === null) ui.pausedSince = Date.now();
+    if (!paused) ui.pausedSince = null;
+    const pauseTooLong = ui.pausedSince !== null && Date.now() - ui.pausedSince > pauseWarningMs();
     const toggle = control("customer-on", "Record customer voice", call.controls.customer_on) + control("customer-off", "Stop recording customer voice", call.controls.customer_off);
     const pauseControl = paused ? control("resume", "Resume recording", call.controls.resume) : control("pause", "Pause recording", call.controls.pause);
     const inReceipt = call.controls.receipt_stop.enabled;
@@ -330,7 +374,7 @@
         ${call.policy_source === "cache" ? '<span class="badge">offline: cached recording settings</span>' : ""}
       </div>
     </section>
-    ${messageHtml()}
+    ${noticeHtml("call")}
     ${pauseTooLong ? `<p class="warning" role="alert" id="pause-warning">Recording has been paused for over ${Math.round(pauseWarningMs() / 1e3)} seconds. Resume when the sensitive part is over.</p>` : ""}
     <div class="sides">
       ${side("Agent", call.status.agent, call.mic_level, ["Microphone", call.mic_health])}
@@ -345,7 +389,7 @@
     ${contactCard()}`;
   }
   function wireCall(call) {
-    if (call.request.contact && card?.contact !== call.request.contact) void loadHistory(call.request.contact);
+    if (call.request.contact && ui.card?.contact !== call.request.contact) void loadHistory(call.request.contact);
     const on = (id, intent) => document.getElementById(id)?.addEventListener("click", () => sendIntent(intent));
     on("customer-on", { intent: "customer_on" });
     on("customer-off", { intent: "customer_off" });
@@ -353,106 +397,45 @@
     on("resume", { intent: "resume" });
     on("receipt-stop", { intent: "receipt_stop" });
     document.getElementById("withdraw-consent")?.addEventListener("click", () => {
-      confirmingWithdrawal = true;
+      ui.confirmingWithdrawal = true;
       render();
       document.getElementById("withdraw-no")?.focus();
     });
     document.getElementById("withdraw-no")?.addEventListener("click", () => {
-      confirmingWithdrawal = false;
+      ui.confirmingWithdrawal = false;
       render();
     });
     document.getElementById("withdraw-yes")?.addEventListener("click", () => {
-      confirmingWithdrawal = false;
+      ui.confirmingWithdrawal = false;
       void sendIntent({ intent: "consent_withdrawn" });
     });
     document.getElementById("receipt-start")?.addEventListener("click", () => {
       const order = document.getElementById("order").value.trim();
       if (!order) {
-        message = { kind: "alert", text: "Type the order id first." };
-        render();
+        say("call", { kind: "alert", text: "Type the order id first." });
         return;
       }
       if (call.replaces.includes(order) && !confirm(warningText("receipt_replaces_previous"))) return;
       sendIntent({ intent: "receipt_start", order_id: order });
     });
     document.getElementById("hang-up")?.addEventListener("click", async () => {
-      await act(() => invoke("end_call"));
+      await act("call", () => invoke("end_call"));
       await refresh();
     });
     if (call.sip) wirePhone();
   }
-  var KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
-  function keypad(id, label) {
-    return `<div class="keypad" id="${id}" role="group" aria-label="${esc(label)}">${KEYS.map((k) => `<button type="button" data-key="${esc(k)}">${esc(k)}</button>`).join("")}</div>`;
-  }
-  var dtmfTo = "";
-  function dtmfTargetHtml(sip) {
-    const inCall = sip.parties.filter((p) => p.state === "in_call");
-    if (!inCall.some((p) => p.id === dtmfTo)) dtmfTo = "";
-    if (inCall.length === 0) return "";
-    const option = (value, label) => `<option value="${esc(value)}"${value === dtmfTo ? " selected" : ""}>${esc(label)}</option>`;
-    return `<div class="field inline"><label for="dtmf-to">Keypad sends to</label><select id="dtmf-to">${option("", "the customer")}${inCall.map((p) => option(p.id, `${p.id} \xB7 ${p.uri}`)).join("")}</select></div>`;
-  }
-  var partyState = { ringing: "ringing\u2026", in_call: "in the call", left: "left", failed: "did not join" };
-  function phoneHtml(call, sip) {
-    const third = call.status.third_parties;
-    const parties = sip.parties.map((p) => `<tr data-party="${esc(p.id)}"><td>${esc(p.id)}</td><td>${esc(p.uri)}</td><td>${esc(partyState[p.state])}${p.error ? ` <span class="reason">${esc(p.error)}</span>` : ""}</td>
-    <td class="${p.state === "in_call" && third.recorded ? "rec-on" : "rec-off"}">${p.state === "in_call" ? third.recorded ? "Recording" : `Not recorded: ${esc(sideWhy(third.reason))}` : ""}</td></tr>`).join("");
-    return `<section class="card" id="phone">
-      <h2>Phone <span class="muted">\xB7 ${esc(sip.remote)}</span>${sip.held ? ' <span class="badge" id="held">on hold</span>' : ""}</h2>
-      <div class="actions">
-        <button type="button" id="${sip.held ? "resume-call" : "hold-call"}">${sip.held ? "Resume call" : "Hold call"}</button>
-        <button type="button" id="${sip.muted ? "unmute" : "mute"}" aria-pressed="${sip.muted}">${sip.muted ? "Unmute microphone" : "Mute microphone"}</button>
-      </div>
-      ${(() => {
-      const line = lineText(sip.line);
-      return `<p class="${line.bad ? "warning" : "muted"}" id="line">${esc(line.text)}</p>`;
-    })()}
-      ${sip.muted ? '<p class="warning" id="muted-note" role="status">Muted: the customer does not hear you. Muting is not pausing: the call is still recorded (your side as silence).</p>' : ""}
-      ${sip.held ? '<p class="muted">On hold: nothing of you is sent. The recording goes on as the controls below say.</p>' : ""}
-      ${dtmfTargetHtml(sip)}
-      <div class="field"><span>Keypad (sent as tones ${dtmfTo ? `${esc(dtmfTo)}'s` : "the customer's"} system reads; never recorded as tones)</span>${keypad("dtmf", "Send digits")}</div>
-      ${sip.digits ? `<p class="muted" id="digits-received">The customer typed: ${esc(sip.digits)}</p>` : ""}
-      <form class="inline" id="add-party"><label for="party-to">Add party</label><input id="party-to" placeholder="sip:name@host or number" required><button type="submit">Call into the conference</button></form>
-      <form class="inline" id="transfer"><label for="transfer-to">Transfer to</label><input id="transfer-to" placeholder="sip:name@host or number" required><button type="submit">Transfer</button></form>
-      ${parties ? `<h3>Parties</h3><table id="parties"><thead><tr><th>Id</th><th>Address</th><th>State</th><th>Recording</th></tr></thead><tbody>${parties}</tbody></table>` : ""}
-    </section>`;
-  }
-  function wirePhone() {
-    const click = (id, work) => document.getElementById(id)?.addEventListener("click", async () => {
-      await act(work);
-      await refresh();
-    });
-    click("hold-call", () => invoke("hold", { held: true }));
-    click("resume-call", () => invoke("hold", { held: false }));
-    click("mute", () => invoke("mute", { muted: true }));
-    click("unmute", () => invoke("mute", { muted: false }));
-    document.getElementById("dtmf-to")?.addEventListener("change", (ev) => {
-      dtmfTo = ev.target.value;
-      render();
-    });
-    document.querySelectorAll("#dtmf [data-key]").forEach((b) => b.addEventListener("click", () => act(() => invoke("send_digits", { digits: b.dataset.key, party: dtmfTo || null }))));
-    const submit = (id, input, work) => document.getElementById(id)?.addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      const to = document.getElementById(input).value.trim();
-      if (!to) return;
-      document.getElementById(input).value = "";
-      await act(() => work(to));
-      await refresh();
-    });
-    submit("add-party", "party-to", (to) => invoke("add_party", { to }));
-    submit("transfer", "transfer-to", (to) => invoke("transfer", { to }));
-  }
   async function sendIntent(intent) {
-    const answer = await act(() => invoke("intent", { intent }));
-    if (answer && !answer.accepted) message = { kind: "alert", text: answer.message ?? "Refused." };
+    const answer = await act("call", () => invoke("intent", { intent }));
+    if (answer && !answer.accepted) ui.notices.set("call", { kind: "alert", text: answer.message ?? "Refused.", code: answer.reason ?? void 0 });
     await refresh();
   }
+
+  // src/views/ready.ts
   function renderReady(s) {
     const agent = s.takes_calls;
     return `
     <h1>${agent ? "Ready" : "Contact cards"} <span class="muted">\xB7 ${esc(s.user ?? "")}</span></h1>
-    ${messageHtml()}
+    ${noticeHtml("dial")}
     ${agent ? "" : `<p class="muted" id="no-calls">Only agents take calls; as a ${esc(s.role)} you look up contacts here and listen in Recordings.</p>`}
     <form class="card" id="dial"${agent ? "" : " hidden"}>
       ${s.phone ? `<p class="muted" id="softphone-status">Softphone on ${esc(s.phone.address)}${s.phone.registration ? ` \xB7 ${esc(s.phone.registration)}` : " \xB7 direct calls (no registrar)"}</p>` : '<p class="muted" id="softphone-status">The softphone is not set up (Settings): calls use your external phone, recorded from the capture devices.</p>'}
@@ -478,13 +461,13 @@
       const value = (id) => document.getElementById(id).value.trim();
       localStorage.setItem("project", value("project"));
       const request = { project: value("project"), contact: value("number"), direction: "outbound", consent: "not_asked" };
-      if (snapshot?.phone) await act(() => invoke("dial", { to: value("number"), request }));
-      else await act(() => invoke("start_call", { request }));
+      if (ui.snapshot?.phone) await act("dial", () => invoke("dial", { to: value("number"), request }));
+      else await act("dial", () => invoke("start_call", { request }));
       await refresh();
     });
     document.getElementById("call-contact")?.addEventListener("click", () => {
-      if (!card) return;
-      document.getElementById("number").value = card.contact;
+      if (!ui.card) return;
+      document.getElementById("number").value = ui.card.contact;
       document.getElementById("dial").requestSubmit();
     });
     document.querySelectorAll("#dial-pad [data-key]").forEach((b) => b.addEventListener("click", () => {
@@ -507,74 +490,116 @@
     document.getElementById("answer")?.addEventListener("click", async () => {
       const project = document.getElementById("ring-project").value.trim();
       if (!project) {
-        message = { kind: "alert", text: "Type the call's project first." };
-        render();
+        say("ring", { kind: "alert", text: "Type the call's project first." });
         return;
       }
       localStorage.setItem("project", project);
       const choice = document.getElementById("ring-consent-choice");
       const consent = choice?.value ?? "not_asked";
-      tab = "phone";
-      await act(() => invoke("answer", { request: { project, contact: null, direction: "inbound", consent } }));
+      ui.tab = "phone";
+      await act("ring", () => invoke("answer", { request: { project, contact: null, direction: "inbound", consent } }));
       await refresh();
     });
     document.getElementById("decline")?.addEventListener("click", async () => {
-      await act(() => invoke("reject"));
+      await act("ring", () => invoke("reject"));
       await refresh();
     });
     document.getElementById("cancel-dial")?.addEventListener("click", async () => {
-      await act(() => invoke("cancel_dial"));
+      await act("dial", () => invoke("cancel_dial"));
       await refresh();
     });
   }
   function ringHtml() {
-    if (!incoming) return "";
-    return `<section class="ring" role="alert" id="ring"><strong>Incoming call</strong> from ${esc(incoming.contact ?? "unknown")} \xB7 ${esc(incoming.project)}
-    ${incoming.consent === "declined" ? '<span class="badge declined">declined recording</span>' : ""}
+    if (!ui.incoming) return "";
+    return `<section class="ring" role="alert" id="ring"><strong>Incoming call</strong> from ${esc(ui.incoming.contact ?? "unknown")} \xB7 ${esc(ui.incoming.project)}
+    ${ui.incoming.consent === "declined" ? '<span class="badge declined">declined recording</span>' : ""}
     <div class="actions" style="margin-top:.6rem"><button type="button" id="accept">Accept</button> <button type="button" class="danger" id="reject">Reject</button></div></section>`;
   }
   function wireRing() {
     document.getElementById("accept")?.addEventListener("click", async () => {
-      const call = incoming;
-      incoming = null;
-      tab = "phone";
-      await act(() => invoke("accept_call", { call }));
+      const call = ui.incoming;
+      ui.incoming = null;
+      ui.tab = "phone";
+      await act("ring", () => invoke("accept_call", { call }));
       await refresh();
     });
     document.getElementById("reject")?.addEventListener("click", () => {
-      incoming = null;
+      ui.incoming = null;
       render();
     });
   }
-  function progressHtml(u) {
-    const p = uploadProgress(u);
-    return `<progress max="100" value="${p.percent}" aria-label="upload of ${esc(u.call_id)}"></progress> <span class="progress-label">${esc(p.label)}</span>`;
+
+  // src/views/frame.ts
+  function tabs(s) {
+    const waiting = s.uploads.filter((u) => u.state !== "deleted" && u.state !== "uploaded").length;
+    const list = [["phone", s.call ? "Call" : "Phone"]];
+    if (s.role === "supervisor" || s.role === "admin") list.push(["recordings", "Recordings"]);
+    list.push(["uploads", waiting ? `Uploads (${waiting})` : "Uploads"], ["settings", "Settings"]);
+    return list;
   }
-  function renderUploads(s) {
-    const rows = s.uploads.map((u) => `<tr data-upload="${esc(u.call_id)}"><td title="${esc(u.call_id)}">${esc(u.call_id.slice(0, 8))}\u2026</td>
-    <td class="progress">${progressHtml(u)}</td><td>${u.attempts}</td><td>${esc(u.last_error ?? "")}</td>
-    <td>${u.state === "failed" || u.state === "queued" && u.attempts > 0 ? `<button type="button" data-retry="${esc(u.call_id)}">Retry</button>` : ""}</td></tr>`).join("");
-    return `<h1>Uploads</h1>
-    ${messageHtml()}
-    <p class="muted">Every recording stays on this computer until the central store confirms it (or it expires).</p>
-    ${rows ? `<table id="uploads"><thead><tr><th>Call</th><th>Progress</th><th>Attempts</th><th>Last error</th><th></th></tr></thead><tbody>${rows}</tbody></table>
-      <div class="actions" style="margin-top:.6rem"><button type="button" id="retry">Upload now</button></div>` : '<p class="muted" id="uploads">Every recording is in the store.</p>'}`;
+  function frame(s, body) {
+    const banner = storeBanner(s.store);
+    const bannerHtml = !banner ? "" : banner.kind === "offline" ? `<p class="warning" role="status" id="offline-banner">${esc(banner.text)}${s.store.message ? `<br><span class="muted">${esc(s.store.message)}</span>` : ""}</p>
+        ${cachedSettingsLines(s.cached_settings).map((l) => `<p class="${l.kind === "alert" ? "alert" : "muted"}" ${l.kind === "alert" ? 'role="alert"' : ""} data-cached-settings="${esc(l.project)}">${esc(l.text)}</p>`).join("")}` : `<p class="alert" role="alert" id="expired-banner">${esc(banner.text)} <button type="button" id="sign-in-again">Sign in again</button></p>`;
+    const nav = tabs(s).map(([t, label]) => `<button type="button" class="tab" data-tab="${t}"${t === ui.tab ? ' aria-current="page"' : ""}>${esc(label)}</button>`).join("");
+    const link = s.encrypted === false ? ` <span class="badge insecure" id="unencrypted-link" title="Passwords and recordings cross the network unencrypted">unencrypted link (http)</span>` : "";
+    return `<nav class="tabs" aria-label="Views">${nav}<span class="who muted">${esc(s.user ?? "")} \xB7 ${esc(s.server ?? "")}</span>${link}</nav>
+    ${noticeHtml("app")}${bannerHtml}${ringHtml()}${phoneRingHtml(s)}${noticeHtml("ring")}${body}`;
   }
-  function wireUploads() {
-    document.getElementById("retry")?.addEventListener("click", async () => {
-      await act(() => invoke("upload_now"));
-      await refresh();
+
+  // src/views/recordings.ts
+  async function runSearch(query, more = false) {
+    const previous = more ? ui.search?.list?.items ?? [] : [];
+    ui.search = { query, list: more ? ui.search?.list ?? null : null };
+    render();
+    try {
+      const list = await invoke("recordings", { query });
+      ui.search = { query, list: { items: [...previous, ...list.items], next_cursor: list.next_cursor } };
+    } catch (e) {
+      ui.search = { query, list: { items: previous, next_cursor: null }, error: errorText(e) };
+    }
+    render();
+  }
+  function renderRecordings() {
+    const rows = (ui.search?.list?.items ?? []).map((h) => `<tr><td>${esc(new Date(h.started_at).toLocaleString())}</td><td>${esc(h.project_id)}</td>
+    <td>${esc(h.agent)}</td><td>${esc(h.contact ?? "")}</td><td>${formatTimer(h.duration_ms)}</td><td>${h.receipts}</td>
+    <td>${esc(new Date(h.expires_at).toLocaleDateString())}</td><td>${playCell(h)}</td></tr>`).join("");
+    const list = !ui.search ? "" : ui.search.list === null ? '<p class="muted">Searching\u2026</p>' : rows ? `<table id="recordings"><thead><tr><th>Date</th><th>Project</th><th>Agent</th><th>Contact</th><th>Duration</th><th>Receipts</th><th>Kept until</th><th></th></tr></thead><tbody>${rows}</tbody></table>
+      ${ui.search.list.next_cursor ? '<div class="actions"><button type="button" id="more">More</button></div>' : ""}` : '<p class="muted" id="recordings">No recordings match.</p>';
+    return `<h1>Recordings</h1>
+    <p class="muted">Calls in your projects that you may listen to, newest first.</p>
+    <form class="card filters" id="search">
+      <div class="field"><label for="f-agent">Agent</label><input id="f-agent" placeholder="user name"></div>
+      <div class="field"><label for="f-contact">Contact</label><input id="f-contact" placeholder="number or contact id"></div>
+      <div class="field"><label for="f-project">Project</label><input id="f-project" placeholder="project id"></div>
+      <div class="field"><label for="f-from">From</label><input id="f-from" type="date"></div>
+      <div class="field"><label for="f-to">To</label><input id="f-to" type="date"></div>
+      <button type="submit">Search</button>
+    </form>
+    ${ui.search?.error ? `<p class="alert" role="alert">${esc(ui.search.error)}</p>` : ""}
+    ${noticeHtml("recordings")}
+    ${list}`;
+  }
+  function wireRecordings() {
+    document.getElementById("search")?.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const value = (id) => document.getElementById(id).value.trim();
+      const query = { ...dayRange(value("f-from"), value("f-to")), limit: 50 };
+      if (value("f-agent")) query.agent = value("f-agent");
+      if (value("f-contact")) query.contact = value("f-contact");
+      if (value("f-project")) query.project = value("f-project");
+      void runSearch(query);
     });
-    app().querySelectorAll("[data-retry]").forEach((b) => b.addEventListener("click", async () => {
-      await act(() => invoke("retry_upload", { callId: b.dataset.retry }));
-      await refresh();
-    }));
+    document.getElementById("more")?.addEventListener("click", () => {
+      if (ui.search?.list?.next_cursor) void runSearch({ ...ui.search.query, cursor: ui.search.list.next_cursor }, true);
+    });
   }
-  var devices = null;
+
+  // src/views/settings.ts
   async function fillDevices() {
-    if (devices === null) {
+    if (ui.devices === null) {
       const found = await invoke("devices").catch(() => ({ inputs: [], mic: null, call: null }));
-      devices = found.inputs;
+      ui.devices = found.inputs;
       const mic = localStorage.getItem("mic");
       const callAudio = localStorage.getItem("callAudio");
       if (mic !== null || callAudio !== null) await invoke("set_devices", { mic: mic || null, call: callAudio || null }).catch(() => {
@@ -586,13 +611,13 @@
       const select = document.getElementById(id);
       if (!select || select.options.length) continue;
       const chosen = localStorage.getItem(key) ?? "";
-      select.innerHTML = `<option value="">System default</option>` + devices.map((d) => `<option value="${esc(d.name)}"${d.name === chosen ? " selected" : ""}>${esc(d.name)}${d.default ? " (default)" : ""}</option>`).join("");
+      select.innerHTML = `<option value="">System default</option>` + ui.devices.map((d) => `<option value="${esc(d.name)}"${d.name === chosen ? " selected" : ""}>${esc(d.name)}${d.default ? " (default)" : ""}</option>`).join("");
       select.addEventListener("change", async () => {
         localStorage.setItem(key, select.value);
         const mic = document.getElementById("mic-device").value;
         const call = document.getElementById("call-device").value;
-        await act(() => invoke("set_devices", { mic: mic || null, call: call || null }));
-        if (snapshot?.device_test) await act(() => invoke("test_devices", { on: true }));
+        await act("devices", () => invoke("set_devices", { mic: mic || null, call: call || null }));
+        if (ui.snapshot?.device_test) await act("devices", () => invoke("test_devices", { on: true }));
       });
     }
   }
@@ -605,7 +630,6 @@
     const test = s.device_test;
     const notInCall = inCall ? '<p class="reason">Not during a call: the call is using the devices.</p>' : "";
     return `<h1>Settings</h1>
-    ${messageHtml()}
     <section class="card" id="settings">
       <h2>Audio devices</h2>
       <div class="field"><label for="mic-device">Microphone</label><select id="mic-device"></select></div>
@@ -615,12 +639,14 @@
       ${notInCall}
       ${test ? `<div id="device-test"><p class="muted">Speak into the microphone and play something through the call audio: each bar should move. Nothing is recorded.</p>
         ${deviceLevel("test-mic", "Microphone", test.mic)}${deviceLevel("test-call", "Call audio", test.call)}</div>` : ""}
+      ${noticeHtml("devices")}
     </section>
     <section class="card">
       <h2>Recording</h2>
       <div class="field"><label for="rate">Recording rate</label><select id="rate">${s.rates.map((r) => `<option value="${r}"${r === s.rate ? " selected" : ""}>${esc(rateLabel(r))}</option>`).join("")}</select></div>
       <p class="muted">Used from the next call on.</p>
       <div class="field"><label for="pause-warning-s">Remind me to resume after a pause of (seconds)</label><input id="pause-warning-s" type="number" min="10" max="3600" value="${Math.round(pauseWarningMs() / 1e3)}"></div>
+      ${noticeHtml("recording")}
     </section>
     <section class="card" id="softphone">
       <h2>Softphone (SIP)</h2>
@@ -632,33 +658,34 @@
         <div class="field"><label for="sip-password">SIP password (kept in memory only)</label><input id="sip-password" type="password" autocomplete="current-password"></div>
         <button type="submit"${inCall ? " disabled" : ""}>${s.phone ? "Reconnect" : "Connect"}</button>
       </form>
+      ${noticeHtml("sip")}
     </section>
     <section class="card">
       <h2>Central store</h2>
       <p>Signed in as <strong id="whoami">${esc(s.user ?? "")}</strong> (${esc(s.role ?? "")}) at <code id="server-address">${esc(s.server ?? "")}</code>.</p>
       <button type="button" id="sign-out"${inCall ? " disabled" : ""}>Sign out</button>
       ${inCall ? '<p class="reason">Not during a call.</p>' : '<p class="muted">To use another store, sign out and sign in there. Recordings waiting for this store must upload first.</p>'}
+      ${noticeHtml("settings")}
     </section>`;
   }
   function wireSettings() {
     void fillDevices();
     document.getElementById("test-start")?.addEventListener("click", async () => {
-      await act(() => invoke("test_devices", { on: true }));
+      await act("devices", () => invoke("test_devices", { on: true }));
       await refresh();
     });
     document.getElementById("test-stop")?.addEventListener("click", async () => {
-      await act(() => invoke("test_devices", { on: false }));
+      await act("devices", () => invoke("test_devices", { on: false }));
       await refresh();
     });
     document.getElementById("rate")?.addEventListener("change", async (ev) => {
-      await act(() => invoke("set_rate", { rate: Number(ev.target.value) }));
+      await act("recording", () => invoke("set_rate", { rate: Number(ev.target.value) }));
       await refresh();
     });
     document.getElementById("pause-warning-s")?.addEventListener("change", (ev) => {
       const seconds = Number(ev.target.value);
       if (!Number.isFinite(seconds) || seconds < 10 || seconds > 3600) {
-        message = { kind: "alert", text: "The pause reminder takes 10 to 3600 seconds." };
-        render();
+        say("recording", { kind: "alert", text: "The pause reminder takes 10 to 3600 seconds." });
         return;
       }
       localStorage.setItem("pauseWarningMs", String(seconds * 1e3));
@@ -670,74 +697,107 @@
       localStorage.setItem("sipRegistrar", value("sip-registrar"));
       localStorage.setItem("sipUser", value("sip-user"));
       const account = { listen: value("sip-listen"), registrar: value("sip-registrar") || null, user: value("sip-user") || null, password: value("sip-password") || null };
-      await act(() => invoke("connect_phone", { account }));
+      await act("sip", () => invoke("connect_phone", { account }));
       await refresh();
     });
     document.getElementById("sign-out")?.addEventListener("click", async () => {
-      await act(() => invoke("sign_out"));
-      card = null;
-      search = null;
+      await act("settings", () => invoke("sign_out"));
+      ui.card = null;
+      ui.search = null;
       await refresh();
     });
   }
-  function tabs(s) {
-    const waiting = s.uploads.filter((u) => u.state !== "deleted" && u.state !== "uploaded").length;
-    const list = [["phone", s.call ? "Call" : "Phone"]];
-    if (s.role === "supervisor" || s.role === "admin") list.push(["recordings", "Recordings"]);
-    list.push(["uploads", waiting ? `Uploads (${waiting})` : "Uploads"], ["settings", "Settings"]);
-    return list;
+
+  // src/views/signin.ts
+  function renderSignIn() {
+    const server = ui.snapshot?.server ?? localStorage.getItem("server") ?? "http://127.0.0.1:8640";
+    app().innerHTML = `
+    <h1>Sign in</h1>
+    ${noticeHtml("signin")}
+    <form class="card" id="signin">
+      <div class="field"><label for="server">Server</label><input id="server" value="${esc(server)}" required></div>
+      <div class="field"><label for="username">User name</label><input id="username" autocomplete="username" required></div>
+      <div class="field"><label for="password">Password</label><input id="password" type="password" autocomplete="current-password" required></div>
+      <button type="submit">Sign in</button>
+    </form>
+    ${ui.snapshot && ui.snapshot.uploads.some((u) => u.state === "queued" || u.state === "uploading" || u.state === "failed") ? `<p class="muted">${ui.snapshot.uploads.length} recording(s) wait on this computer; they upload after you sign in.</p>` : ""}`;
+    document.getElementById("signin")?.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const value = (id) => document.getElementById(id).value;
+      localStorage.setItem("server", value("server"));
+      const user = await act("signin", () => invoke("sign_in", { server: value("server"), username: value("username"), password: value("password") }));
+      if (user !== void 0) ui.tab = "phone";
+      await refresh();
+    });
   }
-  function frame(s, body) {
-    const banner = storeBanner(s.store);
-    const bannerHtml = !banner ? "" : banner.kind === "offline" ? `<p class="warning" role="status" id="offline-banner">${esc(banner.text)}${s.store.message ? `<br><span class="muted">${esc(s.store.message)}</span>` : ""}</p>
-        ${cachedSettingsLines(s.cached_settings).map((l) => `<p class="${l.kind === "alert" ? "alert" : "muted"}" ${l.kind === "alert" ? 'role="alert"' : ""} data-cached-settings="${esc(l.project)}">${esc(l.text)}</p>`).join("")}` : `<p class="alert" role="alert" id="expired-banner">${esc(banner.text)} <button type="button" id="sign-in-again">Sign in again</button></p>`;
-    const nav = tabs(s).map(([t, label]) => `<button type="button" class="tab" data-tab="${t}"${t === tab ? ' aria-current="page"' : ""}>${esc(label)}</button>`).join("");
-    const link = s.encrypted === false ? ` <span class="badge insecure" id="unencrypted-link" title="Passwords and recordings cross the network unencrypted">unencrypted link (http)</span>` : "";
-    return `<nav class="tabs" aria-label="Views">${nav}<span class="who muted">${esc(s.user ?? "")} \xB7 ${esc(s.server ?? "")}</span>${link}</nav>
-    ${bannerHtml}${ringHtml()}${phoneRingHtml(s)}${body}`;
+
+  // src/views/uploads.ts
+  function progressHtml(u) {
+    const p = uploadProgress(u);
+    return `<progress max="100" value="${p.percent}" aria-label="upload of ${esc(u.call_id)}"></progress> <span class="progress-label">${esc(p.label)}</span>`;
   }
-  function render() {
+  function renderUploads(s) {
+    const rows = s.uploads.map((u) => `<tr data-upload="${esc(u.call_id)}"><td title="${esc(u.call_id)}">${esc(u.call_id.slice(0, 8))}\u2026</td>
+    <td class="progress">${progressHtml(u)}</td><td>${u.attempts}</td><td>${esc(u.last_error ?? "")}</td>
+    <td>${u.state === "failed" || u.state === "queued" && u.attempts > 0 ? `<button type="button" data-retry="${esc(u.call_id)}">Retry</button>` : ""}</td></tr>`).join("");
+    return `<h1>Uploads</h1>
+    ${noticeHtml("uploads")}
+    <p class="muted">Every recording stays on this computer until the central store confirms it (or it expires).</p>
+    ${rows ? `<table id="uploads"><thead><tr><th>Call</th><th>Progress</th><th>Attempts</th><th>Last error</th><th></th></tr></thead><tbody>${rows}</tbody></table>
+      <div class="actions" style="margin-top:.6rem"><button type="button" id="retry">Upload now</button></div>` : '<p class="muted" id="uploads">Every recording is in the store.</p>'}`;
+  }
+  function wireUploads() {
+    document.getElementById("retry")?.addEventListener("click", async () => {
+      await act("uploads", () => invoke("upload_now"));
+      await refresh();
+    });
+    app().querySelectorAll("[data-retry]").forEach((b) => b.addEventListener("click", async () => {
+      await act("uploads", () => invoke("retry_upload", { callId: b.dataset.retry }));
+      await refresh();
+    }));
+  }
+
+  // src/main.ts
+  function draw() {
     const focused = document.activeElement?.id;
     const typed = /* @__PURE__ */ new Map();
     app().querySelectorAll("input, select").forEach((i) => {
       if (i.id) typed.set(i.id, i.value);
     });
-    const s = snapshot;
+    const s = ui.snapshot;
     if (!s?.user) {
       renderSignIn();
     } else {
-      if (tab === "recordings" && !tabs(s).some(([t]) => t === "recordings")) tab = "phone";
-      const body = tab === "recordings" ? renderRecordings() : tab === "uploads" ? renderUploads(s) : tab === "settings" ? renderSettings(s) : s.call ? renderCall(s.call) : renderReady(s);
+      if (ui.tab === "recordings" && !tabs(s).some(([t]) => t === "recordings")) ui.tab = "phone";
+      const body = ui.tab === "recordings" ? renderRecordings() : ui.tab === "uploads" ? renderUploads(s) : ui.tab === "settings" ? renderSettings(s) : s.call ? renderCall(s.call) : renderReady(s);
       app().innerHTML = frame(s, body);
       app().querySelectorAll("[data-tab]").forEach((b) => b.addEventListener("click", () => {
-        tab = b.dataset.tab;
-        message = null;
+        ui.tab = b.dataset.tab;
         render();
       }));
       document.getElementById("sign-in-again")?.addEventListener("click", async () => {
-        await act(() => invoke("sign_out"));
+        await act("app", () => invoke("sign_out"));
         await refresh();
       });
       wireRing();
       wirePhoneRing();
       wirePlay();
-      if (tab === "recordings") wireRecordings();
-      else if (tab === "uploads") wireUploads();
-      else if (tab === "settings") wireSettings();
+      if (ui.tab === "recordings") wireRecordings();
+      else if (ui.tab === "uploads") wireUploads();
+      else if (ui.tab === "settings") wireSettings();
       else if (s.call) wireCall(s.call);
       else wireReady();
     }
+    app().querySelectorAll("[data-dismiss]").forEach((b) => b.addEventListener("click", () => {
+      ui.notices.delete(b.dataset.dismiss);
+      render();
+    }));
     app().querySelectorAll("input, select").forEach((i) => {
       if (i.id === "dtmf-to") return;
       const value = typed.get(i.id);
       if (value !== void 0 && !i.disabled && !(i instanceof HTMLSelectElement && i.options.length === 0)) i.value = value;
     });
     if (focused) document.getElementById(focused)?.focus();
-  }
-  async function refresh() {
-    const s = await act(() => invoke("snapshot"));
-    if (s) snapshot = s;
-    render();
   }
   function structure(s) {
     if (!s) return "";
@@ -760,7 +820,7 @@
       if (timer) timer.textContent = formatTimer(s.call.elapsed_ms);
       setMeter('[data-side="agent"] .meter', s.call.mic_level);
       setMeter('[data-side="customer"] .meter', s.call.call_level);
-      if (pausedSince !== null && Date.now() - pausedSince > pauseWarningMs() && !document.getElementById("pause-warning")) render();
+      if (ui.pausedSince !== null && Date.now() - ui.pausedSince > pauseWarningMs() && !document.getElementById("pause-warning")) render();
     }
     if (s.device_test) {
       setMeter("#test-mic .meter", s.device_test.mic.level);
@@ -771,15 +831,16 @@
       if (cell) cell.innerHTML = progressHtml(u);
     }
   }
-  tauri.event.listen("snapshot", (e) => {
-    const same = structure(e.payload) === structure(snapshot) && message === null;
-    if (e.payload.call && !snapshot?.call) tab = "phone";
-    snapshot = e.payload;
-    if (same) patchLive(snapshot);
+  setRenderer(draw);
+  void listen("snapshot", (e) => {
+    const same = structure(e.payload) === structure(ui.snapshot);
+    if (e.payload.call && !ui.snapshot?.call) ui.tab = "phone";
+    ui.snapshot = e.payload;
+    if (same) patchLive(ui.snapshot);
     else render();
   });
-  tauri.event.listen("incoming_call", (e) => {
-    incoming = e.payload;
+  void listen("incoming_call", (e) => {
+    ui.incoming = e.payload;
     render();
   });
   void refresh();
